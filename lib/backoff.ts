@@ -1,0 +1,49 @@
+/**
+ * Options of {@link backoffDelay} (and of the `reconnect` option, which adds to them).
+ */
+export interface BackoffOptions {
+  /**
+   * Delay before the first retry, in milliseconds (>= 0).
+   * @default 1000
+   */
+  initialDelay?: number;
+  /**
+   * Cap on any delay, in milliseconds (>= `initialDelay`).
+   * @default 30000
+   */
+  maxDelay?: number;
+  /**
+   * Growth factor between retries (>= 1).
+   * @default 2
+   */
+  factor?: number;
+  /**
+   * Full jitter: pick the delay uniformly in [0, computed delay], which spreads reconnecting
+   * clients so a restarted server is not hit by all of them at once.
+   * @default true
+   */
+  jitter?: boolean;
+  /**
+   * Random source in [0, 1), for reproducible tests.
+   * @default Math.random
+   */
+  random?: () => number;
+}
+
+/**
+ * The delay before retry `retry` (1 = the first retry, that is the second attempt), in
+ * milliseconds: `min(maxDelay, initialDelay * factor^(retry - 1))`, and with `jitter` a uniform
+ * pick in [0, that]. A pure function of its arguments and the random source.
+ *
+ * @example
+ * ```ts
+ * backoffDelay(3, { initialDelay: 100, jitter: false }); // 400
+ * backoffDelay(3, { initialDelay: 100, random: () => 0.5 }); // 200
+ * ```
+ */
+export function backoffDelay(retry: number, options: BackoffOptions = {}): number {
+  const { initialDelay = 1000, maxDelay = 30000, factor = 2, jitter = true, random = Math.random } = options;
+  const exponent = Math.max(0, retry - 1);
+  const capped = Math.min(maxDelay, initialDelay * Math.pow(factor, exponent));
+  return jitter ? random() * capped : capped;
+}

@@ -1,0 +1,439 @@
+import {
+  asyncScheduler,
+  defer,
+  Observable,
+  ReplaySubject,
+  Subject,
+  tap,
+  type Observer,
+  type Subscription,
+} from 'rxjs';
+import { eachValueFrom } from 'rxjs-for-await';
+import { isRetriableClose, isSendableCloseCode, isTlsCertificateError } from './close-codes.js';
+import { openConnection, type AttemptConfig, type OpenConnection } from './connection.js';
+import { ConnectionClosedError, DecodeError, MessageDroppedError, type CloseInfo, type DropReason } from './errors.js';
+import { checkNumber, validateOptions, type ConnectOptions, type UrlSource, type WireData } from './options.js';
+import { Writer, type OutgoingEntry } from './outgoing.js';
+import { retryWithBackoff, type RetryInfo } from './reconnect.js';
+import { normalizeUrl } from './url.js';
+import { defaultWebSocket } from './web-socket.js';
+
+/**
+ * Where the connection is: `'idle'` (nothing open, nothing wanted), `'connecting'` (the first
+ * attempt after idle), `'reconnecting'` (from a retried failure through the backoff wait and the
+ * later attempts), `'open'`, `'closed'` (terminal).
+ */
+export type ConnectionStatus = 'idle' | 'connecting' | 'reconnecting' | 'open' | 'closed';
+
+/**
+ * A snapshot of the connection, as `state$` emits it.
+ *
+ * @example
+ * ```ts
+ * socket.state$.subscribe(({ status, attempt }) => console.log(status, attempt));
+ * ```
+ */
+export interface ConnectionState {
+  readonly status: ConnectionStatus;
+  /** The attempt in progress or waited for (1 = first); 0 when idle, and after `resetAfter` ms open. */
+  readonly attempt: number;
+  /** How the previous connection or attempt ended. */
+  readonly lastClose?: CloseInfo;
+}
+
+/** A message dropped before it was written, as `dropped$` reports it. */
+export interface DroppedMessage<Out> {
+  /** The message as given to `send()` or `outgoing.next()`. */
+  readonly message: Out;
+  readonly reason: DropReason;
+}
+
+/** Options of one `send()`. */
+export interface SendOptions {
+  /**
+   * Milliseconds this message may wait before it is dropped with `'timeout'` (>= 0, `Infinity`
+   * allowed), counted from this call and across reconnects.
+   * @default buffer.timeout (10000)
+   */
+  timeout?: number;
+}
+
+/**
+ * A WebSocket connection as streams. Lazy and ref-counted: it opens when `messages$` gets a
+ * subscriber (or a message is sent) and closes when neither holds it; it reconnects by itself.
+ *
+ * @example
+ * ```ts
+ * const socket = connect<{ price: number }, { subscribe: string }>('wss://example.com/feed');
+ * socket.messages$.subscribe((msg) => console.log(msg.price));
+ * await socket.send({ subscribe: 'BTC' });
+ * for await (const msg of socket) if (msg.price > 100) break;
+ * await socket.close();
+ * ```
+ */
+export interface RxSocket<In, Out> extends AsyncIterable<In> {
+  /**
+   * Incoming messages, shared by all subscribers; a subscriber holds the connection open.
+   * Completes only because `close()` was called; errors with `ConnectionClosedError` on a close
+   * that is not retried, or `RetriesExhaustedError`.
+   */
+  readonly messages$: Observable<In>;
+  /** The current {@link ConnectionState}, replayed to each subscriber; completes after `'closed'`. */
+  readonly state$: Observable<ConnectionState>;
+  /**
+   * One entry per connection or attempt that ended and will be retried, and one `DecodeError` per
+   * message that failed to decode. Completes when the socket is closed.
+   */
+  readonly errors$: Observable<Error>;
+  /** Every message dropped before it was written, with the reason. Completes when closed. */
+  readonly dropped$: Observable<DroppedMessage<Out>>;
+  /**
+   * An Observer feeding the same path as `send()`: `source$.subscribe(socket.outgoing)`. Its
+   * `complete()` and `error()` never close the socket; an error goes to `errors$`.
+   */
+  readonly outgoing: Observer<Out>;
+  /** The current state. */
+  readonly state: ConnectionState;
+  /** Messages waiting in the buffer, not yet written. */
+  readonly buffered: number;
+  /**
+   * Sends a message: written at once when the socket is open and not backed up, else buffered
+   * (bounded, expiring). Resolves when the message was handed to the open socket (not a delivery
+   * receipt); rejects with `MessageDroppedError` if it is dropped first, or with the error of
+   * `serialize`. Never throws.
+   */
+  send(message: Out, options?: SendOptions): Promise<void>;
+  /**
+   * Closes for good with `code` (1000 or 3000–4999, else a RangeError) and `reason` (at most 123
+   * UTF-8 bytes). Waiting messages are dropped with `'closed'`. Every call returns the same
+   * promise; it resolves once the socket is closed (or terminated after `closeTimeout`) and every
+   * stream has completed.
+   */
+  close(code?: number, reason?: string): Promise<void>;
+}
+
+const noop = (): void => {};
+
+const defaultDeserialize = (data: string | Uint8Array): unknown => (typeof data === 'string' ? JSON.parse(data) : data);
+
+function isWireData(data: unknown): data is WireData {
+  return typeof data === 'string' || ArrayBuffer.isView(data) || data instanceof ArrayBuffer;
+}
+
+function quietRejection(error: Error): Promise<void> {
+  const promise = Promise.reject(error);
+  promise.catch(noop);
+  return promise;
+}
+
+class Client<In, Out> implements RxSocket<In, Out> {
+  readonly messages$: Observable<In>;
+  readonly state$: Observable<ConnectionState>;
+  readonly errors$: Observable<Error>;
+  readonly dropped$: Observable<DroppedMessage<Out>>;
+  readonly outgoing: Observer<Out>;
+
+  private readonly incoming = new Subject<In>();
+  private readonly states = new ReplaySubject<ConnectionState>(1);
+  private readonly errors = new Subject<Error>();
+  private readonly drops = new Subject<DroppedMessage<Out>>();
+  private readonly writer: Writer<Out>;
+  private readonly attempt: Omit<AttemptConfig, 'attempt'>;
+  private readonly serialize: (message: Out) => WireData;
+  private readonly deserialize: (data: string | Uint8Array) => In;
+  private readonly bufferTimeout: number;
+  private currentState: ConnectionState = { status: 'idle', attempt: 0 };
+  private holders = 0;
+  private session: Subscription | undefined;
+  private idleTimer: Subscription | undefined;
+  private conn: OpenConnection | undefined;
+  private readonly closings = new Set<Promise<void>>();
+  private ended = false; // close() was called, or a close was not retried
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    url: UrlSource,
+    private readonly options: ConnectOptions<In, Out>,
+  ) {
+    const {
+      WebSocket = defaultWebSocket,
+      protocols,
+      wsOptions,
+      serialize = JSON.stringify as (message: Out) => WireData,
+      deserialize = defaultDeserialize as (data: string | Uint8Array) => In,
+      connectTimeout = 10000,
+      heartbeat = {},
+      closeTimeout = 1000,
+      buffer: { size = 1000, timeout = 10000, overflow = 'drop-newest' } = {},
+      highWaterMark = 1024 * 1024,
+      scheduler = asyncScheduler,
+    } = options;
+    this.serialize = serialize;
+    this.deserialize = deserialize;
+    this.bufferTimeout = timeout;
+    this.attempt = {
+      url,
+      WebSocket,
+      protocols,
+      wsOptions,
+      connectTimeout,
+      heartbeat: heartbeat && { interval: heartbeat.interval ?? 25000, timeout: heartbeat.timeout ?? 10000 },
+      closeTimeout,
+      scheduler,
+      onMessage: (data) => this.receive(data),
+      onClosing: (closing) => this.track(closing),
+    };
+    this.writer = new Writer<Out>({
+      size,
+      overflow,
+      highWaterMark,
+      scheduler,
+      onDrop: (message, reason) => this.drops.next({ message, reason }),
+      onOccupied: (occupied) => (occupied ? this.hold() : this.release()),
+    });
+    this.states.next(this.currentState);
+    this.state$ = this.states.asObservable();
+    this.errors$ = this.errors.asObservable();
+    this.dropped$ = this.drops.asObservable();
+    this.messages$ = new Observable<In>((subscriber) => {
+      const subscription = this.incoming.subscribe(subscriber);
+      if (this.ended) return subscription;
+      this.hold();
+      return () => {
+        subscription.unsubscribe();
+        this.release();
+      };
+    });
+    this.outgoing = {
+      next: (message) => this.enqueue(message, this.bufferTimeout, undefined),
+      error: (error: unknown) => this.errors.next(error instanceof Error ? error : new Error(String(error))),
+      complete: noop,
+    };
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  get buffered(): number {
+    return this.writer.waitingCount;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<In> {
+    return eachValueFrom(this.messages$)[Symbol.asyncIterator]();
+  }
+
+  send(message: Out, options?: SendOptions): Promise<void> {
+    if (this.ended) {
+      this.drops.next({ message, reason: 'closed' });
+      return quietRejection(new MessageDroppedError('closed', message));
+    }
+    let timeout = this.bufferTimeout;
+    if (options !== undefined) {
+      try {
+        checkNumber('timeout', options.timeout, { min: 0, infinity: true });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      timeout = options.timeout ?? timeout;
+    }
+    const entry = this.enqueue(message, timeout, true);
+    return entry instanceof Error ? Promise.reject(entry) : (entry?.promise as Promise<void>);
+  }
+
+  close(code = 1000, reason = ''): Promise<void> {
+    if (!isSendableCloseCode(code)) {
+      throw new RangeError(`Expected \`code\` to be 1000 or an integer in 3000–4999, got \`${String(code)}\` (${typeof code})`);
+    }
+    if (typeof reason !== 'string' || new TextEncoder().encode(reason).length > 123) {
+      throw new RangeError(`Expected \`reason\` to be a string of at most 123 UTF-8 bytes, got ${typeof reason === 'string' ? `${new TextEncoder().encode(reason).length} bytes` : typeof reason}`);
+    }
+    if (this.closed) return this.closed;
+    this.ended = true;
+    this.idleTimer?.unsubscribe();
+    this.writer.close('closed');
+    if (this.conn) this.track(this.conn.close(code, reason));
+    this.stopSession();
+    this.closed = this.settleClosed().then(() => {
+      this.setState({ ...this.currentState, status: 'closed' });
+      this.incoming.complete();
+      this.completeStreams();
+    });
+    return this.closed;
+  }
+
+  /** Serializes and queues; returns the entry, or the serialization error. */
+  private enqueue(message: Out, timeout: number, withPromise: true | undefined): OutgoingEntry<Out> | Error | undefined {
+    let data: unknown;
+    try {
+      data = this.serialize(message);
+      if (!isWireData(data)) {
+        throw new TypeError(`Expected \`serialize\` to return a string or binary data, got ${data === null ? 'null' : typeof data}`);
+      }
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (withPromise) return failure;
+      this.errors.next(failure);
+      return undefined;
+    }
+    const deadline = timeout === Infinity ? Infinity : this.attempt.scheduler.now() + timeout;
+    const entry: OutgoingEntry<Out> = { message, data, deadline, resolve: undefined, reject: undefined, promise: undefined };
+    if (withPromise) {
+      entry.promise = new Promise<void>((resolve, reject) => {
+        entry.resolve = resolve;
+        entry.reject = reject;
+      });
+    }
+    this.writer.enqueue(entry);
+    return entry;
+  }
+
+  private receive(data: string | Uint8Array): void {
+    let message: In;
+    try {
+      message = this.deserialize(data);
+    } catch (error) {
+      this.errors.next(new DecodeError(data, error));
+      return;
+    }
+    this.incoming.next(message);
+  }
+
+  private hold(): void {
+    if (this.ended) return;
+    this.holders++;
+    this.idleTimer?.unsubscribe();
+    this.idleTimer = undefined;
+    if (!this.session) this.startSession();
+  }
+
+  private release(): void {
+    if (this.ended || --this.holders > 0 || !this.session) return;
+    const { lazyCloseTimeout = 0 } = this.options;
+    if (lazyCloseTimeout === Infinity) return;
+    this.idleTimer = this.attempt.scheduler.schedule(() => {
+      this.idleTimer = undefined;
+      if (this.holders > 0) return;
+      this.stopSession();
+      this.setState({ status: 'idle', attempt: 0, ...(this.currentState.lastClose && { lastClose: this.currentState.lastClose }) });
+    }, lazyCloseTimeout);
+  }
+
+  private startSession(): void {
+    this.setState({ status: 'connecting', attempt: 1 });
+    const attempt$ = defer(() => openConnection({ ...this.attempt, attempt: this.currentState.attempt })).pipe(
+      tap({ next: (conn) => this.opened(conn), error: () => this.lost() }),
+    );
+    const { reconnect = {} } = this.options;
+    const session$ = reconnect
+      ? attempt$.pipe(
+          retryWithBackoff({
+            ...reconnect,
+            scheduler: this.attempt.scheduler,
+            shouldRetry: (error) => this.shouldRetry(error),
+            onRetry: (info) => this.retrying(info),
+            onReset: () => this.setState({ ...this.currentState, attempt: 0 }),
+          }),
+        )
+      : attempt$;
+    this.session = session$.subscribe({ error: (error: unknown) => this.fail(error) });
+  }
+
+  private stopSession(): void {
+    const session = this.session;
+    this.session = undefined;
+    session?.unsubscribe();
+    this.lost();
+  }
+
+  private opened(conn: OpenConnection): void {
+    this.conn = conn;
+    const { lastClose } = this.currentState;
+    this.setState({ status: 'open', attempt: this.currentState.attempt, ...(lastClose && { lastClose }) });
+    this.writer.attach(conn);
+  }
+
+  private lost(): void {
+    this.conn = undefined;
+    this.writer.detach();
+  }
+
+  private shouldRetry(error: unknown): boolean {
+    if (this.ended) return false;
+    const close = error as ConnectionClosedError;
+    const { reconnect } = this.options;
+    if (reconnect && reconnect.shouldReconnect) return reconnect.shouldReconnect(closeInfo(close));
+    return !isTlsCertificateError(close.cause) && isRetriableClose(close);
+  }
+
+  private retrying({ error, attempt }: RetryInfo): void {
+    const close = closeInfo(error as ConnectionClosedError);
+    this.errors.next(error as Error);
+    this.setState({ status: 'reconnecting', attempt, lastClose: close });
+  }
+
+  /** A close that is not retried, or retries exhausted: terminal. */
+  private fail(error: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.session = undefined;
+    this.lost();
+    this.idleTimer?.unsubscribe();
+    const last = error instanceof ConnectionClosedError ? error : (error as { cause?: unknown }).cause;
+    const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.currentState.lastClose;
+    this.writer.close('closed');
+    this.setState({ status: 'closed', attempt: this.currentState.attempt, ...(lastClose && { lastClose }) });
+    this.incoming.error(error);
+    this.completeStreams();
+    this.closed = this.settleClosed();
+  }
+
+  private completeStreams(): void {
+    this.states.complete();
+    this.errors.complete();
+    this.drops.complete();
+  }
+
+  private setState(state: ConnectionState): void {
+    this.currentState = state;
+    this.states.next(state);
+  }
+
+  private track(closing: Promise<void>): void {
+    this.closings.add(closing);
+    void closing.then(() => this.closings.delete(closing));
+  }
+
+  /** Resolves when every socket this client opened has closed. */
+  private async settleClosed(): Promise<void> {
+    while (this.closings.size > 0) await Promise.all(this.closings);
+  }
+}
+
+function closeInfo(error: ConnectionClosedError): CloseInfo {
+  const { code, reason, wasClean, status } = error;
+  return status === undefined ? { code, reason, wasClean } : { code, reason, wasClean, status };
+}
+
+/**
+ * Creates a lazy, self-reconnecting WebSocket client. Nothing opens until `messages$` is
+ * subscribed or a message is sent. Options are validated here; a static URL that is not
+ * ws:/wss: (http:/https: are mapped) throws a TypeError.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'rxwire';
+ *
+ * const socket = connect<ServerMessage, ClientMessage>('ws://127.0.0.1:8080', {
+ *   reconnect: { initialDelay: 500, maxDelay: 10_000 },
+ *   buffer: { size: 100, timeout: 5_000 },
+ * });
+ * socket.messages$.subscribe((msg) => console.log(msg));
+ * socket.send({ type: 'hello' }).catch((e) => console.warn('dropped', e.reason));
+ * ```
+ */
+export function connect<In = unknown, Out = unknown>(url: UrlSource, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
+  validateOptions(options);
+  if (typeof url !== 'function') normalizeUrl(url);
+  return new Client<In, Out>(url, options);
+}

@@ -1,0 +1,220 @@
+import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import type { ClientOptions } from 'ws';
+import { closeCodeOfProtocolError } from './close-codes.js';
+import { ConnectionClosedError, ConnectTimeoutError, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import type { UrlSource } from './options.js';
+import { CLOSED, CONNECTING, OPEN, type WebSocketConstructor, type WebSocketLike } from './web-socket.js';
+import { resolveUrl } from './url.js';
+
+/** The `net.Socket` under a `ws` client, taken from its public `'upgrade'` event. */
+interface RawSocket {
+  cork(): void;
+  uncork(): void;
+  readonly writableNeedDrain: boolean;
+  once(event: 'drain', listener: () => void): unknown;
+  removeListener(event: 'drain', listener: () => void): unknown;
+}
+
+/** `ws`'s event API and extras; absent on a browser `WebSocket`. */
+interface NodeWebSocket extends WebSocketLike {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  ping(): void;
+  terminate(): void;
+}
+
+/** An open connection, as the writer sees it. */
+export interface OpenConnection {
+  readonly socket: WebSocketLike;
+  /** The TCP socket under `ws`, to cork a batch of writes; absent in browsers. */
+  readonly raw: RawSocket | undefined;
+  /**
+   * Closes (1000 or 3000–4999), terminating at `closeTimeout`; resolves when the socket is
+   * closed. Every call returns the first call's promise.
+   */
+  close(code: number, reason?: string): Promise<void>;
+}
+
+/** Everything one attempt needs. */
+export interface AttemptConfig {
+  url: UrlSource;
+  attempt: number;
+  WebSocket: WebSocketConstructor;
+  protocols: string | string[] | undefined;
+  wsOptions: ClientOptions | ((attempt: number) => ClientOptions | Promise<ClientOptions>) | undefined;
+  connectTimeout: number;
+  heartbeat: { interval: number; timeout: number } | false;
+  closeTimeout: number;
+  scheduler: SchedulerLike;
+  /** Each incoming frame: a string for text, a Uint8Array for binary. The hot path. */
+  onMessage: (data: string | Uint8Array) => void;
+  /** A socket started closing in the background (lazy close, teardown): its end, to wait for. */
+  onClosing: (closed: Promise<void>) => void;
+}
+
+/**
+ * One attempt as an Observable: resolves the URL and options, opens one socket, emits the
+ * {@link OpenConnection} once open, and errors when the connection ends, with
+ * `ConnectTimeoutError`, `HeartbeatTimeoutError` or `ConnectionClosedError` (it never
+ * completes: whether an end is retried is for the caller to decide). Unsubscribing closes the
+ * socket with 1000 (or aborts the handshake). Events of the socket after that are ignored.
+ */
+export function openConnection(config: AttemptConfig): Observable<OpenConnection> {
+  return new Observable<OpenConnection>((subscriber) => {
+    const { scheduler, closeTimeout } = config;
+    let ws: NodeWebSocket | undefined;
+    let active = true; // false once this attempt has ended or been unsubscribed
+    let lastError: unknown;
+    let status: number | undefined;
+    let heartbeat: Heartbeat | undefined;
+    let closing: Promise<void> | undefined;
+    let closeTimer: Subscription | undefined;
+    const closeWaiters: Array<() => void> = [];
+    const connectTimer =
+      config.connectTimeout === Infinity
+        ? undefined
+        : scheduler.schedule(() => end(new ConnectTimeoutError(config.connectTimeout)), config.connectTimeout);
+
+    const end = (error: Error): void => {
+      if (!active) return;
+      active = false;
+      stopTimers();
+      // A failed attempt or a zombie will not answer a close frame: terminate, never wait.
+      if (ws && ws.readyState !== CLOSED) config.onClosing(shutdown(1006));
+      subscriber.error(error);
+    };
+    const stopTimers = (): void => {
+      connectTimer?.unsubscribe();
+      heartbeat?.stop();
+    };
+
+    /**
+     * Closes the socket whatever its state, bounded by `closeTimeout`: gracefully with a sendable
+     * `code`, by terminating with 1006 or while the handshake is in progress.
+     */
+    const shutdown = (code: number, reason?: string): Promise<void> => {
+      if (closing) return closing;
+      closing = new Promise<void>((resolve) => {
+        const socket = ws;
+        if (!socket || socket.readyState === CLOSED) return resolve();
+        closeWaiters.push(resolve);
+        if (socket.readyState === CONNECTING || code === 1006) {
+          terminate(socket);
+        } else {
+          socket.close(code, reason);
+          closeTimer = scheduler.schedule(() => terminate(socket), closeTimeout);
+        }
+      });
+      return closing;
+    };
+
+    const onClose = (code: number, reason: string): void => {
+      closeTimer?.unsubscribe();
+      for (const resolve of closeWaiters.splice(0)) resolve();
+      if (!active) return;
+      const protocolCode = code === 1006 ? closeCodeOfProtocolError(lastError) : undefined;
+      const info: CloseInfo = protocolCode
+        ? { code: protocolCode, reason: (lastError as Error).message, wasClean: false }
+        : { code, reason: reason || describe(lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
+      end(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
+    };
+
+    const onOpen = (raw: RawSocket | undefined): void => {
+      if (!active || !ws) return;
+      connectTimer?.unsubscribe();
+      const socket = ws;
+      if (config.heartbeat && typeof socket.ping === 'function') {
+        const { interval, timeout } = config.heartbeat;
+        heartbeat = startHeartbeat({
+          interval,
+          timeout,
+          scheduler,
+          ping: () => socket.ping(),
+          onTimeout: () => end(new HeartbeatTimeoutError(timeout)),
+        });
+      }
+      subscriber.next({ socket, raw, close: shutdown });
+    };
+
+    const create = (url: string, options: ClientOptions | undefined): void => {
+      if (!active) return;
+      const socket = new config.WebSocket(url, config.protocols, options as never) as NodeWebSocket;
+      ws = socket;
+      if (typeof socket.on === 'function') {
+        let raw: RawSocket | undefined;
+        // An 'error' listener on every ws: its error is kept as the close's cause.
+        socket.on('error', (error: Error) => void (lastError ??= error));
+        socket.on('upgrade', (res: { socket: RawSocket }) => void (raw = res.socket));
+        socket.on('unexpected-response', (_req: unknown, res: { statusCode?: number; resume(): void }) => {
+          status = res.statusCode;
+          res.resume();
+          socket.terminate();
+        });
+        socket.on('open', () => onOpen(raw));
+        socket.on('message', (data: Buffer, isBinary: boolean) => {
+          if (!active) return;
+          heartbeat?.activity();
+          config.onMessage(isBinary ? data : data.toString());
+        });
+        socket.on('pong', () => heartbeat?.pong());
+        socket.on('close', (code: number, reason: Buffer) => onClose(code, reason.toString()));
+      } else {
+        listenToBrowserSocket(socket, {
+          error: (error) => void (lastError ??= error),
+          open: () => onOpen(undefined),
+          message: (data) => active && config.onMessage(data),
+          close: onClose,
+        });
+      }
+    };
+
+    resolveUrl(config.url)
+      .then(async (url) => {
+        const { wsOptions } = config;
+        const options = typeof wsOptions === 'function' ? await wsOptions(config.attempt) : wsOptions;
+        create(url, options);
+      })
+      .catch((error: unknown) => {
+        lastError = error;
+        end(new ConnectionClosedError({ code: 1006, reason: describe(error), wasClean: false }, { cause: error }));
+      });
+
+    return () => {
+      if (!active) return;
+      active = false;
+      stopTimers();
+      if (ws) config.onClosing(shutdown(1000));
+    };
+  });
+}
+
+function terminate(socket: WebSocketLike): void {
+  const node = socket as Partial<NodeWebSocket>;
+  if (typeof node.terminate === 'function') node.terminate();
+  else if (socket.readyState === CONNECTING || socket.readyState === OPEN) socket.close();
+}
+
+function describe(error: unknown): string {
+  if (error === undefined) return '';
+  return error instanceof Error ? error.message : String(error);
+}
+
+interface BrowserHandlers {
+  error(error: unknown): void;
+  open(): void;
+  message(data: string | Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+/** The standard event API (browsers, Deno, Node's global WebSocket). */
+function listenToBrowserSocket(socket: WebSocketLike, on: BrowserHandlers): void {
+  const target = socket as WebSocketLike & { addEventListener(type: string, listener: (event: never) => void): void };
+  socket.binaryType = 'arraybuffer';
+  target.addEventListener('error', (event: { error?: unknown }) => on.error(event.error ?? new Error('WebSocket error')));
+  target.addEventListener('open', () => on.open());
+  target.addEventListener('message', (event: { data: unknown }) => {
+    const { data } = event;
+    on.message(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
+  });
+  target.addEventListener('close', (event: { code: number; reason: string }) => on.close(event.code, event.reason));
+}

@@ -1,0 +1,159 @@
+/**
+ * How a WebSocket connection ended: the close frame's code and reason, or the code rxwire
+ * assigned when there was no clean close (1006 for a network failure, a timeout or a terminated
+ * zombie; 1002/1007/1009 when `ws` detected a protocol error in the server's frames).
+ *
+ * @example
+ * ```ts
+ * socket.state$.subscribe(({ lastClose }) => lastClose && console.log(lastClose.code, lastClose.reason));
+ * ```
+ */
+export interface CloseInfo {
+  /** The close code (1000–4999), or 1006 when the connection ended without a close frame. */
+  readonly code: number;
+  /** The close reason sent by the peer, or rxwire's description of the failure. */
+  readonly reason: string;
+  /** `true` only when both sides exchanged close frames. */
+  readonly wasClean: boolean;
+  /** The HTTP status of a refused upgrade (for example 401 or 503), when there was one. */
+  readonly status?: number;
+}
+
+/**
+ * The connection closed and will not be retried: a fatal close code, `reconnect: false`, or a
+ * `shouldReconnect` that said no. Errors `messages$`; each retried close is reported on `errors$`.
+ *
+ * @example
+ * ```ts
+ * socket.messages$.subscribe({ error: (e) => e instanceof ConnectionClosedError && console.log(e.code) });
+ * ```
+ */
+export class ConnectionClosedError extends Error implements CloseInfo {
+  override name = 'ConnectionClosedError';
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+  readonly status?: number;
+
+  constructor(close: CloseInfo, options?: { cause?: unknown }) {
+    const status = close.status === undefined ? '' : ` (HTTP ${close.status})`;
+    const reason = close.reason ? `: ${close.reason}` : '';
+    super(`Connection closed with code ${close.code}${status}${reason}`, options);
+    this.code = close.code;
+    this.reason = close.reason;
+    this.wasClean = close.wasClean;
+    if (close.status !== undefined) this.status = close.status;
+  }
+}
+
+/**
+ * The connection stopped answering pings: no pong arrived within `heartbeat.timeout`. The socket
+ * was terminated and the connection ended as `{ code: 1006, reason: 'heartbeat timeout' }`.
+ *
+ * @example
+ * ```ts
+ * socket.errors$.subscribe((e) => e instanceof HeartbeatTimeoutError && console.warn('zombie server'));
+ * ```
+ */
+export class HeartbeatTimeoutError extends ConnectionClosedError {
+  override name = 'HeartbeatTimeoutError';
+  /** The timeout that was missed, in milliseconds. */
+  readonly timeout: number;
+
+  constructor(timeout: number) {
+    super({ code: 1006, reason: 'heartbeat timeout', wasClean: false });
+    this.message = `No pong within ${timeout} ms: heartbeat timeout`;
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * An attempt did not reach the open state within `connectTimeout` (counting from the call of a
+ * URL function, through TCP, TLS and the WebSocket handshake). The attempt was aborted.
+ *
+ * @example
+ * ```ts
+ * socket.errors$.subscribe((e) => e instanceof ConnectTimeoutError && console.warn(e.timeout));
+ * ```
+ */
+export class ConnectTimeoutError extends ConnectionClosedError {
+  override name = 'ConnectTimeoutError';
+  /** The timeout that was exceeded, in milliseconds. */
+  readonly timeout: number;
+
+  constructor(timeout: number) {
+    super({ code: 1006, reason: 'connect timeout', wasClean: false });
+    this.message = `Connection not open within ${timeout} ms: connect timeout`;
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * Every allowed attempt failed (`reconnect.maxAttempts`). Errors `messages$`; `cause` is the
+ * last attempt's error.
+ *
+ * @example
+ * ```ts
+ * socket.messages$.subscribe({ error: (e) => e instanceof RetriesExhaustedError && console.log(e.attempts) });
+ * ```
+ */
+export class RetriesExhaustedError extends Error {
+  override name = 'RetriesExhaustedError';
+  /** The number of attempts made, all failed. */
+  readonly attempts: number;
+
+  constructor(attempts: number, cause: unknown) {
+    super(`Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${describe(cause)}`, { cause });
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * An incoming message could not be decoded by `deserialize` (by default: text that is not JSON).
+ * Reported on `errors$`; the connection and later messages go on.
+ *
+ * @example
+ * ```ts
+ * socket.errors$.subscribe((e) => e instanceof DecodeError && console.warn('bad frame', e.data));
+ * ```
+ */
+export class DecodeError extends Error {
+  override name = 'DecodeError';
+  /** The raw message: a string for text frames, a `Uint8Array` for binary frames. */
+  readonly data: string | Uint8Array;
+
+  constructor(data: string | Uint8Array, cause: unknown) {
+    super(`Could not decode an incoming message: ${describe(cause)}`, { cause });
+    this.data = data;
+  }
+}
+
+/** Why a message was dropped before it was written. */
+export type DropReason = 'timeout' | 'overflow' | 'closed';
+
+/**
+ * A message was dropped before it was written: it waited longer than its timeout, the buffer was
+ * full, or the socket was closed for good. `send()` rejects with it; `dropped$` reports it too.
+ *
+ * @example
+ * ```ts
+ * socket.send(msg).catch((e) => e instanceof MessageDroppedError && console.warn(e.reason, e.payload));
+ * ```
+ */
+export class MessageDroppedError<T = unknown> extends Error {
+  override name = 'MessageDroppedError';
+  /** Why the message was dropped. */
+  readonly reason: DropReason;
+  /** The message as passed to `send()`, before serialization. */
+  readonly payload: T;
+
+  constructor(reason: DropReason, payload: T) {
+    super(`Message dropped before it was written (${reason})`);
+    this.reason = reason;
+    this.payload = payload;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,242 @@
+import type { SchedulerLike } from 'rxjs';
+import type { ClientOptions } from 'ws';
+import type { BackoffOptions } from './backoff.js';
+import type { CloseInfo } from './errors.js';
+import type { WebSocketConstructor } from './web-socket.js';
+
+/** Where to connect: a URL, or a function called before every attempt (for fresh tokens). */
+export type UrlSource = string | URL | (() => string | URL | Promise<string | URL>);
+
+/** What a message is written as: text, or binary. */
+export type WireData = string | Uint8Array | ArrayBuffer;
+
+/** Options of `reconnect`: the backoff, and when to give up. */
+export interface ReconnectOptions extends BackoffOptions {
+  /**
+   * Attempts in all, the first one included (>= 1): `3` means one connect and two retries.
+   * @default Infinity
+   */
+  maxAttempts?: number;
+  /**
+   * After this many milliseconds open, the attempt counter goes back to 0 (>= 0). A connection
+   * that drops sooner counts as a failed attempt.
+   * @default 5000
+   */
+  resetAfter?: number;
+  /**
+   * Decides whether a closed connection is retried, overriding the default table (see
+   * `docs/reconnect.md`) both ways. Not consulted once `maxAttempts` is reached.
+   * @default isRetriableClose
+   */
+  shouldReconnect?: (close: CloseInfo) => boolean;
+}
+
+/** Options of `heartbeat` (Node, `ws`): a ping every `interval`, each answered within `timeout`. */
+export interface HeartbeatOptions {
+  /**
+   * Milliseconds between pings (> 0).
+   * @default 25000
+   */
+  interval?: number;
+  /**
+   * Milliseconds a ping may wait for its pong (> 0). A miss terminates the socket and ends the
+   * connection as `{ code: 1006, reason: 'heartbeat timeout' }`.
+   * @default 10000
+   */
+  timeout?: number;
+}
+
+/** How a full buffer makes room. */
+export type OverflowPolicy = 'drop-newest' | 'drop-oldest';
+
+/** Options of the outgoing `buffer`: what waits while the socket cannot take more. */
+export interface BufferOptions {
+  /**
+   * Messages that may wait (integer >= 0), the first included. `0`: only messages that can be
+   * written at once are accepted.
+   * @default 1000
+   */
+  size?: number;
+  /**
+   * Milliseconds a message may wait before it is dropped with reason `'timeout'` (>= 0,
+   * `Infinity` allowed), counted from `send()`. Overridable per `send()`.
+   * @default 10000
+   */
+  timeout?: number;
+  /**
+   * Which message a full buffer drops: the new arrival, or the earliest enqueued.
+   * @default 'drop-newest'
+   */
+  overflow?: OverflowPolicy;
+}
+
+/**
+ * Options of {@link connect}. Every field is optional and validated when `connect()` is called.
+ */
+export interface ConnectOptions<In = unknown, Out = unknown> {
+  /**
+   * The WebSocket implementation. In Node the `ws` package (even where Node has a global
+   * `WebSocket`: only `ws` gives ping frames, headers and TLS options).
+   * @default WebSocket from 'ws'
+   */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * Subprotocols offered in the handshake.
+   * @default undefined
+   */
+  protocols?: string | string[];
+  /**
+   * Options for `ws` (headers, `ca`, `rejectUnauthorized`, `maxPayload`, `agent`, ...), or a
+   * function of the attempt number (1 = first) returning them, for per-attempt headers.
+   * @default {}
+   */
+  wsOptions?: ClientOptions | ((attempt: number) => ClientOptions | Promise<ClientOptions>);
+  /**
+   * Turns an outgoing message into text or binary. Runs inside `send()`; if it throws or returns
+   * neither, `send()` rejects with that error and nothing is queued.
+   * @default JSON.stringify
+   */
+  serialize?: (message: Out) => WireData;
+  /**
+   * Turns an incoming frame into a message. Receives a string for text frames and a `Uint8Array`
+   * for binary frames. If it throws, a `DecodeError` goes to `errors$` and the stream goes on.
+   * @default text → JSON.parse, binary → the Uint8Array itself
+   */
+  deserialize?: (data: string | Uint8Array) => In;
+  /**
+   * Milliseconds an attempt may take, from calling a URL function through TCP, TLS and the
+   * handshake to open (> 0). A slower attempt is aborted with `ConnectTimeoutError`.
+   * @default 10000
+   */
+  connectTimeout?: number;
+  /**
+   * Reconnect with exponential backoff and full jitter, or `false` to never retry.
+   * @default { initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: true, maxAttempts: Infinity, resetAfter: 5000 }
+   */
+  reconnect?: false | ReconnectOptions;
+  /**
+   * Ping/pong liveness check, or `false`. On by default where the socket has `ping()` (`ws`).
+   * @default { interval: 25000, timeout: 10000 }
+   */
+  heartbeat?: false | HeartbeatOptions;
+  /**
+   * Milliseconds `close()` waits for the server's close frame before terminating the socket (>= 0).
+   * @default 1000
+   */
+  closeTimeout?: number;
+  /**
+   * Milliseconds the connection stays open after its last holder (a `messages$` subscriber or a
+   * waiting message) is gone, before it closes with 1000 and `state$` returns to `'idle'` (>= 0).
+   * @default 0
+   */
+  lazyCloseTimeout?: number;
+  /**
+   * The outgoing buffer's bounds.
+   * @default { size: 1000, timeout: 10000, overflow: 'drop-newest' }
+   */
+  buffer?: BufferOptions;
+  /**
+   * Bytes the socket may hold unsent (`bufferedAmount`) before the writer stops and waits for it
+   * to drain (>= 0); what is not written waits in the buffer.
+   * @default 1048576
+   */
+  highWaterMark?: number;
+  /**
+   * The scheduler for every timer (backoff, timeouts, heartbeat, expiry), for virtual-time tests.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+/** Throws a TypeError or RangeError whose message names the option, the expectation and the value. */
+export function invalid(name: string, expected: string, value: unknown, Kind: ErrorConstructor = TypeError): never {
+  throw new Kind(`Expected \`${name}\` to be ${expected}, got ${show(value)}`);
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return `\`${JSON.stringify(value).slice(1, -1)}\` (string)`;
+  if (typeof value === 'function') return '`function` (function)';
+  if (value === null) return '`null` (null)';
+  if (typeof value === 'object') return `\`${Object.prototype.toString.call(value).slice(8, -1)}\` (object)`;
+  return `\`${String(value)}\` (${typeof value})`;
+}
+
+/** Validates a number option: `min` inclusive unless `exclusive`; `integer`; `Infinity` only if allowed. */
+export function checkNumber(
+  name: string,
+  value: unknown,
+  { min, exclusive = false, integer = false, infinity = false }: { min: number; exclusive?: boolean; integer?: boolean; infinity?: boolean },
+): void {
+  if (value === undefined) return;
+  const kind = integer ? 'an integer' : 'a number';
+  const expected = `${kind} ${exclusive ? '>' : '>='} ${min}${infinity ? ' (or Infinity)' : ''}`;
+  if (typeof value !== 'number' || Number.isNaN(value)) invalid(name, expected, value);
+  if (value === Infinity && infinity) return;
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) invalid(name, expected, value, RangeError);
+  if (exclusive ? value <= min : value < min) invalid(name, expected, value, RangeError);
+}
+
+function checkFunction(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') invalid(name, 'a function', value);
+}
+
+function checkObject(name: string, value: unknown, allowFalse: boolean): value is Record<string, unknown> | undefined {
+  if (value === undefined || (allowFalse && value === false)) return value === undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    invalid(name, allowFalse ? 'an object or false' : 'an object', value);
+  }
+  return true;
+}
+
+/** Validates every option of `connect()`, throwing on the first that is wrong. */
+export function validateOptions(options: unknown): void {
+  if (!checkObject('options', options, false) || options === undefined) return;
+  const o = options as Record<string, unknown>;
+  checkFunction('WebSocket', o.WebSocket);
+  if (o.protocols !== undefined && typeof o.protocols !== 'string' &&
+      !(Array.isArray(o.protocols) && o.protocols.every((p) => typeof p === 'string'))) {
+    invalid('protocols', 'a string or an array of strings', o.protocols);
+  }
+  if (o.wsOptions !== undefined && typeof o.wsOptions !== 'function') checkObject('wsOptions', o.wsOptions, false);
+  checkFunction('serialize', o.serialize);
+  checkFunction('deserialize', o.deserialize);
+  checkNumber('connectTimeout', o.connectTimeout, { min: 0, exclusive: true, infinity: true });
+  checkNumber('closeTimeout', o.closeTimeout, { min: 0 });
+  checkNumber('lazyCloseTimeout', o.lazyCloseTimeout, { min: 0, infinity: true });
+  checkNumber('highWaterMark', o.highWaterMark, { min: 0 });
+  if (o.scheduler !== undefined && (typeof o.scheduler !== 'object' || o.scheduler === null ||
+      typeof (o.scheduler as { schedule?: unknown }).schedule !== 'function')) {
+    invalid('scheduler', 'an RxJS scheduler', o.scheduler);
+  }
+  if (checkObject('reconnect', o.reconnect, true) && o.reconnect) validateReconnect(o.reconnect as Record<string, unknown>, 'reconnect.');
+  if (checkObject('heartbeat', o.heartbeat, true) && o.heartbeat) {
+    const h = o.heartbeat as Record<string, unknown>;
+    checkNumber('heartbeat.interval', h.interval, { min: 0, exclusive: true });
+    checkNumber('heartbeat.timeout', h.timeout, { min: 0, exclusive: true });
+  }
+  if (checkObject('buffer', o.buffer, false) && o.buffer) {
+    const b = o.buffer as Record<string, unknown>;
+    checkNumber('buffer.size', b.size, { min: 0, integer: true, infinity: true });
+    checkNumber('buffer.timeout', b.timeout, { min: 0, infinity: true });
+    if (b.overflow !== undefined && b.overflow !== 'drop-newest' && b.overflow !== 'drop-oldest') {
+      invalid('buffer.overflow', "'drop-newest' or 'drop-oldest'", b.overflow);
+    }
+  }
+}
+
+/** Validates the options of `reconnect` / `retryWithBackoff`; `prefix` names them in messages. */
+export function validateReconnect(r: Record<string, unknown>, prefix: string): void {
+  checkNumber(`${prefix}initialDelay`, r.initialDelay, { min: 0 });
+  checkNumber(`${prefix}maxDelay`, r.maxDelay, { min: 0 });
+  checkNumber(`${prefix}factor`, r.factor, { min: 1 });
+  checkNumber(`${prefix}maxAttempts`, r.maxAttempts, { min: 1, integer: true, infinity: true });
+  checkNumber(`${prefix}resetAfter`, r.resetAfter, { min: 0, infinity: true });
+  if (r.jitter !== undefined && typeof r.jitter !== 'boolean') invalid(`${prefix}jitter`, 'a boolean', r.jitter);
+  checkFunction(`${prefix}random`, r.random);
+  checkFunction(`${prefix}shouldReconnect`, r.shouldReconnect);
+  checkFunction(`${prefix}shouldRetry`, r.shouldRetry);
+  const initial = (r.initialDelay as number | undefined) ?? 1000;
+  if (typeof r.maxDelay === 'number' && r.maxDelay < initial) {
+    invalid(`${prefix}maxDelay`, `a number >= \`${prefix}initialDelay\` (${initial})`, r.maxDelay, RangeError);
+  }
+}

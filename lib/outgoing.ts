@@ -1,0 +1,218 @@
+import { concatMap, filter, Observable, Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import type { OpenConnection } from './connection.js';
+import { MessageDroppedError, type DropReason } from './errors.js';
+import { OfflineBuffer } from './offline-buffer.js';
+import type { OverflowPolicy, WireData } from './options.js';
+import { OPEN } from './web-socket.js';
+
+/** A message on its way out. */
+export interface OutgoingEntry<Out> {
+  /** The message as given to `send()`, for drop reports. */
+  readonly message: Out;
+  /** The serialized message. */
+  readonly data: WireData;
+  /** Scheduler time after which it is dropped with `'timeout'`. */
+  readonly deadline: number;
+  /** The `send()` promise's settlers; absent for messages from `outgoing`. */
+  resolve?: () => void;
+  reject?: (error: MessageDroppedError<Out>) => void;
+  promise?: Promise<void>;
+}
+
+/** Configuration of a {@link Writer}. */
+export interface WriterConfig<Out> {
+  size: number;
+  overflow: OverflowPolicy;
+  highWaterMark: number;
+  scheduler: SchedulerLike;
+  /** Every drop, before the `send()` promise rejects. */
+  onDrop: (message: Out, reason: DropReason) => void;
+  /** The buffer became occupied (`true`: hold the connection) or empty (`false`). */
+  onOccupied: (occupied: boolean) => void;
+}
+
+/** How a flush ended: all written, stopped by backpressure, or no open socket. */
+const enum Flush {
+  Done,
+  Blocked,
+  Offline,
+}
+
+/** Milliseconds between `bufferedAmount` checks where there is no 'drain' event to wait for. */
+const DRAIN_POLL = 5;
+
+const noop = (): void => {};
+
+/**
+ * The single writer. Every message enters one Subject; one `concatMap` stage serializes the only
+ * asynchronous step, waiting for the socket to drain, so no two writes can interleave. Messages
+ * wait only in the bounded {@link OfflineBuffer}; the Subject carries wake-ups, and `concatMap`
+ * never holds more than one, because a wait starts only when none is running.
+ *
+ * The hot path: a message sent while the socket is open, idle and under the high-water mark is
+ * written at once, in the same tick; writes in one tick share one cork of the TCP socket, so a
+ * burst leaves in a few large writes rather than one syscall per message. Otherwise it waits in
+ * the buffer, which is flushed in order, in one corked batch, when a connection is attached or
+ * the socket drains.
+ */
+export class Writer<Out> {
+  private readonly input = new Subject<OutgoingEntry<Out> | undefined>();
+  private readonly buffer: OfflineBuffer<OutgoingEntry<Out>>;
+  private readonly subscription: Subscription;
+  private conn: OpenConnection | undefined;
+  private waiting = false;
+  private cancelWait: (() => void) | undefined;
+  private corked: OpenConnection['raw'];
+  private closedReason: DropReason | undefined;
+
+  constructor(private readonly config: WriterConfig<Out>) {
+    this.buffer = new OfflineBuffer<OutgoingEntry<Out>>({
+      size: config.size,
+      overflow: config.overflow,
+      scheduler: config.scheduler,
+      onDrop: (entry, reason) => this.drop(entry, reason),
+      onOccupied: config.onOccupied,
+    });
+    this.subscription = this.input
+      .pipe(
+        filter((entry) => this.offer(entry)),
+        concatMap(() => this.drained()),
+      )
+      .subscribe();
+  }
+
+  /** Messages waiting to be written. */
+  get waitingCount(): number {
+    return this.buffer.length;
+  }
+
+  /** Queues or writes one message. Never throws. */
+  enqueue(entry: OutgoingEntry<Out>): void {
+    if (this.closedReason) return this.drop(entry, this.closedReason);
+    this.input.next(entry);
+  }
+
+  /** A connection opened: write what waits, in order, before anything newer. */
+  attach(conn: OpenConnection): void {
+    this.conn = conn;
+    this.input.next(undefined);
+  }
+
+  /** The connection ended: stop writing; what waits stays for the next one. */
+  detach(): void {
+    this.conn = undefined;
+    this.cancelWait?.();
+    this.uncork();
+  }
+
+  /** Drops everything waiting and everything sent later with `reason`; stops the writer. */
+  close(reason: DropReason): void {
+    if (this.closedReason) return;
+    this.closedReason = reason;
+    this.detach();
+    this.buffer.clear(reason);
+    this.subscription.unsubscribe();
+  }
+
+  /** Returns true when a wait for the socket to drain must start. */
+  private offer(entry: OutgoingEntry<Out> | undefined): boolean {
+    if (entry !== undefined) {
+      if (this.buffer.length === 0 && this.writable()) {
+        this.write(entry);
+        return false;
+      }
+      if (!this.buffer.push(entry)) return false;
+    }
+    if (this.waiting || !this.conn) return false;
+    return this.flush() === Flush.Blocked;
+  }
+
+  private writable(): boolean {
+    const conn = this.conn;
+    return (
+      conn !== undefined &&
+      !this.waiting &&
+      conn.socket.readyState === OPEN &&
+      conn.socket.bufferedAmount <= this.config.highWaterMark
+    );
+  }
+
+  private write(entry: OutgoingEntry<Out>): void {
+    const conn = this.conn as OpenConnection;
+    if (this.corked === undefined && conn.raw) {
+      this.corked = conn.raw;
+      conn.raw.cork();
+      queueMicrotask(this.uncork);
+    }
+    conn.socket.send(entry.data as string);
+    entry.resolve?.();
+  }
+
+  private readonly uncork = (): void => {
+    const raw = this.corked;
+    this.corked = undefined;
+    raw?.uncork();
+  };
+
+  /** Writes waiting messages in order while the socket takes more; drops the expired ones. */
+  private flush(): Flush {
+    const { buffer } = this;
+    const now = this.config.scheduler.now();
+    while (buffer.length > 0) {
+      const conn = this.conn;
+      if (!conn || conn.socket.readyState !== OPEN) return Flush.Offline;
+      if (conn.socket.bufferedAmount > this.config.highWaterMark) return Flush.Blocked;
+      const entry = buffer.shift() as OutgoingEntry<Out>;
+      if (entry.deadline <= now) this.drop(entry, 'timeout');
+      else this.write(entry);
+    }
+    return Flush.Done;
+  }
+
+  /** Waits until the socket drains, flushes, and repeats until nothing is blocked. */
+  private drained(): Observable<never> {
+    return new Observable<never>((subscriber) => {
+      let stopWaiting = noop;
+      const wait = (): void => {
+        const conn = this.conn;
+        if (!conn) return subscriber.complete();
+        stopWaiting = waitForDrain(conn, this.config.scheduler, () => {
+          this.waiting = false;
+          if (this.flush() === Flush.Blocked) {
+            this.waiting = true;
+            wait();
+          } else subscriber.complete();
+        });
+      };
+      this.waiting = true;
+      this.cancelWait = () => subscriber.complete();
+      wait();
+      return () => {
+        stopWaiting();
+        this.waiting = false;
+        this.cancelWait = undefined;
+      };
+    });
+  }
+
+  private drop(entry: OutgoingEntry<Out>, reason: DropReason): void {
+    this.config.onDrop(entry.message, reason);
+    if (entry.reject) {
+      // Every drop is reported on dropped$; a fire-and-forget send() must not crash the
+      // process with an unhandled rejection. An awaiting caller still gets the error.
+      entry.promise?.catch(noop);
+      entry.reject(new MessageDroppedError(reason, entry.message));
+    }
+  }
+}
+
+/** Calls `done` once the socket's `bufferedAmount` may have fallen; returns a canceller. */
+function waitForDrain(conn: OpenConnection, scheduler: SchedulerLike, done: () => void): () => void {
+  const { raw } = conn;
+  if (raw && raw.writableNeedDrain) {
+    raw.once('drain', done);
+    return () => void raw.removeListener('drain', done);
+  }
+  const timer = scheduler.schedule(done, DRAIN_POLL);
+  return () => timer.unsubscribe();
+}

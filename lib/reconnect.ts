@@ -1,0 +1,114 @@
+import { asyncScheduler, Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { RetriesExhaustedError } from './errors.js';
+import { validateReconnect } from './options.js';
+
+/** What {@link retryWithBackoff} tells about a retry it scheduled. */
+export interface RetryInfo {
+  /** The error that ended the failed attempt. */
+  error: unknown;
+  /** The number of the attempt that will follow the delay (2 = the first retry). */
+  attempt: number;
+  /** Milliseconds until that attempt. */
+  delay: number;
+}
+
+/** Options of {@link retryWithBackoff}. */
+export interface RetryWithBackoffOptions extends BackoffOptions {
+  /**
+   * Attempts in all, the first included (integer >= 1). When they are all spent the result errors
+   * with {@link RetriesExhaustedError}.
+   * @default Infinity
+   */
+  maxAttempts?: number;
+  /**
+   * Once the source has emitted and then stayed subscribed this many milliseconds, the failure
+   * count goes back to 0 (>= 0, `Infinity` to never reset).
+   * @default 5000
+   */
+  resetAfter?: number;
+  /**
+   * Whether an error is worth a retry; a `false` passes the error through unchanged.
+   * @default () => true
+   */
+  shouldRetry?: (error: unknown) => boolean;
+  /** Called when a retry is scheduled, before the delay starts. */
+  onRetry?: (info: RetryInfo) => void;
+  /** Called when the failure count goes back to 0 after `resetAfter`. */
+  onReset?: () => void;
+  /**
+   * Scheduler for the delays.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * Resubscribes to the source when it errors, after `backoffDelay(failures)` ms (exponential, full
+ * jitter), up to `maxAttempts` attempts in all; a source that emitted and then stayed up
+ * `resetAfter` ms starts the count again. Unsubscribing cancels a pending delay.
+ *
+ * @example
+ * ```ts
+ * const feed$ = defer(() => fetchFeed()).pipe(
+ *   retryWithBackoff({ initialDelay: 500, maxDelay: 10_000, maxAttempts: 5 }),
+ * );
+ * ```
+ */
+export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): MonoTypeOperatorFunction<T> {
+  validateReconnect(options as Record<string, unknown>, '');
+  const {
+    maxAttempts = Infinity,
+    resetAfter = 5000,
+    shouldRetry = () => true,
+    onRetry,
+    onReset,
+    scheduler = asyncScheduler,
+  } = options;
+
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      let failures = 0;
+      let inner: Subscription | undefined;
+      let resetTimer: Subscription | undefined;
+      let delayTimer: Subscription | undefined;
+
+      const subscribeToSource = (): void => {
+        let emitted = false;
+        inner = source.subscribe({
+          next: (value) => {
+            if (!emitted) {
+              emitted = true;
+              if (resetAfter !== Infinity) {
+                resetTimer = scheduler.schedule(() => {
+                  failures = 0;
+                  onReset?.();
+                }, resetAfter);
+              }
+            }
+            subscriber.next(value);
+          },
+          error: (error: unknown) => {
+            resetTimer?.unsubscribe();
+            failures++;
+            if (!shouldRetry(error)) return subscriber.error(error);
+            if (failures >= maxAttempts) return subscriber.error(new RetriesExhaustedError(failures, error));
+            const delay = backoffDelay(failures, options);
+            onRetry?.({ error, attempt: failures + 1, delay });
+            if (!subscriber.closed) delayTimer = scheduler.schedule(subscribeToSource, delay);
+          },
+          complete: () => {
+            resetTimer?.unsubscribe();
+            subscriber.complete();
+          },
+        });
+      };
+
+      subscribeToSource();
+      return () => {
+        inner?.unsubscribe();
+        resetTimer?.unsubscribe();
+        delayTimer?.unsubscribe();
+      };
+    });
+}
