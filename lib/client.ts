@@ -11,9 +11,9 @@ import {
 import { eachValueFrom } from 'rxjs-for-await';
 import { isRetriableClose, isSendableCloseCode, isTlsCertificateError } from './close-codes.js';
 import { openConnection, type AttemptConfig, type OpenConnection } from './connection.js';
-import { ConnectionClosedError, DecodeError, MessageDroppedError, type CloseInfo, type DropReason } from './errors.js';
+import { ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
 import { checkNumber, validateOptions, type ConnectOptions, type UrlSource, type WireData } from './options.js';
-import { Writer, type OutgoingEntry } from './outgoing.js';
+import { droppedError, Writer, type OutgoingEntry } from './outgoing.js';
 import { retryWithBackoff, type RetryInfo } from './reconnect.js';
 import { normalizeUrl } from './url.js';
 import { defaultWebSocket } from './web-socket.js';
@@ -226,7 +226,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
   send(message: Out, options?: SendOptions): Promise<void> {
     if (this.ended) {
       this.drops.next({ message, reason: 'closed' });
-      return quietRejection(new MessageDroppedError('closed', message));
+      return quietRejection(droppedError('closed', message));
     }
     let timeout = this.bufferTimeout;
     if (options !== undefined) {
