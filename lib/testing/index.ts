@@ -1,0 +1,8 @@
+export { createFaultProxy, type FaultProxy, type FaultProxyOptions } from './fault-proxy.js';
+export type { AcceptMode, Direction, Fault, FaultKind } from './fault.js';
+export type { LinkStats } from './fault-link.js';
+export { createRawPeer, type RawConnection, type RawPeer, type RawPeerOptions } from './raw-peer.js';
+export { frame, closePayload, FrameReader, type FrameOptions, type ParsedFrame } from './frame.js';
+export { acceptKey, type UpgradeRequest } from './handshake.js';
+export { createTestServer, type Received, type TestServer, type TestServerOptions } from './test-server.js';
+export { DisposedError, InvalidOptionError, NotLoopbackError } from './errors.js';

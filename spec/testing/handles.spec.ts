@@ -1,0 +1,45 @@
+import { createFaultProxy } from '../../lib/testing/fault-proxy.js';
+import { createRawPeer } from '../../lib/testing/raw-peer.js';
+import { createTestServer } from '../../lib/testing/test-server.js';
+import { probe, terminate, waitFor, within } from './helpers.js';
+
+function count(kind: string): number {
+  return process.getActiveResourcesInfo().filter((k) => k === kind).length;
+}
+
+function handles(): { sockets: number; servers: number; timers: number } {
+  return { sockets: count('TCPSocketWrap'), servers: count('TCPServerWrap'), timers: count('Timeout') };
+}
+
+test('after close/dispose no socket, server or timer handle of the kit remains', async () => {
+  const before = handles();
+  const server = await createTestServer({ echo: true });
+  const peer = await createRawPeer();
+  const proxy = await createFaultProxy({ target: server.url });
+  const viaProxy = probe(proxy.url());
+  const direct = probe(peer.url);
+  await within(Promise.all([viaProxy.opened, direct.opened]), 10_000, 'both open');
+  const conn = await peer.waitForConnection();
+  conn.sendFrame({ opcode: 0x1, payload: 'hi' });
+  // Leave every kind of timer armed: delayed and throttled chunks, a stalled link, slices.
+  proxy.set('down', { kind: 'delay', ms: 60_000 });
+  viaProxy.ws.send('held in the delay queue');
+  await waitFor(() => (proxy.links()[0]?.bytesUp ?? 0) > 0 && direct.messages.length === 1, 'traffic');
+  proxy.set('up', { kind: 'slice', bytes: 1, gapMs: 60_000 });
+  viaProxy.ws.send('sliced');
+  proxy.accept('hang');
+  const hung = probe(proxy.url());
+  await waitFor(() => proxy.links().length === 2, 'hung link');
+  const during = handles();
+  // 3 clients, 2 accepted by the proxy + 1 upstream, 1 on the test server, 1 on the raw peer
+  expect(during.sockets).toBeGreaterThanOrEqual(before.sockets + 8);
+  expect(during.servers).toBe(before.servers + 3);
+  expect(during.timers).toBeGreaterThan(before.timers);
+
+  await Promise.all([terminate(viaProxy), terminate(direct), terminate(hung)]);
+  await Promise.all([proxy.close(), peer.close(), server.dispose()]);
+  const after = handles();
+  expect({ sockets: after.sockets, servers: after.servers }).toEqual({ sockets: before.sockets, servers: before.servers });
+  // Jest keeps timers of its own that may end meanwhile, so timers may only go down, never up.
+  expect(after.timers).toBeLessThanOrEqual(before.timers);
+});

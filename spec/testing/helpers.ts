@@ -1,0 +1,108 @@
+import { WebSocket, type ClientOptions } from 'ws';
+
+/**
+ * Helpers for the specs of `rxwire/testing`: deferreds, deadline-bound waits, real `ws` clients
+ * that record what happened to them, and an auto-dispose registry run in `afterEach`.
+ */
+
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Rejects with `label` unless `promise` settles within `ms`; clears its timer either way. */
+export function within<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${label}`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Polls `check` until it is true; fails with `label` after `timeoutMs`. */
+export async function waitFor(check: () => boolean, label: string, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`Timed out after ${timeoutMs} ms: ${label}`);
+    await pause(10);
+  }
+}
+
+/**
+ * Lets `ms` pass. Only for proving that something does NOT happen within a window (a pong that
+ * must not come); never to wait for something that has an event.
+ */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A real client plus what happened to it. */
+export interface Probe {
+  readonly ws: WebSocket;
+  readonly errors: Error[];
+  readonly messages: Array<{ data: Buffer; isBinary: boolean; at: number }>;
+  /** Resolves on 'open', rejects if the socket closes first. */
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+}
+
+export function probe(url: string, protocols?: string | string[], options?: ClientOptions): Probe {
+  const ws = new WebSocket(url, protocols, options);
+  const errors: Error[] = [];
+  const messages: Probe['messages'] = [];
+  const opened = deferred();
+  const closed = deferred<{ code: number; reason: string }>();
+  ws.on('error', (error) => errors.push(error));
+  ws.on('open', () => opened.resolve());
+  ws.on('message', (data: Buffer, isBinary) => messages.push({ data, isBinary, at: Date.now() }));
+  ws.on('close', (code, reason) => {
+    opened.reject(new Error(`closed before open (${code})`));
+    closed.resolve({ code, reason: reason.toString() });
+  });
+  opened.promise.catch(() => undefined); // many tests expect it never to open
+  return { ws, errors, messages, opened: opened.promise, closed: closed.promise };
+}
+
+/** Resolves with the next pong, or `undefined` if none comes within `ms`. */
+export function pingWithin(ws: WebSocket, ms: number): Promise<Buffer | undefined> {
+  const pong = deferred<Buffer | undefined>();
+  const onPong = (data: Buffer): void => pong.resolve(data);
+  ws.on('pong', onPong);
+  ws.ping(Buffer.from('probe'));
+  const timer = setTimeout(() => pong.resolve(undefined), ms);
+  return pong.promise.finally(() => {
+    clearTimeout(timer);
+    ws.off('pong', onPong);
+  });
+}
+
+type Disposer = () => unknown;
+
+/** Registers an `afterEach` that runs every registered disposer, newest first. */
+export function autoDispose(): <T>(value: T, dispose: (value: T) => unknown) => T {
+  const disposers: Disposer[] = [];
+  afterEach(async () => {
+    for (const dispose of disposers.splice(0).reverse()) await dispose();
+  });
+  return (value, dispose) => {
+    disposers.push(() => dispose(value));
+    return value;
+  };
+}
+
+/** Terminates a client and waits for its 'close'. */
+export async function terminate(client: Probe): Promise<void> {
+  client.ws.terminate();
+  await client.closed;
+}
