@@ -1,6 +1,8 @@
 import {
   asyncScheduler,
   defer,
+  firstValueFrom,
+  isObservable,
   Observable,
   ReplaySubject,
   Subject,
@@ -10,11 +12,13 @@ import {
 } from 'rxjs';
 import { eachValueFrom } from 'rxjs-for-await';
 import { isRetriableClose, isSendableCloseCode, isTlsCertificateError } from './close-codes.js';
+import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
 import { openConnection, type AttemptConfig, type OpenConnection } from './connection.js';
 import { ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
-import { checkNumber, validateOptions, type ConnectOptions, type UrlSource, type WireData } from './options.js';
+import { checkNumber, validateOptions, type ConnectOptions, type HandshakeConnection, type UrlSource, type WireData } from './options.js';
 import { droppedError, Writer, type OutgoingEntry } from './outgoing.js';
 import { retryWithBackoff, type RetryInfo } from './reconnect.js';
+import { request, type RequestHost, type RequestOptions } from './request.js';
 import { normalizeUrl } from './url.js';
 import { defaultWebSocket } from './web-socket.js';
 
@@ -110,6 +114,19 @@ export interface RxSocket<In, Out> extends AsyncIterable<In> {
    * stream has completed.
    */
   close(code?: number, reason?: string): Promise<void>;
+  /**
+   * A ref-counted server-side subscription: `subscribe()` is written when the first subscriber
+   * arrives and again after every reconnect (before the buffer flushes), `unsubscribe()` when the
+   * last leaves (only while open); emits the messages `filter` accepts. Holds the connection.
+   */
+  channel(options: ChannelOptions<In, Out>): Observable<In>;
+  /**
+   * Sends `message` (through the buffer, like `send()`) and resolves with the first incoming
+   * message `match` accepts; rejects with `RequestTimeoutError`, with `ConnectionClosedError` if
+   * the connection it was written on closes first (never resent), or with the close error when
+   * the socket closes for good. Holds the connection while pending.
+   */
+  request(message: Out, options: RequestOptions<In>): Promise<In>;
 }
 
 const noop = (): void => {};
@@ -148,6 +165,10 @@ class Client<In, Out> implements RxSocket<In, Out> {
   private idleTimer: Subscription | undefined;
   private conn: OpenConnection | undefined;
   private readonly closings = new Set<Promise<void>>();
+  private readonly channels = new Set<() => Out>();
+  private readonly connectionLost = new Subject<{ serial: number; error: ConnectionClosedError }>();
+  private serial = 0; // of the current connection
+  private handshakeSink: ReplaySubject<In> | undefined;
   private ended = false; // close() was called, or a close was not retried
   private closed: Promise<void> | undefined;
 
@@ -180,6 +201,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       heartbeat: heartbeat && { interval: heartbeat.interval ?? 25000, timeout: heartbeat.timeout ?? 10000 },
       closeTimeout,
       scheduler,
+      handshake: options.handshake && ((conn) => this.runHandshake(conn)),
       onMessage: (data) => this.receive(data),
       onClosing: (closing) => this.track(closing),
     };
@@ -205,7 +227,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       };
     });
     this.outgoing = {
-      next: (message) => this.enqueue(message, this.bufferTimeout, undefined),
+      next: (message) => this.feed(message),
       error: (error: unknown) => this.errors.next(error instanceof Error ? error : new Error(String(error))),
       complete: noop,
     };
@@ -224,10 +246,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   send(message: Out, options?: SendOptions): Promise<void> {
-    if (this.ended) {
-      this.drops.next({ message, reason: 'closed' });
-      return quietRejection(droppedError('closed', message));
-    }
     let timeout = this.bufferTimeout;
     if (options !== undefined) {
       try {
@@ -237,8 +255,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       }
       timeout = options.timeout ?? timeout;
     }
-    const entry = this.enqueue(message, timeout, true);
-    return entry instanceof Error ? Promise.reject(entry) : (entry?.promise as Promise<void>);
+    return this.submit(message, timeout, undefined);
   }
 
   close(code = 1000, reason = ''): Promise<void> {
@@ -262,30 +279,59 @@ class Client<In, Out> implements RxSocket<In, Out> {
     return this.closed;
   }
 
-  /** Serializes and queues; returns the entry, or the serialization error. */
-  private enqueue(message: Out, timeout: number, withPromise: true | undefined): OutgoingEntry<Out> | Error | undefined {
-    let data: unknown;
+  /**
+   * The path of `send()` and `request()`: serializes and queues; the promise settles when the
+   * message is written (`onWritten` is called synchronously then) or dropped.
+   */
+  private submit(message: Out, timeout: number, onWritten: (() => void) | undefined): Promise<void> {
+    if (this.ended) {
+      this.drops.next({ message, reason: 'closed' });
+      return quietRejection(droppedError('closed', message));
+    }
+    let data: WireData;
     try {
-      data = this.serialize(message);
-      if (!isWireData(data)) {
-        throw new TypeError(`Expected \`serialize\` to return a string or binary data, got ${data === null ? 'null' : typeof data}`);
-      }
+      data = this.serializeChecked(message);
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      if (withPromise) return failure;
-      this.errors.next(failure);
-      return undefined;
+      return Promise.reject(error);
     }
-    const deadline = timeout === Infinity ? Infinity : this.attempt.scheduler.now() + timeout;
-    const entry: OutgoingEntry<Out> = { message, data, deadline, resolve: undefined, reject: undefined, promise: undefined };
-    if (withPromise) {
-      entry.promise = new Promise<void>((resolve, reject) => {
-        entry.resolve = resolve;
-        entry.reject = reject;
-      });
-    }
+    const entry = this.entry(message, data, timeout);
+    entry.promise = new Promise<void>((resolve, reject) => {
+      entry.resolve = onWritten
+        ? () => {
+            onWritten();
+            resolve();
+          }
+        : resolve;
+      entry.reject = reject;
+    });
     this.writer.enqueue(entry);
-    return entry;
+    return entry.promise;
+  }
+
+  /** The path of `outgoing.next()`: no promise; a serialization error goes to errors$. */
+  private feed(message: Out): void {
+    let data: WireData;
+    try {
+      data = this.serializeChecked(message);
+    } catch (error) {
+      this.errors.next(error as Error);
+      return;
+    }
+    this.writer.enqueue(this.entry(message, data, this.bufferTimeout));
+  }
+
+  private entry(message: Out, data: WireData, timeout: number): OutgoingEntry<Out> {
+    const deadline = timeout === Infinity ? Infinity : this.attempt.scheduler.now() + timeout;
+    return { message, data, deadline, resolve: undefined, reject: undefined, promise: undefined };
+  }
+
+  /** `serialize`, checked: throws its error, or a TypeError if it returned neither text nor binary. */
+  private serializeChecked(message: Out): WireData {
+    const data: unknown = this.serialize(message);
+    if (!isWireData(data)) {
+      throw new TypeError(`Expected \`serialize\` to return a string or binary data, got ${data === null ? 'null' : typeof data}`);
+    }
+    return data;
   }
 
   private receive(data: string | Uint8Array): void {
@@ -296,7 +342,67 @@ class Client<In, Out> implements RxSocket<In, Out> {
       this.errors.next(new DecodeError(data, error));
       return;
     }
-    this.incoming.next(message);
+    (this.handshakeSink ?? this.incoming).next(message);
+  }
+
+  channel(options: ChannelOptions<In, Out>): Observable<In> {
+    return createChannel(this.channelHost, options);
+  }
+
+  request(message: Out, options: RequestOptions<In>): Promise<In> {
+    return request(this.requestHost, message, options);
+  }
+
+  private get channelHost(): ChannelHost<In, Out> {
+    return {
+      messages$: this.messages$,
+      addChannel: (subscribe) => {
+        this.channels.add(subscribe);
+        return () => this.channels.delete(subscribe);
+      },
+      writeNow: (make) => {
+        if (this.conn) this.writeMessageNow(this.conn, make());
+      },
+    };
+  }
+
+  private get requestHost(): RequestHost<In, Out> {
+    return {
+      messages$: this.messages$,
+      connectionLost$: this.connectionLost,
+      write: (message, timeout, written) => this.submit(message, timeout, () => written(this.serial)),
+      scheduler: this.attempt.scheduler,
+    };
+  }
+
+  /** Serializes and writes on `conn` at once; a serialization error goes to errors$. */
+  private writeMessageNow(conn: OpenConnection, message: Out): void {
+    let data: WireData;
+    try {
+      data = this.serializeChecked(message);
+    } catch (error) {
+      this.errors.next(error as Error);
+      return;
+    }
+    this.writer.writeNow(conn, data);
+  }
+
+  private runHandshake(conn: OpenConnection): Promise<unknown> {
+    // Replays: the server may answer before the handshake subscribes to messages$.
+    const sink = new ReplaySubject<In>();
+    this.handshakeSink = sink;
+    const handshakeConn: HandshakeConnection<In, Out> = {
+      send: (message) => void this.writer.writeNow(conn, this.serializeChecked(message)),
+      messages$: sink.asObservable(),
+    };
+    const end = (): void => {
+      if (this.handshakeSink === sink) this.handshakeSink = undefined;
+      sink.complete();
+    };
+    return new Promise<unknown>((resolve) => {
+      const result = (this.options.handshake as NonNullable<ConnectOptions<In, Out>['handshake']>)(handshakeConn);
+      resolve(isObservable(result) ? firstValueFrom(result, { defaultValue: undefined }) : result);
+    }).finally(end);
   }
 
   private hold(): void {
@@ -322,7 +428,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
   private startSession(): void {
     this.setState({ status: 'connecting', attempt: 1 });
     const attempt$ = defer(() => openConnection({ ...this.attempt, attempt: this.currentState.attempt })).pipe(
-      tap({ next: (conn) => this.opened(conn), error: () => this.lost() }),
+      tap({ next: (conn) => this.opened(conn), error: (error: unknown) => this.lost(error) }),
     );
     const { reconnect = {} } = this.options;
     const session$ = reconnect
@@ -348,14 +454,28 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   private opened(conn: OpenConnection): void {
     this.conn = conn;
+    this.serial++;
     const { lastClose } = this.currentState;
     this.setState({ status: 'open', attempt: this.currentState.attempt, ...(lastClose && { lastClose }) });
+    // Channels subscribe on every connection, before the buffer flushes.
+    for (const subscribe of this.channels) this.writeMessageNow(conn, subscribe());
     this.writer.attach(conn);
   }
 
-  private lost(): void {
+  /** The connection ended (`error`), or was closed by the client (no error). */
+  private lost(error?: unknown): void {
+    this.handshakeSink?.complete();
+    this.handshakeSink = undefined;
+    const conn = this.conn;
     this.conn = undefined;
     this.writer.detach();
+    if (conn) {
+      const closed =
+        error instanceof ConnectionClosedError
+          ? error
+          : new ConnectionClosedError({ code: 1000, reason: 'closed by the client', wasClean: true });
+      this.connectionLost.next({ serial: this.serial, error: closed });
+    }
   }
 
   private shouldRetry(error: unknown): boolean {
@@ -392,6 +512,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.states.complete();
     this.errors.complete();
     this.drops.complete();
+    this.connectionLost.complete();
   }
 
   private setState(state: ConnectionState): void {

@@ -48,6 +48,11 @@ export interface AttemptConfig {
   scheduler: SchedulerLike;
   /** Each incoming frame: a string for text, a Uint8Array for binary. The hot path. */
   onMessage: (data: string | Uint8Array) => void;
+  /**
+   * Runs after the socket opened and before the connection is emitted as open, still bounded by
+   * `connectTimeout`; a rejection fails the attempt.
+   */
+  handshake: ((conn: OpenConnection) => Promise<unknown>) | undefined;
   /** A socket started closing in the background (lazy close, teardown): its end, to wait for. */
   onClosing: (closed: Promise<void>) => void;
 }
@@ -121,7 +126,7 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
 
     const onOpen = (raw: RawSocket | undefined): void => {
       if (!active || !ws) return;
-      connectTimer?.unsubscribe();
+      if (!config.handshake) connectTimer?.unsubscribe();
       const socket = ws;
       if (config.heartbeat && typeof socket.ping === 'function') {
         const { interval, timeout } = config.heartbeat;
@@ -133,7 +138,19 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
           onTimeout: () => end(new HeartbeatTimeoutError(timeout)),
         });
       }
-      subscriber.next({ socket, raw, close: shutdown });
+      const conn: OpenConnection = { socket, raw, close: shutdown };
+      if (!config.handshake) return subscriber.next(conn);
+      config.handshake(conn).then(
+        () => {
+          if (!active) return;
+          connectTimer?.unsubscribe();
+          subscriber.next(conn);
+        },
+        (error: unknown) => {
+          lastError = error;
+          end(new ConnectionClosedError({ code: 1006, reason: `handshake failed: ${describe(error)}`, wasClean: false }, { cause: error }));
+        },
+      );
     };
 
     const create = (url: string, options: ClientOptions | undefined): void => {

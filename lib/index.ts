@@ -1,4 +1,5 @@
 export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { ChannelError, type ChannelOptions } from './channel.js';
 export { connect, type ConnectionState, type ConnectionStatus, type DroppedMessage, type RxSocket, type SendOptions } from './client.js';
 export { isRetriableClose } from './close-codes.js';
 export {
@@ -14,6 +15,7 @@ export {
 export type {
   BufferOptions,
   ConnectOptions,
+  HandshakeConnection,
   HeartbeatOptions,
   OverflowPolicy,
   ReconnectOptions,
@@ -21,4 +23,5 @@ export type {
   WireData,
 } from './options.js';
 export { retryWithBackoff, type RetryInfo, type RetryWithBackoffOptions } from './reconnect.js';
+export { matchId, RequestTimeoutError, type RequestOptions } from './request.js';
 export type { WebSocketConstructor, WebSocketLike } from './web-socket.js';

@@ -1,4 +1,4 @@
-import type { SchedulerLike } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { ClientOptions } from 'ws';
 import type { BackoffOptions } from './backoff.js';
 import type { CloseInfo } from './errors.js';
@@ -6,6 +6,16 @@ import type { WebSocketConstructor } from './web-socket.js';
 
 /** Where to connect: a URL, or a function called before every attempt (for fresh tokens). */
 export type UrlSource = string | URL | (() => string | URL | Promise<string | URL>);
+
+/**
+ * One connection as a `handshake` sees it: `send` writes directly on this connection (bypassing
+ * the buffer), and `messages$` has the messages that arrive during the handshake (they reach
+ * nothing else). `messages$` completes when the handshake ends or the connection is lost.
+ */
+export interface HandshakeConnection<In, Out> {
+  send(message: Out): void;
+  readonly messages$: Observable<In>;
+}
 
 /** What a message is written as: text, or binary. */
 export type WireData = string | Uint8Array | ArrayBuffer;
@@ -142,6 +152,14 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
    */
   highWaterMark?: number;
   /**
+   * A per-connection handshake, run after every open and before `state$` says `'open'`, channels
+   * resubscribe and the buffer flushes (e.g. graphql-transport-ws's `connection_init` → `connection_ack`).
+   * Finishes when the Promise resolves or the Observable emits or completes; if it fails or
+   * outlasts `connectTimeout`, the attempt counts as failed and is retried.
+   * @default undefined
+   */
+  handshake?: (conn: HandshakeConnection<In, Out>) => PromiseLike<unknown> | Observable<unknown>;
+  /**
    * The scheduler for every timer (backoff, timeouts, heartbeat, expiry), for virtual-time tests.
    * @default asyncScheduler
    */
@@ -200,6 +218,7 @@ export function validateOptions(options: unknown): void {
   if (o.wsOptions !== undefined && typeof o.wsOptions !== 'function') checkObject('wsOptions', o.wsOptions, false);
   checkFunction('serialize', o.serialize);
   checkFunction('deserialize', o.deserialize);
+  checkFunction('handshake', o.handshake);
   checkNumber('connectTimeout', o.connectTimeout, { min: 0, exclusive: true, infinity: true });
   checkNumber('closeTimeout', o.closeTimeout, { min: 0 });
   checkNumber('lazyCloseTimeout', o.lazyCloseTimeout, { min: 0, infinity: true });

@@ -137,15 +137,30 @@ export class Writer<Out> {
     );
   }
 
+  /**
+   * Writes `data` on `conn` at once, bypassing the buffer and the high-water mark: for handshake
+   * messages and channel subscriptions, which belong to one connection. Returns false if the
+   * socket is not open.
+   */
+  writeNow(conn: OpenConnection | undefined = this.conn, data: WireData): boolean {
+    if (!conn || conn.socket.readyState !== OPEN) return false;
+    this.put(conn, data);
+    return true;
+  }
+
   private write(entry: OutgoingEntry<Out>): void {
-    const conn = this.conn as OpenConnection;
+    this.put(this.conn as OpenConnection, entry.data);
+    entry.resolve?.();
+  }
+
+  /** The one place that calls `send` on a socket. Writes in one tick share one cork. */
+  private put(conn: OpenConnection, data: WireData): void {
     if (this.corked === undefined && conn.raw) {
       this.corked = conn.raw;
       conn.raw.cork();
       queueMicrotask(this.uncork);
     }
-    conn.socket.send(entry.data as string);
-    entry.resolve?.();
+    conn.socket.send(data as string);
   }
 
   private readonly uncork = (): void => {

@@ -1,0 +1,100 @@
+import { Observable, share } from 'rxjs';
+
+/**
+ * One server-side subscription multiplexed over the socket, as {@link RxSocket.channel} takes it.
+ *
+ * @example
+ * ```ts
+ * const ticker$ = socket.channel({
+ *   subscribe: () => ({ event: 'subscribe', pair: 'XBT/USD' }),
+ *   unsubscribe: () => ({ event: 'unsubscribe', pair: 'XBT/USD' }),
+ *   filter: (msg) => msg.pair === 'XBT/USD',
+ * });
+ * ```
+ */
+export interface ChannelOptions<In, Out> {
+  /**
+   * The message that starts the subscription at the server. Called and written when the first
+   * subscriber arrives (if the socket is open) and again on every (re)connect, after the
+   * handshake and before the buffer flushes. Never buffered.
+   */
+  subscribe: () => Out;
+  /**
+   * The message that ends it, written when the last subscriber leaves — only while the socket is
+   * open (otherwise the server has already forgotten), and not after the server ended the channel.
+   * @default undefined (nothing is sent)
+   */
+  unsubscribe?: () => Out;
+  /** Which incoming messages belong to this channel and are emitted. */
+  filter: (message: In) => boolean;
+  /**
+   * A server message that completes the channel (not emitted).
+   * @default undefined
+   */
+  complete?: (message: In) => boolean;
+  /**
+   * A server message that errors the channel with a {@link ChannelError} carrying it.
+   * @default undefined
+   */
+  error?: (message: In) => boolean;
+}
+
+/**
+ * The server ended a channel with an error message (`ChannelOptions.error` matched it).
+ *
+ * @example
+ * ```ts
+ * channel$.subscribe({ error: (e) => e instanceof ChannelError && console.warn(e.payload) });
+ * ```
+ */
+export class ChannelError<In = unknown> extends Error {
+  override name = 'ChannelError';
+  /** The server's message. */
+  readonly payload: In;
+
+  constructor(payload: In) {
+    super('The server ended the channel with an error');
+    this.payload = payload;
+  }
+}
+
+/** What a channel needs of the socket. */
+export interface ChannelHost<In, Out> {
+  /** Incoming messages; subscribing holds the connection. */
+  readonly messages$: Observable<In>;
+  /** Registers a live channel, whose `subscribe()` is written on every open. Returns the deregistration. */
+  addChannel(subscribe: () => Out): () => void;
+  /** If the socket is open, writes `make()` at once (bypassing the buffer); else does nothing. */
+  writeNow(make: () => Out): void;
+}
+
+/**
+ * Builds a ref-counted channel: one server-side subscription while it has subscribers, sent again
+ * after every reconnect.
+ */
+export function createChannel<In, Out>(host: ChannelHost<In, Out>, options: ChannelOptions<In, Out>): Observable<In> {
+  const { subscribe, unsubscribe, filter, complete, error } = options;
+  return new Observable<In>((subscriber) => {
+    let endedByServer = false;
+    const removeChannel = host.addChannel(subscribe);
+    host.writeNow(subscribe);
+    const subscription = host.messages$.subscribe({
+      next: (message) => {
+        if (complete?.(message)) {
+          endedByServer = true;
+          subscriber.complete();
+        } else if (error?.(message)) {
+          endedByServer = true;
+          subscriber.error(new ChannelError(message));
+        } else if (filter(message)) subscriber.next(message);
+      },
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => subscriber.complete(),
+    });
+    return () => {
+      removeChannel();
+      if (!endedByServer && unsubscribe) host.writeNow(unsubscribe);
+      subscription.unsubscribe();
+    };
+  }).pipe(share());
+}

@@ -1,0 +1,88 @@
+import { Observable, Subscription, type SchedulerLike } from 'rxjs';
+import { ConnectionClosedError } from './errors.js';
+
+/** Options of {@link RxSocket.request}. */
+export interface RequestOptions<In> {
+  /** Which incoming message answers this request; the first match resolves it. */
+  match: (message: In) => boolean;
+  /**
+   * Milliseconds to wait for the answer, counted from the call (> 0); the request message's own
+   * buffer timeout is the same.
+   * @default 10000
+   */
+  timeout?: number;
+}
+
+/**
+ * No answer arrived within the request's `timeout`.
+ *
+ * @example
+ * ```ts
+ * socket.request(msg, { match: matchId(7), timeout: 1000 }).catch((e) => e instanceof RequestTimeoutError && retry());
+ * ```
+ */
+export class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError';
+  /** The timeout that passed, in milliseconds. */
+  readonly timeout: number;
+
+  constructor(timeout: number) {
+    super(`No answer within ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * A matcher for the common `{ id, ... }` shape: accepts messages whose `id` equals `id`.
+ *
+ * @example
+ * ```ts
+ * const answer = await socket.request({ id: 7, method: 'ping' }, { match: matchId(7) });
+ * ```
+ */
+export function matchId(id: unknown): (message: unknown) => boolean {
+  return (message) => typeof message === 'object' && message !== null && (message as { id?: unknown }).id === id;
+}
+
+/** What a request needs of the socket. */
+export interface RequestHost<In, Out> {
+  /** Incoming messages; subscribing holds the connection. */
+  readonly messages$: Observable<In>;
+  /** Connection ends, each with the serial of the connection and how it ended. */
+  readonly connectionLost$: Observable<{ serial: number; error: ConnectionClosedError }>;
+  /** Queues `message` like `send()`; `written(serial)` is called synchronously at the write. */
+  write(message: Out, timeout: number, written: (serial: number) => void): Promise<void>;
+  readonly scheduler: SchedulerLike;
+}
+
+/**
+ * Sends `message` and resolves with the first incoming message `match` accepts. Rejects with
+ * {@link RequestTimeoutError}, with the drop error if the message is dropped, with
+ * `ConnectionClosedError` if the connection it was written on closes first (no automatic resend),
+ * or with the close error when the socket closes for good. Leaves no timer or subscription.
+ */
+export function request<In, Out>(host: RequestHost<In, Out>, message: Out, options: RequestOptions<In>): Promise<In> {
+  const { match, timeout = 10000 } = options;
+  return new Promise<In>((resolve, reject) => {
+    const subscription = new Subscription();
+    let writtenOn: number | undefined;
+    const settle = (settler: () => void): void => {
+      if (subscription.closed) return;
+      subscription.unsubscribe();
+      settler();
+    };
+    subscription.add(
+      host.messages$.subscribe({
+        next: (incoming) => match(incoming) && settle(() => resolve(incoming)),
+        error: (error: unknown) => settle(() => reject(error)),
+        complete: () => settle(() => reject(new ConnectionClosedError({ code: 1000, reason: 'closed by the client', wasClean: true }))),
+      }),
+    );
+    subscription.add(
+      host.connectionLost$.subscribe(({ serial, error }) => serial === writtenOn && settle(() => reject(error))),
+    );
+    subscription.add(host.scheduler.schedule(() => settle(() => reject(new RequestTimeoutError(timeout))), timeout));
+    if (subscription.closed) return;
+    host.write(message, timeout, (serial) => (writtenOn = serial)).catch((error: unknown) => settle(() => reject(error)));
+  });
+}
