@@ -169,6 +169,9 @@ class Client<In, Out> implements RxSocket<In, Out> {
   private readonly connectionLost = new Subject<{ serial: number; error: ConnectionClosedError }>();
   private serial = 0; // of the current connection
   private handshakeSink: ReplaySubject<In> | undefined;
+  /** With an application-level heartbeat: its pong matcher, and the connection it beats for. */
+  private readonly appPong: { isPong: ((message: In) => boolean) | undefined } | undefined;
+  private pongTarget: OpenConnection | undefined;
   private ended = false; // close() was called, or a close was not retried
   private closed: Promise<void> | undefined;
 
@@ -191,6 +194,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     } = options;
     this.serialize = serialize;
     this.deserialize = deserialize;
+    this.appPong = heartbeat && heartbeat.message ? { isPong: heartbeat.isPong } : undefined;
     this.bufferTimeout = timeout;
     this.attempt = {
       url,
@@ -198,7 +202,11 @@ class Client<In, Out> implements RxSocket<In, Out> {
       protocols,
       wsOptions,
       connectTimeout,
-      heartbeat: heartbeat && { interval: heartbeat.interval ?? 25000, timeout: heartbeat.timeout ?? 10000 },
+      heartbeat: heartbeat && {
+        interval: heartbeat.interval ?? 25000,
+        timeout: heartbeat.timeout ?? 10000,
+        ping: heartbeat.message && ((conn) => this.writeMessageNow(conn, (heartbeat.message as () => Out)())),
+      },
       closeTimeout,
       scheduler,
       handshake: options.handshake && ((conn) => this.runHandshake(conn)),
@@ -247,7 +255,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   send(message: Out, options?: SendOptions): Promise<void> {
     let timeout = this.bufferTimeout;
-    if (options !== undefined) {
+    // After close(), every send() rejects with 'closed', whatever its arguments.
+    if (options !== undefined && !this.ended) {
       try {
         checkNumber('timeout', options.timeout, { min: 0, infinity: true });
       } catch (error) {
@@ -342,6 +351,12 @@ class Client<In, Out> implements RxSocket<In, Out> {
       this.errors.next(new DecodeError(data, error));
       return;
     }
+    const { appPong } = this;
+    if (appPong) {
+      const isPong = appPong.isPong?.(message);
+      if (isPong !== false) this.pongTarget?.pong();
+      if (isPong) return;
+    }
     (this.handshakeSink ?? this.incoming).next(message);
   }
 
@@ -357,8 +372,11 @@ class Client<In, Out> implements RxSocket<In, Out> {
     return {
       messages$: this.messages$,
       addChannel: (subscribe) => {
-        this.channels.add(subscribe);
-        return () => this.channels.delete(subscribe);
+        // A wrapper per channel: two channels may share one `subscribe` function, and each must
+        // stay registered until it leaves itself.
+        const entry = (): Out => subscribe();
+        this.channels.add(entry);
+        return () => this.channels.delete(entry);
       },
       writeNow: (make) => {
         if (this.conn) this.writeMessageNow(this.conn, make());
@@ -388,6 +406,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   private runHandshake(conn: OpenConnection): Promise<unknown> {
+    this.pongTarget = conn;
     // Replays: the server may answer before the handshake subscribes to messages$.
     const sink = new ReplaySubject<In>();
     this.handshakeSink = sink;
@@ -454,11 +473,13 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   private opened(conn: OpenConnection): void {
     this.conn = conn;
+    this.pongTarget = conn;
     this.serial++;
+    // Channels subscribe on every connection, before the buffer flushes; and before 'open' is
+    // announced, so that a channel subscribed by a state$ observer is written once, by itself.
+    for (const subscribe of this.channels) this.writeMessageNow(conn, subscribe());
     const { lastClose } = this.currentState;
     this.setState({ status: 'open', attempt: this.currentState.attempt, ...(lastClose && { lastClose }) });
-    // Channels subscribe on every connection, before the buffer flushes.
-    for (const subscribe of this.channels) this.writeMessageNow(conn, subscribe());
     this.writer.attach(conn);
   }
 
@@ -468,6 +489,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.handshakeSink = undefined;
     const conn = this.conn;
     this.conn = undefined;
+    this.pongTarget = undefined;
     this.writer.detach();
     if (conn) {
       const closed =

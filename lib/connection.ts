@@ -1,9 +1,8 @@
 import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import type { ClientOptions } from 'ws';
 import { closeCodeOfProtocolError } from './close-codes.js';
 import { ConnectionClosedError, ConnectTimeoutError, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
-import type { UrlSource } from './options.js';
+import type { UrlSource, WsOptions } from './options.js';
 import { CLOSED, CONNECTING, OPEN, type WebSocketConstructor, type WebSocketLike } from './web-socket.js';
 import { resolveUrl } from './url.js';
 
@@ -33,6 +32,8 @@ export interface OpenConnection {
    * closed. Every call returns the first call's promise.
    */
   close(code: number, reason?: string): Promise<void>;
+  /** An application-level pong arrived (the heartbeat's `isPong` accepted a message). */
+  pong(): void;
 }
 
 /** Everything one attempt needs. */
@@ -41,9 +42,10 @@ export interface AttemptConfig {
   attempt: number;
   WebSocket: WebSocketConstructor;
   protocols: string | string[] | undefined;
-  wsOptions: ClientOptions | ((attempt: number) => ClientOptions | Promise<ClientOptions>) | undefined;
+  wsOptions: WsOptions | ((attempt: number) => WsOptions | Promise<WsOptions>) | undefined;
   connectTimeout: number;
-  heartbeat: { interval: number; timeout: number } | false;
+  /** With `ping`, an application-level heartbeat; without, ping frames where the socket has them. */
+  heartbeat: { interval: number; timeout: number; ping: ((conn: OpenConnection) => void) | undefined } | false;
   closeTimeout: number;
   scheduler: SchedulerLike;
   /** Each incoming frame: a string for text, a Uint8Array for binary. The hot path. */
@@ -128,17 +130,18 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
       if (!active || !ws) return;
       if (!config.handshake) connectTimer?.unsubscribe();
       const socket = ws;
-      if (config.heartbeat && typeof socket.ping === 'function') {
-        const { interval, timeout } = config.heartbeat;
+      const conn: OpenConnection = { socket, raw, close: shutdown, pong: () => heartbeat?.pong() };
+      const beat = config.heartbeat;
+      const sendPing = beat && (beat.ping ?? (typeof socket.ping === 'function' ? () => socket.ping() : undefined));
+      if (beat && sendPing) {
         heartbeat = startHeartbeat({
-          interval,
-          timeout,
+          interval: beat.interval,
+          timeout: beat.timeout,
           scheduler,
-          ping: () => socket.ping(),
-          onTimeout: () => end(new HeartbeatTimeoutError(timeout)),
+          ping: () => sendPing(conn),
+          onTimeout: () => end(new HeartbeatTimeoutError(beat.timeout)),
         });
       }
-      const conn: OpenConnection = { socket, raw, close: shutdown };
       if (!config.handshake) return subscriber.next(conn);
       config.handshake(conn).then(
         () => {
@@ -153,7 +156,7 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
       );
     };
 
-    const create = (url: string, options: ClientOptions | undefined): void => {
+    const create = (url: string, options: WsOptions | undefined): void => {
       if (!active) return;
       const socket = new config.WebSocket(url, config.protocols, options as never) as NodeWebSocket;
       ws = socket;

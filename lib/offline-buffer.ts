@@ -43,18 +43,18 @@ export class OfflineBuffer<E extends Expiring> {
   /** Appends `entry`, or drops it (or the oldest) when full. Returns false if `entry` was dropped. */
   push(entry: E): boolean {
     const { size, overflow, onDrop } = this.config;
-    if (this.length >= size) {
-      if (overflow === 'drop-newest' || this.length === 0) {
-        onDrop(entry, 'overflow');
-        return false;
-      }
-      onDrop(this.shift() as E, 'overflow');
+    const full = this.length >= size;
+    if (full && (overflow === 'drop-newest' || this.length === 0)) {
+      onDrop(entry, 'overflow');
+      return false;
     }
     if (entry.deadline < this.lastDeadline) this.sorted = false;
     else this.lastDeadline = entry.deadline;
     this.items.push(entry);
     if (this.length === 1) this.config.onOccupied(true);
     if (entry.deadline < this.timerAt) this.armTimer(entry.deadline);
+    // Evict before reporting: a dropped$ observer that sends again must find the buffer full.
+    if (full) onDrop(this.shift() as E, 'overflow');
     return true;
   }
 

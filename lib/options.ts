@@ -1,5 +1,4 @@
 import type { Observable, SchedulerLike } from 'rxjs';
-import type { ClientOptions } from 'ws';
 import type { BackoffOptions } from './backoff.js';
 import type { CloseInfo } from './errors.js';
 import type { WebSocketConstructor } from './web-socket.js';
@@ -15,6 +14,20 @@ export type UrlSource = string | URL | (() => string | URL | Promise<string | UR
 export interface HandshakeConnection<In, Out> {
   send(message: Out): void;
   readonly messages$: Observable<In>;
+}
+
+/**
+ * Options passed to `ws`'s constructor in Node (see `ws`'s `WsOptions`): `headers`, `ca`,
+ * `rejectUnauthorized`, `maxPayload`, `agent`, `perMessageDeflate`, ... Ignored by browsers.
+ */
+export interface WsOptions {
+  headers?: Record<string, string>;
+  maxPayload?: number;
+  perMessageDeflate?: boolean | object;
+  rejectUnauthorized?: boolean;
+  ca?: unknown;
+  agent?: unknown;
+  [option: string]: unknown;
 }
 
 /** What a message is written as: text, or binary. */
@@ -41,8 +54,13 @@ export interface ReconnectOptions extends BackoffOptions {
   shouldReconnect?: (close: CloseInfo) => boolean;
 }
 
-/** Options of `heartbeat` (Node, `ws`): a ping every `interval`, each answered within `timeout`. */
-export interface HeartbeatOptions {
+/**
+ * Options of `heartbeat`: a ping every `interval`, each answered within `timeout`. In Node (`ws`)
+ * the pings are ping frames. Browsers cannot send ping frames: there, and wherever `message` is
+ * given, the heartbeat is application-level — `message()` is written (bypassing the buffer) and
+ * an incoming message accepted by `isPong` (without `isPong`: any message) meets the deadline.
+ */
+export interface HeartbeatOptions<In = unknown, Out = unknown> {
   /**
    * Milliseconds between pings (> 0).
    * @default 25000
@@ -54,6 +72,16 @@ export interface HeartbeatOptions {
    * @default 10000
    */
   timeout?: number;
+  /**
+   * The application-level ping message. Without it, browsers have no heartbeat.
+   * @default undefined (ping frames in Node)
+   */
+  message?(): Out;
+  /**
+   * Which incoming message is the pong; such messages do not reach `messages$`.
+   * @default undefined (any incoming message meets the deadline)
+   */
+  isPong?(message: In): boolean;
 }
 
 /** How a full buffer makes room. */
@@ -100,7 +128,7 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
    * function of the attempt number (1 = first) returning them, for per-attempt headers.
    * @default {}
    */
-  wsOptions?: ClientOptions | ((attempt: number) => ClientOptions | Promise<ClientOptions>);
+  wsOptions?: WsOptions | ((attempt: number) => WsOptions | Promise<WsOptions>);
   /**
    * Turns an outgoing message into text or binary. Runs inside `send()`; if it throws or returns
    * neither, `send()` rejects with that error and nothing is queued.
@@ -128,7 +156,7 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
    * Ping/pong liveness check, or `false`. On by default where the socket has `ping()` (`ws`).
    * @default { interval: 25000, timeout: 10000 }
    */
-  heartbeat?: false | HeartbeatOptions;
+  heartbeat?: false | HeartbeatOptions<In, Out>;
   /**
    * Milliseconds `close()` waits for the server's close frame before terminating the socket (>= 0).
    * @default 1000
@@ -232,6 +260,8 @@ export function validateOptions(options: unknown): void {
     const h = o.heartbeat as Record<string, unknown>;
     checkNumber('heartbeat.interval', h.interval, { min: 0, exclusive: true });
     checkNumber('heartbeat.timeout', h.timeout, { min: 0, exclusive: true });
+    checkFunction('heartbeat.message', h.message);
+    checkFunction('heartbeat.isPong', h.isPong);
   }
   if (checkObject('buffer', o.buffer, false) && o.buffer) {
     const b = o.buffer as Record<string, unknown>;
