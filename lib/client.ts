@@ -20,7 +20,7 @@ import { droppedError, Writer, type OutgoingEntry } from './outgoing.js';
 import { retryWithBackoff, type RetryInfo } from './reconnect.js';
 import { request, type RequestHost, type RequestOptions } from './request.js';
 import { normalizeUrl } from './url.js';
-import { defaultWebSocket } from './web-socket.js';
+import type { WebSocketConstructor } from './web-socket.js';
 
 /**
  * Where the connection is: `'idle'` (nothing open, nothing wanted), `'connecting'` (the first
@@ -180,7 +180,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     private readonly options: ConnectOptions<In, Out>,
   ) {
     const {
-      WebSocket = defaultWebSocket,
+      WebSocket,
       protocols,
       wsOptions,
       serialize = JSON.stringify as (message: Out) => WireData,
@@ -198,7 +198,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.bufferTimeout = timeout;
     this.attempt = {
       url,
-      WebSocket,
+      WebSocket: WebSocket as WebSocketConstructor, // createClient always sets it
       protocols,
       wsOptions,
       connectTimeout,
@@ -559,24 +559,20 @@ function closeInfo(error: ConnectionClosedError): CloseInfo {
 }
 
 /**
- * Creates a lazy, self-reconnecting WebSocket client. Nothing opens until `messages$` is
- * subscribed or a message is sent. Options are validated here; a static URL that is not
- * ws:/wss: (http:/https: are mapped) throws a TypeError.
- *
- * @example
- * ```ts
- * import { connect } from 'rxwire';
- *
- * const socket = connect<ServerMessage, ClientMessage>('ws://127.0.0.1:8080', {
- *   reconnect: { initialDelay: 500, maxDelay: 10_000 },
- *   buffer: { size: 100, timeout: 5_000 },
- * });
- * socket.messages$.subscribe((msg) => console.log(msg));
- * socket.send({ type: 'hello' }).catch((e) => console.warn('dropped', e.reason));
- * ```
+ * Creates a client with `defaultWebSocket` as the implementation when `options.WebSocket` is not
+ * given; `connect()` in each build passes its own (`ws` in Node, the native one elsewhere).
+ * Validates the options and a static URL.
  */
-export function connect<In = unknown, Out = unknown>(url: UrlSource, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
+export function createClient<In, Out>(
+  url: UrlSource,
+  options: ConnectOptions<In, Out>,
+  defaultWebSocket: WebSocketConstructor | undefined,
+): RxSocket<In, Out> {
   validateOptions(options);
   if (typeof url !== 'function') normalizeUrl(url);
-  return new Client<In, Out>(url, options);
+  const WebSocket = options.WebSocket ?? defaultWebSocket;
+  if (!WebSocket) {
+    throw new TypeError('No WebSocket implementation: this environment has no global `WebSocket`; pass one as the `WebSocket` option');
+  }
+  return new Client<In, Out>(url, { ...options, WebSocket });
 }

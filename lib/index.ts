@@ -1,27 +1,2 @@
-export { backoffDelay, type BackoffOptions } from './backoff.js';
-export { ChannelError, type ChannelOptions } from './channel.js';
-export { connect, type ConnectionState, type ConnectionStatus, type DroppedMessage, type RxSocket, type SendOptions } from './client.js';
-export { isRetriableClose } from './close-codes.js';
-export {
-  ConnectionClosedError,
-  ConnectTimeoutError,
-  DecodeError,
-  HeartbeatTimeoutError,
-  MessageDroppedError,
-  RetriesExhaustedError,
-  type CloseInfo,
-  type DropReason,
-} from './errors.js';
-export type {
-  BufferOptions,
-  ConnectOptions,
-  HandshakeConnection,
-  HeartbeatOptions,
-  OverflowPolicy,
-  ReconnectOptions,
-  UrlSource,
-  WireData,
-} from './options.js';
-export { retryWithBackoff, type RetryInfo, type RetryWithBackoffOptions } from './reconnect.js';
-export { matchId, RequestTimeoutError, type RequestOptions } from './request.js';
-export type { WebSocketConstructor, WebSocketLike } from './web-socket.js';
+export * from './exports.js';
+export { connect } from './connect.js';

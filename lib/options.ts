@@ -114,8 +114,9 @@ export interface BufferOptions {
 export interface ConnectOptions<In = unknown, Out = unknown> {
   /**
    * The WebSocket implementation. In Node the `ws` package (even where Node has a global
-   * `WebSocket`: only `ws` gives ping frames, headers and TLS options).
-   * @default WebSocket from 'ws'
+   * `WebSocket`: only `ws` gives ping frames, headers and TLS options); in browsers, workers and
+   * Deno the global `WebSocket`.
+   * @default WebSocket from 'ws' in Node, globalThis.WebSocket elsewhere
    */
   WebSocket?: WebSocketConstructor;
   /**

@@ -1,5 +1,3 @@
-import { WebSocket as NodeWebSocket } from 'ws';
-
 /** The part of a WebSocket that rxwire uses; both `ws` and the browser's `WebSocket` have it. */
 export interface WebSocketLike {
   readonly readyState: number;
@@ -14,9 +12,6 @@ export interface WebSocketLike {
  * `new WebSocket(url, protocols, wsOptions)`.
  */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[], options?: never) => WebSocketLike;
-
-/** The default implementation in Node: `ws`, for ping frames, headers and TLS options. */
-export const defaultWebSocket: WebSocketConstructor = NodeWebSocket as unknown as WebSocketConstructor;
 
 /** readyState values, the same in `ws` and browsers. */
 export const CONNECTING = 0;

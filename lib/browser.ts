@@ -1,0 +1,2 @@
+export * from './exports.js';
+export { connect } from './connect-native.js';

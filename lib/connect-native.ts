@@ -1,0 +1,23 @@
+import { createClient, type RxSocket } from './client.js';
+import type { ConnectOptions, UrlSource } from './options.js';
+import type { WebSocketConstructor } from './web-socket.js';
+
+/**
+ * Creates a lazy, self-reconnecting WebSocket client on the environment's native `WebSocket`
+ * (browsers, workers, Deno). Nothing opens until `messages$` is subscribed or a message is sent.
+ * Browsers cannot send ping frames: give `heartbeat.message` for an application-level heartbeat.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'rxwire';
+ *
+ * const socket = connect<{ type: string }, { type: string }>('wss://example.com/live', {
+ *   heartbeat: { interval: 20_000, timeout: 5_000, message: () => ({ type: 'ping' }), isPong: (m) => m.type === 'pong' },
+ * });
+ * socket.messages$.subscribe((msg) => console.log(msg.type));
+ * ```
+ */
+export function connect<In = unknown, Out = unknown>(url: UrlSource, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
+  const native = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  return createClient(url, options, native);
+}
