@@ -1,7 +1,6 @@
 import {
   asyncScheduler,
   defer,
-  firstValueFrom,
   isObservable,
   Observable,
   ReplaySubject,
@@ -418,9 +417,20 @@ class Client<In, Out> implements RxSocket<In, Out> {
       if (this.handshakeSink === sink) this.handshakeSink = undefined;
       sink.complete();
     };
-    return new Promise<unknown>((resolve) => {
+    return new Promise<unknown>((resolve, reject) => {
       const result = (this.options.handshake as NonNullable<ConnectOptions<In, Out>['handshake']>)(handshakeConn);
-      resolve(isObservable(result) ? firstValueFrom(result, { defaultValue: undefined }) : result);
+      if (!isObservable(result)) return resolve(result);
+      // Not firstValueFrom: it unsubscribes inside `next`, so the completion that follows at once
+      // (`first()`, `take(1)`, `of(x)`) would reach a stopped subscriber and trip RxJS's
+      // `onStoppedNotification`. Let that completion arrive, then let go.
+      const subscription: Subscription = result.subscribe({
+        next: (value) => {
+          resolve(value);
+          queueMicrotask(() => subscription.unsubscribe());
+        },
+        error: reject,
+        complete: () => resolve(undefined),
+      });
     }).finally(end);
   }
 
@@ -446,6 +456,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   private startSession(): void {
     this.setState({ status: 'connecting', attempt: 1 });
+    if (this.ended) return; // a state$ observer closed the socket
     const attempt$ = defer(() => openConnection({ ...this.attempt, attempt: this.currentState.attempt })).pipe(
       tap({ next: (conn) => this.opened(conn), error: (error: unknown) => this.lost(error) }),
     );
@@ -518,6 +529,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
   private fail(error: unknown): void {
     if (this.ended) return;
     this.ended = true;
+    // Before any observer runs: a close() from a state$ or messages$ observer gets this promise.
+    this.closed = this.settleClosed();
     this.session = undefined;
     this.lost();
     this.idleTimer?.unsubscribe();
@@ -527,7 +540,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.setState({ status: 'closed', attempt: this.currentState.attempt, ...(lastClose && { lastClose }) });
     this.incoming.error(error);
     this.completeStreams();
-    this.closed = this.settleClosed();
   }
 
   private completeStreams(): void {

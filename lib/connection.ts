@@ -163,7 +163,13 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
       if (typeof socket.on === 'function') {
         let raw: RawSocket | undefined;
         // An 'error' listener on every ws: its error is kept as the close's cause.
-        socket.on('error', (error: Error) => void (lastError ??= error));
+        socket.on('error', (error: Error) => {
+          lastError ??= error;
+          // ws answers a protocol error with its own close and then waits up to 30 s for the
+          // peer: end the attempt now, with the mapped code, so a silent peer cannot hide it.
+          const code = closeCodeOfProtocolError(error);
+          if (code !== undefined) end(new ConnectionClosedError({ code, reason: error.message, wasClean: false }, { cause: error }));
+        });
         socket.on('upgrade', (res: { socket: RawSocket }) => void (raw = res.socket));
         socket.on('unexpected-response', (_req: unknown, res: { statusCode?: number; resume(): void }) => {
           status = res.statusCode;

@@ -27,32 +27,36 @@ export interface OfflineBufferConfig<E> {
  * Overflow evicts by position: the new arrival, or the earliest enqueued.
  */
 export class OfflineBuffer<E extends Expiring> {
-  private items: Array<E | undefined> = [];
-  private head = 0;
-  private sorted = true;
-  private lastDeadline = -Infinity;
-  private timer: Subscription | undefined;
-  private timerAt = Infinity;
+  #items: Array<E | undefined> = [];
+  #head = 0;
+  #sorted = true;
+  #lastDeadline = -Infinity;
+  #timer: Subscription | undefined;
+  #timerAt = Infinity;
 
-  constructor(private readonly config: OfflineBufferConfig<E>) {}
+  readonly #config: OfflineBufferConfig<E>;
+
+  constructor(config: OfflineBufferConfig<E>) {
+    this.#config = config;
+  }
 
   get length(): number {
-    return this.items.length - this.head;
+    return this.#items.length - this.#head;
   }
 
   /** Appends `entry`, or drops it (or the oldest) when full. Returns false if `entry` was dropped. */
   push(entry: E): boolean {
-    const { size, overflow, onDrop } = this.config;
+    const { size, overflow, onDrop } = this.#config;
     const full = this.length >= size;
     if (full && (overflow === 'drop-newest' || this.length === 0)) {
       onDrop(entry, 'overflow');
       return false;
     }
-    if (entry.deadline < this.lastDeadline) this.sorted = false;
-    else this.lastDeadline = entry.deadline;
-    this.items.push(entry);
-    if (this.length === 1) this.config.onOccupied(true);
-    if (entry.deadline < this.timerAt) this.armTimer(entry.deadline);
+    if (entry.deadline < this.#lastDeadline) this.#sorted = false;
+    else this.#lastDeadline = entry.deadline;
+    this.#items.push(entry);
+    if (this.length === 1) this.#config.onOccupied(true);
+    if (entry.deadline < this.#timerAt) this.#armTimer(entry.deadline);
     // Evict before reporting: a dropped$ observer that sends again must find the buffer full.
     if (full) onDrop(this.shift() as E, 'overflow');
     return true;
@@ -60,90 +64,90 @@ export class OfflineBuffer<E extends Expiring> {
 
   /** The entry that has waited longest, or undefined. */
   peek(): E | undefined {
-    return this.items[this.head];
+    return this.#items[this.#head];
   }
 
   /** Removes and returns the entry that has waited longest. */
   shift(): E | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const entry = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) this.empty();
-    else if (this.head > 1024 && this.head * 2 > this.items.length) this.compact();
+    if (this.#head >= this.#items.length) return undefined;
+    const entry = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head === this.#items.length) this.#empty();
+    else if (this.#head > 1024 && this.#head * 2 > this.#items.length) this.#compact();
     return entry;
   }
 
   /** Drops every entry whose deadline is at or before `now`, in queue order. */
   expire(now: number): void {
-    if (this.sorted) {
-      while (this.length > 0 && (this.peek() as E).deadline <= now) this.config.onDrop(this.shift() as E, 'timeout');
+    if (this.#sorted) {
+      while (this.length > 0 && (this.peek() as E).deadline <= now) this.#config.onDrop(this.shift() as E, 'timeout');
       return;
     }
-    const waiting = this.items.slice(this.head) as E[];
+    const waiting = this.#items.slice(this.#head) as E[];
     const expired = waiting.filter((entry) => entry.deadline <= now);
     if (expired.length === 0) return;
-    this.items = waiting.filter((entry) => entry.deadline > now);
-    this.head = 0;
-    if (this.items.length === 0) this.empty();
-    else this.recomputeOrder();
-    for (const entry of expired) this.config.onDrop(entry, 'timeout');
+    this.#items = waiting.filter((entry) => entry.deadline > now);
+    this.#head = 0;
+    if (this.#items.length === 0) this.#empty();
+    else this.#recomputeOrder();
+    for (const entry of expired) this.#config.onDrop(entry, 'timeout');
   }
 
   /** Drops every entry with `reason`, in queue order. */
   clear(reason: DropReason): void {
-    const entries = this.items.slice(this.head) as E[];
-    if (entries.length > 0) this.empty();
-    for (const entry of entries) this.config.onDrop(entry, reason);
+    const entries = this.#items.slice(this.#head) as E[];
+    if (entries.length > 0) this.#empty();
+    for (const entry of entries) this.#config.onDrop(entry, reason);
   }
 
   /** Forgets every entry (the caller settles them) and stops the timer. */
-  private empty(): void {
-    this.items = [];
-    this.head = 0;
-    this.sorted = true;
-    this.lastDeadline = -Infinity;
-    this.disarmTimer();
-    this.config.onOccupied(false);
+  #empty(): void {
+    this.#items = [];
+    this.#head = 0;
+    this.#sorted = true;
+    this.#lastDeadline = -Infinity;
+    this.#disarmTimer();
+    this.#config.onOccupied(false);
   }
 
-  private compact(): void {
-    this.items = this.items.slice(this.head);
-    this.head = 0;
+  #compact(): void {
+    this.#items = this.#items.slice(this.#head);
+    this.#head = 0;
   }
 
-  private recomputeOrder(): void {
-    this.sorted = true;
-    this.lastDeadline = -Infinity;
-    for (let i = this.head; i < this.items.length; i++) {
-      const deadline = (this.items[i] as E).deadline;
-      if (deadline < this.lastDeadline) this.sorted = false;
-      else this.lastDeadline = deadline;
+  #recomputeOrder(): void {
+    this.#sorted = true;
+    this.#lastDeadline = -Infinity;
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const deadline = (this.#items[i] as E).deadline;
+      if (deadline < this.#lastDeadline) this.#sorted = false;
+      else this.#lastDeadline = deadline;
     }
   }
 
-  private earliestDeadline(): number {
-    if (this.sorted) return this.peek()?.deadline ?? Infinity;
+  #earliestDeadline(): number {
+    if (this.#sorted) return this.peek()?.deadline ?? Infinity;
     let earliest = Infinity;
-    for (let i = this.head; i < this.items.length; i++) earliest = Math.min(earliest, (this.items[i] as E).deadline);
+    for (let i = this.#head; i < this.#items.length; i++) earliest = Math.min(earliest, (this.#items[i] as E).deadline);
     return earliest;
   }
 
-  private disarmTimer(): void {
-    this.timer?.unsubscribe();
-    this.timer = undefined;
-    this.timerAt = Infinity;
+  #disarmTimer(): void {
+    this.#timer?.unsubscribe();
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
   }
 
-  private armTimer(deadline: number): void {
-    this.disarmTimer();
+  #armTimer(deadline: number): void {
+    this.#disarmTimer();
     if (deadline === Infinity) return;
-    this.timerAt = deadline;
-    const { scheduler } = this.config;
-    this.timer = scheduler.schedule(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
+    this.#timerAt = deadline;
+    const { scheduler } = this.#config;
+    this.#timer = scheduler.schedule(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
       this.expire(scheduler.now());
-      if (this.length > 0) this.armTimer(this.earliestDeadline());
+      if (this.length > 0) this.#armTimer(this.#earliestDeadline());
     }, Math.max(0, deadline - scheduler.now()));
   }
 }

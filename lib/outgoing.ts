@@ -56,84 +56,87 @@ const noop = (): void => {};
  * the socket drains.
  */
 export class Writer<Out> {
-  private readonly input = new Subject<OutgoingEntry<Out> | undefined>();
-  private readonly buffer: OfflineBuffer<OutgoingEntry<Out>>;
-  private readonly subscription: Subscription;
-  private conn: OpenConnection | undefined;
-  private waiting = false;
-  private cancelWait: (() => void) | undefined;
-  private corked: OpenConnection['raw'];
-  private closedReason: DropReason | undefined;
+  readonly #input = new Subject<OutgoingEntry<Out> | undefined>();
+  readonly #buffer: OfflineBuffer<OutgoingEntry<Out>>;
+  readonly #subscription: Subscription;
+  #conn: OpenConnection | undefined;
+  #waiting = false;
+  #cancelWait: (() => void) | undefined;
+  #corked: OpenConnection['raw'];
+  #closedReason: DropReason | undefined;
 
-  constructor(private readonly config: WriterConfig<Out>) {
-    this.buffer = new OfflineBuffer<OutgoingEntry<Out>>({
+  readonly #config: WriterConfig<Out>;
+
+  constructor(config: WriterConfig<Out>) {
+    this.#config = config;
+    this.#buffer = new OfflineBuffer<OutgoingEntry<Out>>({
       size: config.size,
       overflow: config.overflow,
       scheduler: config.scheduler,
-      onDrop: (entry, reason) => this.drop(entry, reason),
+      onDrop: (entry, reason) => this.#drop(entry, reason),
       onOccupied: config.onOccupied,
     });
-    this.subscription = this.input
+    this.#subscription = this.#input
       .pipe(
-        filter((entry) => this.offer(entry)),
-        concatMap(() => this.drained()),
+        filter((entry) => this.#offer(entry)),
+        concatMap(() => this.#drained()),
       )
       .subscribe();
   }
 
   /** Messages waiting to be written. */
   get waitingCount(): number {
-    return this.buffer.length;
+    return this.#buffer.length;
   }
 
   /** Queues or writes one message. Never throws. */
   enqueue(entry: OutgoingEntry<Out>): void {
-    if (this.closedReason) return this.drop(entry, this.closedReason);
-    this.input.next(entry);
+    if (this.#closedReason) return this.#drop(entry, this.#closedReason);
+    this.#input.next(entry);
   }
 
   /** A connection opened: write what waits, in order, before anything newer. */
   attach(conn: OpenConnection): void {
-    this.conn = conn;
-    this.input.next(undefined);
+    this.#conn = conn;
+    this.#input.next(undefined);
   }
 
   /** The connection ended: stop writing; what waits stays for the next one. */
   detach(): void {
-    this.conn = undefined;
-    this.cancelWait?.();
-    this.uncork();
+    this.#conn = undefined;
+    this.#cancelWait?.();
+    this.#uncork();
   }
 
   /** Drops everything waiting and everything sent later with `reason`; stops the writer. */
   close(reason: DropReason): void {
-    if (this.closedReason) return;
-    this.closedReason = reason;
+    if (this.#closedReason) return;
+    this.#closedReason = reason;
     this.detach();
-    this.buffer.clear(reason);
-    this.subscription.unsubscribe();
+    this.#buffer.clear(reason);
+    this.#subscription.unsubscribe();
   }
 
   /** Returns true when a wait for the socket to drain must start. */
-  private offer(entry: OutgoingEntry<Out> | undefined): boolean {
+  #offer(entry: OutgoingEntry<Out> | undefined): boolean {
     if (entry !== undefined) {
-      if (this.buffer.length === 0 && this.writable()) {
-        this.write(entry);
+      if (this.#buffer.length === 0 && this.#writable()) {
+        this.#write(entry);
         return false;
       }
-      if (!this.buffer.push(entry)) return false;
+      if (!this.#buffer.push(entry)) return false;
     }
-    if (this.waiting || !this.conn) return false;
-    return this.flush() === Flush.Blocked;
+    if (this.#waiting || !this.#conn) return false;
+    return this.#flush() === Flush.Blocked;
   }
 
-  private writable(): boolean {
-    const conn = this.conn;
+  #writable(): boolean {
+    const conn = this.#conn;
     return (
       conn !== undefined &&
-      !this.waiting &&
+      !this.#waiting &&
       conn.socket.readyState === OPEN &&
-      conn.socket.bufferedAmount <= this.config.highWaterMark
+      conn.socket.bufferedAmount <= this.#config.highWaterMark
     );
   }
 
@@ -142,76 +145,76 @@ export class Writer<Out> {
    * messages and channel subscriptions, which belong to one connection. Returns false if the
    * socket is not open.
    */
-  writeNow(conn: OpenConnection | undefined = this.conn, data: WireData): boolean {
+  writeNow(conn: OpenConnection | undefined = this.#conn, data: WireData): boolean {
     if (!conn || conn.socket.readyState !== OPEN) return false;
-    this.put(conn, data);
+    this.#put(conn, data);
     return true;
   }
 
-  private write(entry: OutgoingEntry<Out>): void {
-    this.put(this.conn as OpenConnection, entry.data);
+  #write(entry: OutgoingEntry<Out>): void {
+    this.#put(this.#conn as OpenConnection, entry.data);
     entry.resolve?.();
   }
 
   /** The one place that calls `send` on a socket. Writes in one tick share one cork. */
-  private put(conn: OpenConnection, data: WireData): void {
-    if (this.corked === undefined && conn.raw) {
-      this.corked = conn.raw;
+  #put(conn: OpenConnection, data: WireData): void {
+    if (this.#corked === undefined && conn.raw) {
+      this.#corked = conn.raw;
       conn.raw.cork();
-      queueMicrotask(this.uncork);
+      queueMicrotask(this.#uncork);
     }
     conn.socket.send(data as string);
   }
 
-  private readonly uncork = (): void => {
-    const raw = this.corked;
-    this.corked = undefined;
+  readonly #uncork = (): void => {
+    const raw = this.#corked;
+    this.#corked = undefined;
     raw?.uncork();
   };
 
   /** Writes waiting messages in order while the socket takes more; drops the expired ones. */
-  private flush(): Flush {
-    const { buffer } = this;
-    const now = this.config.scheduler.now();
+  #flush(): Flush {
+    const buffer = this.#buffer;
+    const now = this.#config.scheduler.now();
     while (buffer.length > 0) {
-      const conn = this.conn;
+      const conn = this.#conn;
       if (!conn || conn.socket.readyState !== OPEN) return Flush.Offline;
-      if (conn.socket.bufferedAmount > this.config.highWaterMark) return Flush.Blocked;
+      if (conn.socket.bufferedAmount > this.#config.highWaterMark) return Flush.Blocked;
       const entry = buffer.shift() as OutgoingEntry<Out>;
-      if (entry.deadline <= now) this.drop(entry, 'timeout');
-      else this.write(entry);
+      if (entry.deadline <= now) this.#drop(entry, 'timeout');
+      else this.#write(entry);
     }
     return Flush.Done;
   }
 
   /** Waits until the socket drains, flushes, and repeats until nothing is blocked. */
-  private drained(): Observable<never> {
+  #drained(): Observable<never> {
     return new Observable<never>((subscriber) => {
       let stopWaiting = noop;
       const wait = (): void => {
-        const conn = this.conn;
+        const conn = this.#conn;
         if (!conn) return subscriber.complete();
-        stopWaiting = waitForDrain(conn, this.config.scheduler, () => {
-          this.waiting = false;
-          if (this.flush() === Flush.Blocked) {
-            this.waiting = true;
+        stopWaiting = waitForDrain(conn, this.#config.scheduler, () => {
+          this.#waiting = false;
+          if (this.#flush() === Flush.Blocked) {
+            this.#waiting = true;
             wait();
           } else subscriber.complete();
         });
       };
-      this.waiting = true;
-      this.cancelWait = () => subscriber.complete();
+      this.#waiting = true;
+      this.#cancelWait = () => subscriber.complete();
       wait();
       return () => {
         stopWaiting();
-        this.waiting = false;
-        this.cancelWait = undefined;
+        this.#waiting = false;
+        this.#cancelWait = undefined;
       };
     });
   }
 
-  private drop(entry: OutgoingEntry<Out>, reason: DropReason): void {
-    this.config.onDrop(entry.message, reason);
+  #drop(entry: OutgoingEntry<Out>, reason: DropReason): void {
+    this.#config.onDrop(entry.message, reason);
     if (entry.reject) {
       // Every drop is reported on dropped$; a fire-and-forget send() must not crash the
       // process with an unhandled rejection. An awaiting caller still gets the error.
