@@ -44,6 +44,7 @@ export interface BackoffOptions {
 export function backoffDelay(retry: number, options: BackoffOptions = {}): number {
   const { initialDelay = 1000, maxDelay = 30000, factor = 2, jitter = true, random = Math.random } = options;
   const exponent = Math.max(0, retry - 1);
-  const capped = Math.min(maxDelay, initialDelay * Math.pow(factor, exponent));
+  // 0 * Infinity is NaN once factor^exponent overflows: a zero initial delay stays zero.
+  const capped = initialDelay === 0 ? 0 : Math.min(maxDelay, initialDelay * Math.pow(factor, exponent));
   return jitter ? random() * capped : capped;
 }

@@ -488,7 +488,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.serial++;
     // Channels subscribe on every connection, before the buffer flushes; and before 'open' is
     // announced, so that a channel subscribed by a state$ observer is written once, by itself.
-    for (const subscribe of this.channels) this.writeMessageNow(conn, subscribe());
     const { lastClose } = this.currentState;
     this.setState({ status: 'open', attempt: this.currentState.attempt, ...(lastClose && { lastClose }) });
     this.writer.attach(conn);

@@ -53,6 +53,9 @@ const CERT_ERROR_CODES = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'ERR_TLS_CERT_ALTNAME_INVALID',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_CA',
 ]);
 
 /** Close codes a client may send: 1000, or an application code 3000–4999. */

@@ -48,7 +48,9 @@ export interface ReconnectOptions extends BackoffOptions {
   resetAfter?: number;
   /**
    * Decides whether a closed connection is retried, overriding the default table (see
-   * `docs/reconnect.md`) both ways. Not consulted once `maxAttempts` is reached.
+   * `docs/reconnect.md`) both ways. Consulted for every failure, the last included: a `false`
+   * ends with `ConnectionClosedError`; a `true` on the last allowed attempt ends with
+   * `RetriesExhaustedError`.
    * @default isRetriableClose
    */
   shouldReconnect?: (close: CloseInfo) => boolean;
@@ -244,7 +246,10 @@ export function validateOptions(options: unknown): void {
       !(Array.isArray(o.protocols) && o.protocols.every((p) => typeof p === 'string'))) {
     invalid('protocols', 'a string or an array of strings', o.protocols);
   }
-  if (o.wsOptions !== undefined && typeof o.wsOptions !== 'function') checkObject('wsOptions', o.wsOptions, false);
+  if (o.wsOptions !== undefined && typeof o.wsOptions !== 'function' &&
+      (typeof o.wsOptions !== 'object' || o.wsOptions === null || Array.isArray(o.wsOptions))) {
+    invalid('wsOptions', 'an object or a function', o.wsOptions);
+  }
   checkFunction('serialize', o.serialize);
   checkFunction('deserialize', o.deserialize);
   checkFunction('handshake', o.handshake);
@@ -285,8 +290,14 @@ export function validateReconnect(r: Record<string, unknown>, prefix: string): v
   checkFunction(`${prefix}random`, r.random);
   checkFunction(`${prefix}shouldReconnect`, r.shouldReconnect);
   checkFunction(`${prefix}shouldRetry`, r.shouldRetry);
-  const initial = (r.initialDelay as number | undefined) ?? 1000;
-  if (typeof r.maxDelay === 'number' && r.maxDelay < initial) {
-    invalid(`${prefix}maxDelay`, `a number >= \`${prefix}initialDelay\` (${initial})`, r.maxDelay, RangeError);
+  checkFunction(`${prefix}onRetry`, r.onRetry);
+  checkFunction(`${prefix}onReset`, r.onReset);
+  if (r.scheduler !== undefined && (typeof r.scheduler !== 'object' || r.scheduler === null ||
+      typeof (r.scheduler as { schedule?: unknown }).schedule !== 'function')) {
+    invalid(`${prefix}scheduler`, 'an RxJS scheduler', r.scheduler);
+  }
+  // Only when both are given: a lone maxDelay below the default initialDelay simply caps it.
+  if (typeof r.initialDelay === 'number' && typeof r.maxDelay === 'number' && r.maxDelay < r.initialDelay) {
+    invalid(`${prefix}maxDelay`, `a number >= \`${prefix}initialDelay\` (${r.initialDelay})`, r.maxDelay, RangeError);
   }
 }

@@ -91,10 +91,16 @@ export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): Mono
           error: (error: unknown) => {
             resetTimer?.unsubscribe();
             failures++;
-            if (!shouldRetry(error)) return subscriber.error(error);
-            if (failures >= maxAttempts) return subscriber.error(new RetriesExhaustedError(failures, error));
-            const delay = backoffDelay(failures, options);
-            onRetry?.({ error, attempt: failures + 1, delay });
+            let delay: number;
+            try {
+              if (!shouldRetry(error)) return subscriber.error(error);
+              if (failures >= maxAttempts) return subscriber.error(new RetriesExhaustedError(failures, error));
+              delay = backoffDelay(failures, options);
+              onRetry?.({ error, attempt: failures + 1, delay });
+            } catch (thrown) {
+              // A throwing predicate or callback ends the result; it must not leave it hanging.
+              return subscriber.error(thrown);
+            }
             if (!subscriber.closed) delayTimer = scheduler.schedule(subscribeToSource, delay);
           },
           complete: () => {

@@ -84,7 +84,7 @@ describe('close()', () => {
 
   // fail() emits 'closed' and errors messages$ before it assigns `closed`: a close() from those
   // observers makes a second promise.
-  test('BUG: close() inside a messages$ error handler returns the promise every later call returns', async () => {
+  test('close() inside a messages$ error handler returns the promise every later call returns', async () => {
     const server = await startWsPeer({ onConnection: (c) => c.ws.close(1008, 'policy') });
     const socket = client(server.url);
     let inHandler: Promise<void> | undefined;
@@ -95,7 +95,7 @@ describe('close()', () => {
   });
 
   // startSession() announces 'connecting' and then subscribes whatever the observer did.
-  test('BUG: close() inside a state$ handler at connecting: the attempt is not started, nothing stays open', async () => {
+  test('close() inside a state$ handler at connecting: the attempt is not started, nothing stays open', async () => {
     const server = await startWsPeer();
     const tracked = trackedWebSocket();
     const socket = client(server.url, { WebSocket: tracked.WebSocket });
@@ -397,7 +397,7 @@ describe('bad frames from the server are fatal, not a reconnect loop', () => {
   // ws answers a protocol error with its own close and then waits up to 30 s for the peer's FIN;
   // rxwire waits for ws's 'close', so the heartbeat fires first and the end is retried as a
   // heartbeat timeout (without a heartbeat, the fatal close comes after 30 s). See the report.
-  test('BUG: a bad frame from a peer that then stays silent and half-open: still fatal, promptly, with a heartbeat on', async () => {
+  test('a bad frame from a peer that then stays silent and half-open: still fatal, promptly, with a heartbeat on', async () => {
     let first: RawConnection | undefined;
     const peer = await startRawPeer({
       handshake: true,

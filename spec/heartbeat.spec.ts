@@ -1,0 +1,363 @@
+import type { SchedulerLike } from 'rxjs';
+import { TestScheduler, type RunHelpers } from 'rxjs/testing';
+import { startHeartbeat, type Heartbeat } from '../lib/heartbeat.js';
+
+// startHeartbeat in virtual time: a ping every `interval` ms, each answered by a pong within
+// `timeout` ms, else onTimeout once. Events are logged as [virtual time, what].
+
+type Event = [number, 'ping' | 'timeout'];
+
+/**
+ * run() with a frame limit: a timer loop that never ends (a retry or expiry that should have
+ * been cancelled) fails the test on its assertions instead of hanging it.
+ */
+class BoundedTestScheduler extends TestScheduler {
+  override run<T>(callback: (helpers: RunHelpers) => T): T {
+    return super.run((helpers) => {
+      this.maxFrames = 100_000;
+      return callback(helpers);
+    });
+  }
+}
+
+function newScheduler(): TestScheduler {
+  return new BoundedTestScheduler((actual, expected) => expect(actual).toEqual(expected));
+}
+
+/**
+ * A scheduler whose timers fire `lag` ms late while its clock stays right, as a throttled
+ * background tab or a blocked event loop does. `lag` can change while the test runs.
+ */
+function throttled(ts: TestScheduler): { scheduler: SchedulerLike; setLag(ms: number): void } {
+  let lag = 0;
+  const scheduler = {
+    now: () => ts.now(),
+    schedule: (work: () => void, delay = 0) => ts.schedule(work, delay + lag),
+  } as unknown as SchedulerLike;
+  return { scheduler, setLag: (ms) => void (lag = ms) };
+}
+
+function start(
+  ts: TestScheduler,
+  config: { interval: number; timeout: number; scheduler?: SchedulerLike; pongAfter?: number; pongUntil?: number },
+): { heartbeat: Heartbeat; log: Event[] } {
+  const log: Event[] = [];
+  const { pongAfter, pongUntil = Infinity } = config;
+  const heartbeat: Heartbeat = startHeartbeat({
+    interval: config.interval,
+    timeout: config.timeout,
+    scheduler: config.scheduler ?? ts,
+    ping: () => {
+      log.push([ts.now(), 'ping']);
+      // a peer that answers every ping `pongAfter` ms later (on the real clock), until `pongUntil`
+      if (pongAfter !== undefined && ts.now() + pongAfter <= pongUntil) ts.schedule(() => heartbeat.pong(), pongAfter);
+    },
+    onTimeout: () => void log.push([ts.now(), 'timeout']),
+  });
+  return { heartbeat, log };
+}
+
+/** Runs `fn` at virtual time `at`. */
+function at(ts: TestScheduler, time: number, fn: () => void): void {
+  ts.schedule(fn, time);
+}
+
+describe('startHeartbeat: ping schedule', () => {
+  test('the first ping is sent after one interval, not at start', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
+      at(ts, 99, () => expect(log).toEqual([]));
+      at(ts, 101, () => heartbeat.stop());
+      flush();
+      expect(log).toEqual([[100, 'ping']]);
+    });
+  });
+
+  test('pings every interval while each pong arrives in time: 100, 200, 300, 400', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30, pongAfter: 5 });
+      at(ts, 450, () => heartbeat.stop());
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [200, 'ping'],
+        [300, 'ping'],
+        [400, 'ping'],
+      ]);
+    });
+  });
+
+  test('the next ping is due one interval after the previous ping, not after its pong', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      // pongs at 129, 229: the pings stay at 100, 200, 300
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30, pongAfter: 29 });
+      at(ts, 350, () => heartbeat.stop());
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [200, 'ping'],
+        [300, 'ping'],
+      ]);
+    });
+  });
+
+  test('with timeout > interval, a pong after the next ping was due sends it at once', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 50, timeout: 80 });
+      at(ts, 120, () => heartbeat.pong()); // the ping at 50 answered after 70 ms: in time
+      at(ts, 130, () => heartbeat.pong()); // the ping at 120 answered in 10: next due at 170
+      at(ts, 175, () => heartbeat.stop());
+      flush();
+      expect(log).toEqual([
+        [50, 'ping'],
+        [120, 'ping'],
+        [170, 'ping'],
+      ]);
+    });
+  });
+
+  test('only one ping is outstanding: no second ping while the first waits for its pong', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { log } = start(ts, { interval: 10, timeout: 45 });
+      flush();
+      expect(log).toEqual([
+        [10, 'ping'],
+        [55, 'timeout'],
+      ]);
+    });
+  });
+
+  test('an unsolicited pong (no ping outstanding) changes nothing', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
+      at(ts, 50, () => heartbeat.pong());
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [130, 'timeout'],
+      ]);
+    });
+  });
+});
+
+describe('startHeartbeat: a missed pong', () => {
+  test('calls onTimeout exactly once, at ping + timeout, and pings no more', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { log } = start(ts, { interval: 100, timeout: 30 });
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [130, 'timeout'],
+      ]);
+      expect(ts.actions).toEqual([]);
+    });
+  });
+
+  test('a miss after answered pings times out at that ping + timeout', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      // pongs for the pings at 100 and 200 only
+      const { log } = start(ts, { interval: 100, timeout: 30, pongAfter: 10, pongUntil: 250 });
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [200, 'ping'],
+        [300, 'ping'],
+        [330, 'timeout'],
+      ]);
+    });
+  });
+
+  test('a pong one millisecond before the deadline is in time', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
+      at(ts, 129, () => heartbeat.pong());
+      at(ts, 229, () => heartbeat.stop()); // 1 ms before the second ping's deadline
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [200, 'ping'],
+      ]);
+    });
+  });
+
+  test('other traffic does not stand in for a pong: activity before the deadline, still a timeout at ping + timeout', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
+      for (const t of [105, 110, 120, 129]) at(ts, t, () => heartbeat.activity());
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [130, 'timeout'],
+      ]);
+    });
+  });
+
+  test('a pong after the timeout fired is ignored: still one onTimeout, no new ping', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
+      at(ts, 131, () => heartbeat.pong());
+      at(ts, 140, () => heartbeat.activity());
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [130, 'timeout'],
+      ]);
+    });
+  });
+});
+
+describe('startHeartbeat: deadlines checked against the clock (throttled timers)', () => {
+  test('a late pong after the deadline counts as a miss, though the timer has not fired yet', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { scheduler, setLag } = throttled(ts);
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30, scheduler });
+      at(ts, 50, () => setLag(1000)); // from now on timers fire 1 s late: the deadline timer at 1130
+      at(ts, 140, () => heartbeat.pong());
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [140, 'timeout'],
+      ]);
+      expect(ts.actions).toEqual([]); // the throttled deadline timer was cancelled, not left to fire
+    });
+  });
+
+  test('activity() after the deadline triggers the timeout at once, exactly once', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { scheduler, setLag } = throttled(ts);
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30, scheduler });
+      at(ts, 50, () => setLag(1000));
+      at(ts, 131, () => heartbeat.activity());
+      at(ts, 132, () => heartbeat.activity());
+      at(ts, 133, () => heartbeat.pong());
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [131, 'timeout'],
+      ]);
+    });
+  });
+
+  test('activity() before the deadline with a throttled timer does nothing; a pong in time still keeps it alive', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { scheduler, setLag } = throttled(ts);
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30, scheduler });
+      at(ts, 50, () => setLag(1000));
+      at(ts, 125, () => heartbeat.activity());
+      at(ts, 128, () => heartbeat.pong()); // in time: the next ping is due at 200, fires at 1200
+      at(ts, 1100, () => heartbeat.activity());
+      at(ts, 1150, () => heartbeat.stop());
+      flush();
+      expect(log).toEqual([[100, 'ping']]);
+    });
+  });
+
+  test('a pong at exactly ping + timeout is in time by the clock', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { scheduler, setLag } = throttled(ts);
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30, scheduler });
+      at(ts, 50, () => setLag(1000));
+      at(ts, 130, () => heartbeat.pong());
+      at(ts, 131, () => heartbeat.activity());
+      at(ts, 140, () => heartbeat.stop());
+      flush();
+      expect(log).toEqual([[100, 'ping']]);
+    });
+  });
+});
+
+describe('startHeartbeat: stop()', () => {
+  test('before the first ping: no ping, no timeout, nothing scheduled', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
+      heartbeat.stop();
+      expect(ts.actions).toEqual([]);
+      flush();
+      expect(log).toEqual([]);
+    });
+  });
+
+  test('while a pong is awaited: no timeout, nothing scheduled, and later pongs and activity do nothing', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
+      let pending: number[] | undefined;
+      at(ts, 110, () => {
+        heartbeat.stop();
+        pending = ts.actions.map((a) => a.delay);
+      });
+      at(ts, 115, () => heartbeat.pong());
+      at(ts, 200, () => heartbeat.activity());
+      flush();
+      expect(pending).toEqual([115, 200]); // only this test's own probes are left
+      expect(log).toEqual([[100, 'ping']]);
+    });
+  });
+
+  test('after a pong: the next ping is cancelled', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
+      at(ts, 110, () => heartbeat.pong());
+      at(ts, 150, () => heartbeat.stop());
+      flush();
+      expect(log).toEqual([[100, 'ping']]);
+    });
+  });
+
+  test('stop() is idempotent, also from inside onTimeout', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const log: Event[] = [];
+      const heartbeat: Heartbeat = startHeartbeat({
+        interval: 10,
+        timeout: 5,
+        scheduler: ts,
+        ping: () => void log.push([ts.now(), 'ping']),
+        onTimeout: () => {
+          log.push([ts.now(), 'timeout']);
+          heartbeat.stop();
+          heartbeat.stop();
+        },
+      });
+      flush();
+      heartbeat.stop();
+      expect(log).toEqual([
+        [10, 'ping'],
+        [15, 'timeout'],
+      ]);
+      expect(ts.actions).toEqual([]);
+    });
+  });
+
+  test('a running heartbeat keeps exactly one timer: the next ping, or the pong deadline', () => {
+    const ts = newScheduler();
+    const own: number[][] = [];
+    ts.run(({ flush }) => {
+      const { heartbeat } = start(ts, { interval: 100, timeout: 30 });
+      own.push(ts.actions.map((a) => a.delay)); // the first ping, at 100
+      at(ts, 101, () => own.push(ts.actions.map((a) => a.delay))); // the deadline at 130 (+ probes)
+      at(ts, 110, () => heartbeat.pong());
+      at(ts, 111, () => own.push(ts.actions.map((a) => a.delay))); // the next ping at 200 (+ probe)
+      at(ts, 112, () => heartbeat.stop());
+      flush();
+    });
+    expect(own).toEqual([[100], [110, 111, 112, 130], [112, 200]]);
+  });
+});
