@@ -149,35 +149,34 @@ class Client<In, Out> implements RxSocket<In, Out> {
   readonly dropped$: Observable<DroppedMessage<Out>>;
   readonly outgoing: Observer<Out>;
 
-  private readonly incoming = new Subject<In>();
-  private readonly states = new ReplaySubject<ConnectionState>(1);
-  private readonly errors = new Subject<Error>();
-  private readonly drops = new Subject<DroppedMessage<Out>>();
-  private readonly writer: Writer<Out>;
-  private readonly attempt: Omit<AttemptConfig, 'attempt'>;
-  private readonly serialize: (message: Out) => WireData;
-  private readonly deserialize: (data: string | Uint8Array) => In;
-  private readonly bufferTimeout: number;
-  private currentState: ConnectionState = { status: 'idle', attempt: 0 };
-  private holders = 0;
-  private session: Subscription | undefined;
-  private idleTimer: Subscription | undefined;
-  private conn: OpenConnection | undefined;
-  private readonly closings = new Set<Promise<void>>();
-  private readonly channels = new Set<() => Out>();
-  private readonly connectionLost = new Subject<{ serial: number; error: ConnectionClosedError }>();
-  private serial = 0; // of the current connection
-  private handshakeSink: ReplaySubject<In> | undefined;
+  readonly #incoming = new Subject<In>();
+  readonly #states = new ReplaySubject<ConnectionState>(1);
+  readonly #errors = new Subject<Error>();
+  readonly #drops = new Subject<DroppedMessage<Out>>();
+  readonly #writer: Writer<Out>;
+  readonly #attempt: Omit<AttemptConfig, 'attempt'>;
+  readonly #serialize: (message: Out) => WireData;
+  readonly #deserialize: (data: string | Uint8Array) => In;
+  readonly #bufferTimeout: number;
+  #currentState: ConnectionState = { status: 'idle', attempt: 0 };
+  #holders = 0;
+  #session: Subscription | undefined;
+  #idleTimer: Subscription | undefined;
+  #conn: OpenConnection | undefined;
+  readonly #closings = new Set<Promise<void>>();
+  readonly #channels = new Set<() => Out>();
+  readonly #connectionLost = new Subject<{ serial: number; error: ConnectionClosedError }>();
+  #serial = 0; // of the current connection
+  #handshakeSink: ReplaySubject<In> | undefined;
   /** With an application-level heartbeat: its pong matcher, and the connection it beats for. */
-  private readonly appPong: { isPong: ((message: In) => boolean) | undefined } | undefined;
-  private pongTarget: OpenConnection | undefined;
-  private ended = false; // close() was called, or a close was not retried
-  private closed: Promise<void> | undefined;
+  readonly #appPong: { isPong: ((message: In) => boolean) | undefined } | undefined;
+  #pongTarget: OpenConnection | undefined;
+  #ended = false; // close() was called, or a close was not retried
+  #closed: Promise<void> | undefined;
+  readonly #options: ConnectOptions<In, Out>;
 
-  constructor(
-    url: UrlSource,
-    private readonly options: ConnectOptions<In, Out>,
-  ) {
+  constructor(url: UrlSource, options: ConnectOptions<In, Out>) {
+    this.#options = options;
     const {
       WebSocket,
       protocols,
@@ -191,11 +190,11 @@ class Client<In, Out> implements RxSocket<In, Out> {
       highWaterMark = 1024 * 1024,
       scheduler = asyncScheduler,
     } = options;
-    this.serialize = serialize;
-    this.deserialize = deserialize;
-    this.appPong = heartbeat && heartbeat.message ? { isPong: heartbeat.isPong } : undefined;
-    this.bufferTimeout = timeout;
-    this.attempt = {
+    this.#serialize = serialize;
+    this.#deserialize = deserialize;
+    this.#appPong = heartbeat && heartbeat.message ? { isPong: heartbeat.isPong } : undefined;
+    this.#bufferTimeout = timeout;
+    this.#attempt = {
       url,
       WebSocket: WebSocket as WebSocketConstructor, // createClient always sets it
       protocols,
@@ -204,48 +203,48 @@ class Client<In, Out> implements RxSocket<In, Out> {
       heartbeat: heartbeat && {
         interval: heartbeat.interval ?? 25000,
         timeout: heartbeat.timeout ?? 10000,
-        ping: heartbeat.message && ((conn) => this.writeMessageNow(conn, (heartbeat.message as () => Out)())),
+        ping: heartbeat.message && ((conn) => this.#writeMessageNow(conn, (heartbeat.message as () => Out)())),
       },
       closeTimeout,
       scheduler,
-      handshake: options.handshake && ((conn) => this.runHandshake(conn)),
-      onMessage: (data) => this.receive(data),
-      onClosing: (closing) => this.track(closing),
+      handshake: options.handshake && ((conn) => this.#runHandshake(conn)),
+      onMessage: (data) => this.#receive(data),
+      onClosing: (closing) => this.#track(closing),
     };
-    this.writer = new Writer<Out>({
+    this.#writer = new Writer<Out>({
       size,
       overflow,
       highWaterMark,
       scheduler,
-      onDrop: (message, reason) => this.drops.next({ message, reason }),
-      onOccupied: (occupied) => (occupied ? this.hold() : this.release()),
+      onDrop: (message, reason) => this.#drops.next({ message, reason }),
+      onOccupied: (occupied) => (occupied ? this.#hold() : this.#release()),
     });
-    this.states.next(this.currentState);
-    this.state$ = this.states.asObservable();
-    this.errors$ = this.errors.asObservable();
-    this.dropped$ = this.drops.asObservable();
+    this.#states.next(this.#currentState);
+    this.state$ = this.#states.asObservable();
+    this.errors$ = this.#errors.asObservable();
+    this.dropped$ = this.#drops.asObservable();
     this.messages$ = new Observable<In>((subscriber) => {
-      const subscription = this.incoming.subscribe(subscriber);
-      if (this.ended) return subscription;
-      this.hold();
+      const subscription = this.#incoming.subscribe(subscriber);
+      if (this.#ended) return subscription;
+      this.#hold();
       return () => {
         subscription.unsubscribe();
-        this.release();
+        this.#release();
       };
     });
     this.outgoing = {
-      next: (message) => this.feed(message),
-      error: (error: unknown) => this.errors.next(error instanceof Error ? error : new Error(String(error))),
+      next: (message) => this.#feed(message),
+      error: (error: unknown) => this.#errors.next(error instanceof Error ? error : new Error(String(error))),
       complete: noop,
     };
   }
 
   get state(): ConnectionState {
-    return this.currentState;
+    return this.#currentState;
   }
 
   get buffered(): number {
-    return this.writer.waitingCount;
+    return this.#writer.waitingCount;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<In> {
@@ -253,9 +252,9 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   send(message: Out, options?: SendOptions): Promise<void> {
-    let timeout = this.bufferTimeout;
+    let timeout = this.#bufferTimeout;
     // After close(), every send() rejects with 'closed', whatever its arguments.
-    if (options !== undefined && !this.ended) {
+    if (options !== undefined && !this.#ended) {
       try {
         checkNumber('timeout', options.timeout, { min: 0, infinity: true });
       } catch (error) {
@@ -263,7 +262,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       }
       timeout = options.timeout ?? timeout;
     }
-    return this.submit(message, timeout, undefined);
+    return this.#submit(message, timeout, undefined);
   }
 
   close(code = 1000, reason = ''): Promise<void> {
@@ -273,36 +272,36 @@ class Client<In, Out> implements RxSocket<In, Out> {
     if (typeof reason !== 'string' || new TextEncoder().encode(reason).length > 123) {
       throw new RangeError(`Expected \`reason\` to be a string of at most 123 UTF-8 bytes, got ${typeof reason === 'string' ? `${new TextEncoder().encode(reason).length} bytes` : typeof reason}`);
     }
-    if (this.closed) return this.closed;
-    this.ended = true;
-    this.idleTimer?.unsubscribe();
-    this.writer.close('closed');
-    if (this.conn) this.track(this.conn.close(code, reason));
-    this.stopSession();
-    this.closed = this.settleClosed().then(() => {
-      this.setState({ ...this.currentState, status: 'closed' });
-      this.incoming.complete();
-      this.completeStreams();
+    if (this.#closed) return this.#closed;
+    this.#ended = true;
+    this.#idleTimer?.unsubscribe();
+    this.#writer.close('closed');
+    if (this.#conn) this.#track(this.#conn.close(code, reason));
+    this.#stopSession();
+    this.#closed = this.#settleClosed().then(() => {
+      this.#setState({ ...this.#currentState, status: 'closed' });
+      this.#incoming.complete();
+      this.#completeStreams();
     });
-    return this.closed;
+    return this.#closed;
   }
 
   /**
    * The path of `send()` and `request()`: serializes and queues; the promise settles when the
    * message is written (`onWritten` is called synchronously then) or dropped.
    */
-  private submit(message: Out, timeout: number, onWritten: (() => void) | undefined): Promise<void> {
-    if (this.ended) {
-      this.drops.next({ message, reason: 'closed' });
+  #submit(message: Out, timeout: number, onWritten: (() => void) | undefined): Promise<void> {
+    if (this.#ended) {
+      this.#drops.next({ message, reason: 'closed' });
       return quietRejection(droppedError('closed', message));
     }
     let data: WireData;
     try {
-      data = this.serializeChecked(message);
+      data = this.#serializeChecked(message);
     } catch (error) {
       return Promise.reject(error);
     }
-    const entry = this.entry(message, data, timeout);
+    const entry = this.#entry(message, data, timeout);
     entry.promise = new Promise<void>((resolve, reject) => {
       entry.resolve = onWritten
         ? () => {
@@ -312,113 +311,113 @@ class Client<In, Out> implements RxSocket<In, Out> {
         : resolve;
       entry.reject = reject;
     });
-    this.writer.enqueue(entry);
+    this.#writer.enqueue(entry);
     return entry.promise;
   }
 
   /** The path of `outgoing.next()`: no promise; a serialization error goes to errors$. */
-  private feed(message: Out): void {
+  #feed(message: Out): void {
     let data: WireData;
     try {
-      data = this.serializeChecked(message);
+      data = this.#serializeChecked(message);
     } catch (error) {
-      this.errors.next(error as Error);
+      this.#errors.next(error as Error);
       return;
     }
-    this.writer.enqueue(this.entry(message, data, this.bufferTimeout));
+    this.#writer.enqueue(this.#entry(message, data, this.#bufferTimeout));
   }
 
-  private entry(message: Out, data: WireData, timeout: number): OutgoingEntry<Out> {
-    const deadline = timeout === Infinity ? Infinity : this.attempt.scheduler.now() + timeout;
+  #entry(message: Out, data: WireData, timeout: number): OutgoingEntry<Out> {
+    const deadline = timeout === Infinity ? Infinity : this.#attempt.scheduler.now() + timeout;
     return { message, data, deadline, resolve: undefined, reject: undefined, promise: undefined };
   }
 
   /** `serialize`, checked: throws its error, or a TypeError if it returned neither text nor binary. */
-  private serializeChecked(message: Out): WireData {
-    const data: unknown = this.serialize(message);
+  #serializeChecked(message: Out): WireData {
+    const data: unknown = this.#serialize(message);
     if (!isWireData(data)) {
       throw new TypeError(`Expected \`serialize\` to return a string or binary data, got ${data === null ? 'null' : typeof data}`);
     }
     return data;
   }
 
-  private receive(data: string | Uint8Array): void {
+  #receive(data: string | Uint8Array): void {
     let message: In;
     try {
-      message = this.deserialize(data);
+      message = this.#deserialize(data);
     } catch (error) {
-      this.errors.next(new DecodeError(data, error));
+      this.#errors.next(new DecodeError(data, error));
       return;
     }
-    const { appPong } = this;
+    const appPong = this.#appPong;
     if (appPong) {
       const isPong = appPong.isPong?.(message);
-      if (isPong !== false) this.pongTarget?.pong();
+      if (isPong !== false) this.#pongTarget?.pong();
       if (isPong) return;
     }
-    (this.handshakeSink ?? this.incoming).next(message);
+    (this.#handshakeSink ?? this.#incoming).next(message);
   }
 
   channel(options: ChannelOptions<In, Out>): Observable<In> {
-    return createChannel(this.channelHost, options);
+    return createChannel(this.#channelHost, options);
   }
 
   request(message: Out, options: RequestOptions<In>): Promise<In> {
-    return request(this.requestHost, message, options);
+    return request(this.#requestHost, message, options);
   }
 
-  private get channelHost(): ChannelHost<In, Out> {
+  get #channelHost(): ChannelHost<In, Out> {
     return {
       messages$: this.messages$,
       addChannel: (subscribe) => {
         // A wrapper per channel: two channels may share one `subscribe` function, and each must
         // stay registered until it leaves itself.
         const entry = (): Out => subscribe();
-        this.channels.add(entry);
-        return () => this.channels.delete(entry);
+        this.#channels.add(entry);
+        return () => this.#channels.delete(entry);
       },
       writeNow: (make) => {
-        if (this.conn) this.writeMessageNow(this.conn, make());
+        if (this.#conn) this.#writeMessageNow(this.#conn, make());
       },
     };
   }
 
-  private get requestHost(): RequestHost<In, Out> {
+  get #requestHost(): RequestHost<In, Out> {
     return {
       messages$: this.messages$,
-      connectionLost$: this.connectionLost,
-      write: (message, timeout, written) => this.submit(message, timeout, () => written(this.serial)),
-      scheduler: this.attempt.scheduler,
+      connectionLost$: this.#connectionLost,
+      write: (message, timeout, written) => this.#submit(message, timeout, () => written(this.#serial)),
+      scheduler: this.#attempt.scheduler,
     };
   }
 
   /** Serializes and writes on `conn` at once; a serialization error goes to errors$. */
-  private writeMessageNow(conn: OpenConnection, message: Out): void {
+  #writeMessageNow(conn: OpenConnection, message: Out): void {
     let data: WireData;
     try {
-      data = this.serializeChecked(message);
+      data = this.#serializeChecked(message);
     } catch (error) {
-      this.errors.next(error as Error);
+      this.#errors.next(error as Error);
       return;
     }
-    this.writer.writeNow(conn, data);
+    this.#writer.writeNow(conn, data);
   }
 
-  private runHandshake(conn: OpenConnection): Promise<unknown> {
-    this.pongTarget = conn;
+  #runHandshake(conn: OpenConnection): Promise<unknown> {
+    this.#pongTarget = conn;
     // Replays: the server may answer before the handshake subscribes to messages$.
     const sink = new ReplaySubject<In>();
-    this.handshakeSink = sink;
+    this.#handshakeSink = sink;
     const handshakeConn: HandshakeConnection<In, Out> = {
-      send: (message) => void this.writer.writeNow(conn, this.serializeChecked(message)),
+      send: (message) => void this.#writer.writeNow(conn, this.#serializeChecked(message)),
       messages$: sink.asObservable(),
     };
     const end = (): void => {
-      if (this.handshakeSink === sink) this.handshakeSink = undefined;
+      if (this.#handshakeSink === sink) this.#handshakeSink = undefined;
       sink.complete();
     };
     return new Promise<unknown>((resolve, reject) => {
-      const result = (this.options.handshake as NonNullable<ConnectOptions<In, Out>['handshake']>)(handshakeConn);
+      const result = (this.#options.handshake as NonNullable<ConnectOptions<In, Out>['handshake']>)(handshakeConn);
       if (!isObservable(result)) return resolve(result);
       // Not firstValueFrom: it unsubscribes inside `next`, so the completion that follows at once
       // (`first()`, `take(1)`, `of(x)`) would reach a stopped subscriber and trip RxJS's
@@ -434,133 +433,134 @@ class Client<In, Out> implements RxSocket<In, Out> {
     }).finally(end);
   }
 
-  private hold(): void {
-    if (this.ended) return;
-    this.holders++;
-    this.idleTimer?.unsubscribe();
-    this.idleTimer = undefined;
-    if (!this.session) this.startSession();
+  #hold(): void {
+    if (this.#ended) return;
+    this.#holders++;
+    this.#idleTimer?.unsubscribe();
+    this.#idleTimer = undefined;
+    if (!this.#session) this.#startSession();
   }
 
-  private release(): void {
-    if (this.ended || --this.holders > 0 || !this.session) return;
-    const { lazyCloseTimeout = 0 } = this.options;
+  #release(): void {
+    if (this.#ended || --this.#holders > 0 || !this.#session) return;
+    const { lazyCloseTimeout = 0 } = this.#options;
     if (lazyCloseTimeout === Infinity) return;
-    this.idleTimer = this.attempt.scheduler.schedule(() => {
-      this.idleTimer = undefined;
-      if (this.holders > 0) return;
-      this.stopSession();
-      this.setState({ status: 'idle', attempt: 0, ...(this.currentState.lastClose && { lastClose: this.currentState.lastClose }) });
+    this.#idleTimer = this.#attempt.scheduler.schedule(() => {
+      this.#idleTimer = undefined;
+      if (this.#holders > 0) return;
+      this.#stopSession();
+      this.#setState({ status: 'idle', attempt: 0, ...(this.#currentState.lastClose && { lastClose: this.#currentState.lastClose }) });
     }, lazyCloseTimeout);
   }
 
-  private startSession(): void {
-    this.setState({ status: 'connecting', attempt: 1 });
-    if (this.ended) return; // a state$ observer closed the socket
-    const attempt$ = defer(() => openConnection({ ...this.attempt, attempt: this.currentState.attempt })).pipe(
-      tap({ next: (conn) => this.opened(conn), error: (error: unknown) => this.lost(error) }),
+  #startSession(): void {
+    this.#setState({ status: 'connecting', attempt: 1 });
+    if (this.#ended) return; // a state$ observer closed the socket
+    const attempt$ = defer(() => openConnection({ ...this.#attempt, attempt: this.#currentState.attempt })).pipe(
+      tap({ next: (conn) => this.#opened(conn), error: (error: unknown) => this.#lost(error) }),
     );
-    const { reconnect = {} } = this.options;
+    const { reconnect = {} } = this.#options;
     const session$ = reconnect
       ? attempt$.pipe(
           retryWithBackoff({
             ...reconnect,
-            scheduler: this.attempt.scheduler,
-            shouldRetry: (error) => this.shouldRetry(error),
-            onRetry: (info) => this.retrying(info),
-            onReset: () => this.setState({ ...this.currentState, attempt: 0 }),
+            scheduler: this.#attempt.scheduler,
+            shouldRetry: (error) => this.#shouldRetry(error),
+            onRetry: (info) => this.#retrying(info),
+            onReset: () => this.#setState({ ...this.#currentState, attempt: 0 }),
           }),
         )
       : attempt$;
-    this.session = session$.subscribe({ error: (error: unknown) => this.fail(error) });
+    this.#session = session$.subscribe({ error: (error: unknown) => this.#fail(error) });
   }
 
-  private stopSession(): void {
-    const session = this.session;
-    this.session = undefined;
+  #stopSession(): void {
+    const session = this.#session;
+    this.#session = undefined;
     session?.unsubscribe();
-    this.lost();
+    this.#lost();
   }
 
-  private opened(conn: OpenConnection): void {
-    this.conn = conn;
-    this.pongTarget = conn;
-    this.serial++;
+  #opened(conn: OpenConnection): void {
+    this.#conn = conn;
+    this.#pongTarget = conn;
+    this.#serial++;
     // Channels subscribe on every connection, before the buffer flushes; and before 'open' is
     // announced, so that a channel subscribed by a state$ observer is written once, by itself.
-    const { lastClose } = this.currentState;
-    this.setState({ status: 'open', attempt: this.currentState.attempt, ...(lastClose && { lastClose }) });
-    this.writer.attach(conn);
+    for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe());
+    const { lastClose } = this.#currentState;
+    this.#setState({ status: 'open', attempt: this.#currentState.attempt, ...(lastClose && { lastClose }) });
+    this.#writer.attach(conn);
   }
 
   /** The connection ended (`error`), or was closed by the client (no error). */
-  private lost(error?: unknown): void {
-    this.handshakeSink?.complete();
-    this.handshakeSink = undefined;
-    const conn = this.conn;
-    this.conn = undefined;
-    this.pongTarget = undefined;
-    this.writer.detach();
+  #lost(error?: unknown): void {
+    this.#handshakeSink?.complete();
+    this.#handshakeSink = undefined;
+    const conn = this.#conn;
+    this.#conn = undefined;
+    this.#pongTarget = undefined;
+    this.#writer.detach();
     if (conn) {
       const closed =
         error instanceof ConnectionClosedError
           ? error
           : new ConnectionClosedError({ code: 1000, reason: 'closed by the client', wasClean: true });
-      this.connectionLost.next({ serial: this.serial, error: closed });
+      this.#connectionLost.next({ serial: this.#serial, error: closed });
     }
   }
 
-  private shouldRetry(error: unknown): boolean {
-    if (this.ended) return false;
+  #shouldRetry(error: unknown): boolean {
+    if (this.#ended) return false;
     const close = error as ConnectionClosedError;
-    const { reconnect } = this.options;
+    const { reconnect } = this.#options;
     if (reconnect && reconnect.shouldReconnect) return reconnect.shouldReconnect(closeInfo(close));
     return !isTlsCertificateError(close.cause) && isRetriableClose(close);
   }
 
-  private retrying({ error, attempt }: RetryInfo): void {
+  #retrying({ error, attempt }: RetryInfo): void {
     const close = closeInfo(error as ConnectionClosedError);
-    this.errors.next(error as Error);
-    this.setState({ status: 'reconnecting', attempt, lastClose: close });
+    this.#errors.next(error as Error);
+    this.#setState({ status: 'reconnecting', attempt, lastClose: close });
   }
 
   /** A close that is not retried, or retries exhausted: terminal. */
-  private fail(error: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
+  #fail(error: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
     // Before any observer runs: a close() from a state$ or messages$ observer gets this promise.
-    this.closed = this.settleClosed();
-    this.session = undefined;
-    this.lost();
-    this.idleTimer?.unsubscribe();
+    this.#closed = this.#settleClosed();
+    this.#session = undefined;
+    this.#lost();
+    this.#idleTimer?.unsubscribe();
     const last = error instanceof ConnectionClosedError ? error : (error as { cause?: unknown }).cause;
-    const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.currentState.lastClose;
-    this.writer.close('closed');
-    this.setState({ status: 'closed', attempt: this.currentState.attempt, ...(lastClose && { lastClose }) });
-    this.incoming.error(error);
-    this.completeStreams();
+    const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.#currentState.lastClose;
+    this.#writer.close('closed');
+    this.#setState({ status: 'closed', attempt: this.#currentState.attempt, ...(lastClose && { lastClose }) });
+    this.#incoming.error(error);
+    this.#completeStreams();
   }
 
-  private completeStreams(): void {
-    this.states.complete();
-    this.errors.complete();
-    this.drops.complete();
-    this.connectionLost.complete();
+  #completeStreams(): void {
+    this.#states.complete();
+    this.#errors.complete();
+    this.#drops.complete();
+    this.#connectionLost.complete();
   }
 
-  private setState(state: ConnectionState): void {
-    this.currentState = state;
-    this.states.next(state);
+  #setState(state: ConnectionState): void {
+    this.#currentState = state;
+    this.#states.next(state);
   }
 
-  private track(closing: Promise<void>): void {
-    this.closings.add(closing);
-    void closing.then(() => this.closings.delete(closing));
+  #track(closing: Promise<void>): void {
+    this.#closings.add(closing);
+    void closing.then(() => this.#closings.delete(closing));
   }
 
   /** Resolves when every socket this client opened has closed. */
-  private async settleClosed(): Promise<void> {
-    while (this.closings.size > 0) await Promise.all(this.closings);
+  async #settleClosed(): Promise<void> {
+    while (this.#closings.size > 0) await Promise.all(this.#closings);
   }
 }
 

@@ -15,7 +15,7 @@ import { DisposedError } from './errors.js';
  * @example
  * ```ts
  * const arrivals = new HandOff<WebSocket>('test server');
- * server.on('connection', (ws) => arrivals.put(ws));
+ * wss.on('connection', (ws) => arrivals.put(ws));
  * const first = await arrivals.take();
  * ```
  */
