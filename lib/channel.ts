@@ -80,13 +80,18 @@ export function createChannel<In, Out>(host: ChannelHost<In, Out>, options: Chan
     host.writeNow(subscribe);
     const subscription = host.messages$.subscribe({
       next: (message) => {
-        if (complete?.(message)) {
+        let verdict: 'complete' | 'error' | boolean;
+        try {
+          verdict = complete?.(message) ? 'complete' : error?.(message) ? 'error' : filter(message);
+        } catch (thrown) {
+          // A throwing matcher ends this channel, not the socket.
+          return subscriber.error(thrown);
+        }
+        if (verdict === 'complete' || verdict === 'error') {
           endedByServer = true;
-          subscriber.complete();
-        } else if (error?.(message)) {
-          endedByServer = true;
-          subscriber.error(new ChannelError(message));
-        } else if (filter(message)) subscriber.next(message);
+          if (verdict === 'complete') subscriber.complete();
+          else subscriber.error(new ChannelError(message));
+        } else if (verdict) subscriber.next(message);
       },
       error: (e: unknown) => subscriber.error(e),
       complete: () => subscriber.complete(),

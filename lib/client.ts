@@ -203,7 +203,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       heartbeat: heartbeat && {
         interval: heartbeat.interval ?? 25000,
         timeout: heartbeat.timeout ?? 10000,
-        ping: heartbeat.message && ((conn) => this.#writeMessageNow(conn, (heartbeat.message as () => Out)())),
+        ping: heartbeat.message && ((conn) => this.#writeMessageNow(conn, heartbeat.message as () => Out)),
       },
       closeTimeout,
       scheduler,
@@ -377,7 +377,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
         return () => this.#channels.delete(entry);
       },
       writeNow: (make) => {
-        if (this.#conn) this.#writeMessageNow(this.#conn, make());
+        if (this.#conn) this.#writeMessageNow(this.#conn, make);
       },
     };
   }
@@ -391,11 +391,14 @@ class Client<In, Out> implements RxSocket<In, Out> {
     };
   }
 
-  /** Serializes and writes on `conn` at once; a serialization error goes to errors$. */
-  #writeMessageNow(conn: OpenConnection, message: Out): void {
+  /**
+   * Makes, serializes and writes a message on `conn` at once (heartbeat, channel subscriptions).
+   * If `make` or `serialize` throws, the error goes to errors$ and the connection goes on.
+   */
+  #writeMessageNow(conn: OpenConnection, make: () => Out): void {
     let data: WireData;
     try {
-      data = this.#serializeChecked(message);
+      data = this.#serializeChecked(make());
     } catch (error) {
       this.#errors.next(error as Error);
       return;
@@ -487,7 +490,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.#serial++;
     // Channels subscribe on every connection, before the buffer flushes; and before 'open' is
     // announced, so that a channel subscribed by a state$ observer is written once, by itself.
-    for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe());
+    for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
     const { lastClose } = this.#currentState;
     this.#setState({ status: 'open', attempt: this.#currentState.attempt, ...(lastClose && { lastClose }) });
     this.#writer.attach(conn);

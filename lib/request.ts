@@ -1,5 +1,6 @@
 import { Observable, Subscription, type SchedulerLike } from 'rxjs';
 import { ConnectionClosedError } from './errors.js';
+import { checkNumber } from './options.js';
 
 /** Options of {@link RxSocket.request}. */
 export interface RequestOptions<In> {
@@ -64,6 +65,8 @@ export interface RequestHost<In, Out> {
 export function request<In, Out>(host: RequestHost<In, Out>, message: Out, options: RequestOptions<In>): Promise<In> {
   const { match, timeout = 10000 } = options;
   return new Promise<In>((resolve, reject) => {
+    if (typeof match !== 'function') return reject(new TypeError(`Expected \`match\` to be a function, got ${typeof match}`));
+    checkNumber('timeout', timeout, { min: 0, exclusive: true, infinity: true });
     const subscription = new Subscription();
     let writtenOn: number | undefined;
     const settle = (settler: () => void): void => {
@@ -73,7 +76,15 @@ export function request<In, Out>(host: RequestHost<In, Out>, message: Out, optio
     };
     subscription.add(
       host.messages$.subscribe({
-        next: (incoming) => match(incoming) && settle(() => resolve(incoming)),
+        next: (incoming) => {
+          let matched: boolean;
+          try {
+            matched = match(incoming);
+          } catch (error) {
+            return settle(() => reject(error));
+          }
+          if (matched) settle(() => resolve(incoming));
+        },
         error: (error: unknown) => settle(() => reject(error)),
         complete: () => settle(() => reject(new ConnectionClosedError({ code: 1000, reason: 'closed by the client', wasClean: true }))),
       }),
