@@ -274,14 +274,18 @@ class Client<In, Out> implements RxSocket<In, Out> {
     }
     if (this.#closed) return this.#closed;
     this.#ended = true;
+    // The promise exists before any observer runs: a close() from a dropped$ observer gets it too.
+    let done!: () => void;
+    this.#closed = new Promise<void>((resolve) => (done = resolve));
     this.#idleTimer?.unsubscribe();
     this.#writer.close('closed');
     if (this.#conn) this.#track(this.#conn.close(code, reason));
     this.#stopSession();
-    this.#closed = this.#settleClosed().then(() => {
+    void this.#settleClosed().then(() => {
       this.#setState({ ...this.#currentState, status: 'closed' });
       this.#incoming.complete();
       this.#completeStreams();
+      done();
     });
     return this.#closed;
   }

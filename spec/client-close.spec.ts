@@ -1,5 +1,5 @@
 import './helpers/tripwires';
-import { ConnectionClosedError, RetriesExhaustedError, type CloseInfo } from '../lib/index.js';
+import { connect, ConnectionClosedError, RetriesExhaustedError, type CloseInfo } from '../lib/index.js';
 import { client, collect, quiet, record, trackedWebSocket, until } from './helpers/observe';
 import { onDispose } from './helpers/dispose';
 import { refusedPort, startRawPeer, startWsPeer, type RawConnection } from './helpers/peers';
@@ -412,5 +412,21 @@ describe('bad frames from the server are fatal, not a reconnect loop', () => {
     expect(peer.connections).toHaveLength(1);
     expect(messages.error).toMatchObject({ name: 'ConnectionClosedError', code: 1007, wasClean: false });
     await until(() => first?.ended, 'the client to end the TCP connection', 1000);
+  });
+});
+
+describe('close() re-entered from a dropped$ observer', () => {
+  test('returns the same promise, and state$ says closed once', async () => {
+    const socket = connect<unknown, string>('ws://127.0.0.1:9', { reconnect: { initialDelay: 1000 }, heartbeat: false });
+    const inner: Array<Promise<void>> = [];
+    socket.dropped$.subscribe(() => inner.push(socket.close()));
+    const statuses: string[] = [];
+    socket.state$.subscribe((state) => statuses.push(state.status));
+    void socket.send('waiting').catch(() => undefined);
+    const outer = socket.close();
+    expect(inner).toHaveLength(1);
+    expect(inner[0]).toBe(outer);
+    await outer;
+    expect(statuses.filter((status) => status === 'closed')).toEqual(['closed']);
   });
 });
