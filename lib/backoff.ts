@@ -1,5 +1,11 @@
 /**
  * Options of {@link backoffDelay} (and of the `reconnect` option, which adds to them).
+ *
+ * @example
+ * ```ts
+ * const backoff: BackoffOptions = { initialDelay: 250, maxDelay: 5_000, factor: 3 };
+ * [1, 2, 3, 4].map((retry) => backoffDelay(retry, { ...backoff, jitter: false })); // [250, 750, 2250, 5000]
+ * ```
  */
 export interface BackoffOptions {
   /**

@@ -25,6 +25,14 @@ import type { WebSocketConstructor } from './web-socket.js';
  * Where the connection is: `'idle'` (nothing open, nothing wanted), `'connecting'` (the first
  * attempt after idle), `'reconnecting'` (from a retried failure through the backoff wait and the
  * later attempts), `'open'`, `'closed'` (terminal).
+ *
+ * @example
+ * ```ts
+ * const label: Record<ConnectionStatus, string> = {
+ *   idle: 'Idle', connecting: 'Connecting…', reconnecting: 'Reconnecting…', open: 'Live', closed: 'Offline',
+ * };
+ * socket.state$.subscribe(({ status }) => console.log(label[status]));
+ * ```
  */
 export type ConnectionStatus = 'idle' | 'connecting' | 'reconnecting' | 'open' | 'closed';
 
@@ -44,14 +52,29 @@ export interface ConnectionState {
   readonly lastClose?: CloseInfo;
 }
 
-/** A message dropped before it was written, as `dropped$` reports it. */
+/**
+ * A message dropped before it was written, as `dropped$` reports it.
+ *
+ * @example
+ * ```ts
+ * socket.dropped$.subscribe(({ message, reason }: DroppedMessage<Message>) => console.warn(`dropped (${reason})`, message));
+ * ```
+ */
 export interface DroppedMessage<Out> {
   /** The message as given to `send()` or `outgoing.next()`. */
   readonly message: Out;
   readonly reason: DropReason;
 }
 
-/** Options of one `send()`. */
+/**
+ * Options of one `send()`.
+ *
+ * @example
+ * ```ts
+ * const urgent: SendOptions = { timeout: 500 };
+ * await socket.send({ type: 'cancel', orderId: 7 }, urgent); // dropped with 'timeout' if not written within 500 ms
+ * ```
+ */
 export interface SendOptions {
   /**
    * Milliseconds this message may wait before it is dropped with `'timeout'` (>= 0, `Infinity`

@@ -128,7 +128,15 @@ export class DecodeError extends Error {
   }
 }
 
-/** Why a message was dropped before it was written. */
+/**
+ * Why a message was dropped before it was written.
+ *
+ * @example
+ * ```ts
+ * const drops: Record<DropReason, number> = { timeout: 0, overflow: 0, closed: 0 };
+ * socket.dropped$.subscribe(({ reason }) => drops[reason]++);
+ * ```
+ */
 export type DropReason = 'timeout' | 'overflow' | 'closed';
 
 /**

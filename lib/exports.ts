@@ -22,6 +22,7 @@ export type {
   ReconnectOptions,
   UrlSource,
   WireData,
+  WsOptions,
 } from './options.js';
 export { retryWithBackoff, type RetryInfo, type RetryWithBackoffOptions } from './reconnect.js';
 export { matchId, RequestTimeoutError, type RequestOptions } from './request.js';

@@ -3,13 +3,35 @@ import type { BackoffOptions } from './backoff.js';
 import type { CloseInfo } from './errors.js';
 import type { WebSocketConstructor } from './web-socket.js';
 
-/** Where to connect: a URL, or a function called before every attempt (for fresh tokens). */
+/**
+ * Where to connect: a URL, or a function called before every attempt (for fresh tokens).
+ *
+ * @example
+ * ```ts
+ * const url: UrlSource = async () => {
+ *   const token = await (await fetch('https://example.com/ws-token')).text();
+ *   return `wss://example.com/feed?token=${encodeURIComponent(token)}`;
+ * };
+ * const socket = connect(url); // every reconnect fetches a fresh token
+ * ```
+ */
 export type UrlSource = string | URL | (() => string | URL | Promise<string | URL>);
 
 /**
  * One connection as a `handshake` sees it: `send` writes directly on this connection (bypassing
  * the buffer), and `messages$` has the messages that arrive during the handshake (they reach
  * nothing else). `messages$` completes when the handshake ends or the connection is lost.
+ *
+ * @example
+ * ```ts
+ * const socket = connect<Message, Message>('wss://example.com/graphql', {
+ *   protocols: 'graphql-transport-ws',
+ *   handshake: (conn: HandshakeConnection<Message, Message>) => {
+ *     conn.send({ type: 'connection_init' });
+ *     return conn.messages$.pipe(first((reply) => reply.type === 'connection_ack'));
+ *   },
+ * });
+ * ```
  */
 export interface HandshakeConnection<In, Out> {
   send(message: Out): void;
@@ -19,21 +41,74 @@ export interface HandshakeConnection<In, Out> {
 /**
  * Options passed to `ws`'s constructor in Node (see `ws`'s `WsOptions`): `headers`, `ca`,
  * `rejectUnauthorized`, `maxPayload`, `agent`, `perMessageDeflate`, ... Ignored by browsers.
+ *
+ * @example
+ * ```ts
+ * const wsOptions: WsOptions = { headers: { Authorization: `Bearer ${process.env.API_TOKEN}` }, maxPayload: 1024 * 1024 };
+ * const socket = connect('wss://example.com/feed', { wsOptions });
+ * ```
  */
 export interface WsOptions {
+  /**
+   * Extra HTTP headers of the upgrade request (e.g. `Authorization`, `Cookie`).
+   * @default undefined
+   */
   headers?: Record<string, string>;
+  /**
+   * Largest incoming message `ws` accepts, in bytes; a bigger one closes the connection with 1009.
+   * @default 104857600 (100 MiB, `ws`'s default)
+   */
   maxPayload?: number;
+  /**
+   * Offer the permessage-deflate extension (`true`, or `ws`'s extension options).
+   * @default true (`ws`'s default)
+   */
   perMessageDeflate?: boolean | object;
+  /**
+   * Reject a server whose TLS certificate does not verify against `ca`.
+   * @default true (Node's TLS default)
+   */
   rejectUnauthorized?: boolean;
+  /**
+   * Certificate authorities to trust for `wss:`, replacing Node's bundled roots.
+   * @default undefined (Node's bundled root certificates)
+   */
   ca?: unknown;
+  /**
+   * An `http.Agent` / `https.Agent` for the upgrade request, e.g. for a proxy.
+   * @default undefined (no agent)
+   */
   agent?: unknown;
   [option: string]: unknown;
 }
 
-/** What a message is written as: text, or binary. */
+/**
+ * What a message is written as: text, or binary.
+ *
+ * @example
+ * ```ts
+ * const socket = connect<Message, Message>('wss://example.com/binary', {
+ *   serialize: (message): WireData => new TextEncoder().encode(JSON.stringify(message)), // a binary frame
+ *   deserialize: (data) => JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)) as Message,
+ * });
+ * ```
+ */
 export type WireData = string | Uint8Array | ArrayBuffer;
 
-/** Options of `reconnect`: the backoff, and when to give up. */
+/**
+ * Options of `reconnect`: the backoff, and when to give up.
+ *
+ * @example
+ * ```ts
+ * const reconnect: ReconnectOptions = {
+ *   initialDelay: 500,
+ *   maxDelay: 15_000,
+ *   maxAttempts: 20,
+ *   shouldReconnect: (close) => close.code !== 4001 && isRetriableClose(close), // 4001: this server's "token revoked"
+ * };
+ * const socket = connect('wss://example.com/feed', { reconnect });
+ * ```
+ */
 export interface ReconnectOptions extends BackoffOptions {
   /**
    * Attempts in all, the first one included (>= 1): `3` means one connect and two retries.
@@ -61,6 +136,17 @@ export interface ReconnectOptions extends BackoffOptions {
  * the pings are ping frames. Browsers cannot send ping frames: there, and wherever `message` is
  * given, the heartbeat is application-level — `message()` is written (bypassing the buffer) and
  * an incoming message accepted by `isPong` (without `isPong`: any message) meets the deadline.
+ *
+ * @example
+ * ```ts
+ * const heartbeat: HeartbeatOptions<Message, Message> = {
+ *   interval: 15_000,
+ *   timeout: 5_000,
+ *   message: () => ({ op: 'ping' }),
+ *   isPong: (reply) => reply.op === 'pong',
+ * };
+ * const socket = connect<Message, Message>('wss://example.com/live', { heartbeat });
+ * ```
  */
 export interface HeartbeatOptions<In = unknown, Out = unknown> {
   /**
@@ -86,10 +172,28 @@ export interface HeartbeatOptions<In = unknown, Out = unknown> {
   isPong?(message: In): boolean;
 }
 
-/** How a full buffer makes room. */
+/**
+ * How a full buffer makes room.
+ *
+ * @example
+ * ```ts
+ * // Quotes: a newer price supersedes an older one, so a full buffer evicts the oldest.
+ * const overflow: OverflowPolicy = 'drop-oldest';
+ * const socket = connect('wss://example.com/quotes', { buffer: { size: 50, overflow } });
+ * ```
+ */
 export type OverflowPolicy = 'drop-newest' | 'drop-oldest';
 
-/** Options of the outgoing `buffer`: what waits while the socket cannot take more. */
+/**
+ * Options of the outgoing `buffer`: what waits while the socket cannot take more.
+ *
+ * @example
+ * ```ts
+ * // Cursor positions: only recent ones matter, and one older than 2 s is worthless.
+ * const buffer: BufferOptions = { size: 10, timeout: 2_000, overflow: 'drop-oldest' };
+ * const socket = connect('wss://example.com/cursors', { buffer });
+ * ```
+ */
 export interface BufferOptions {
   /**
    * Messages that may wait (integer >= 0), the first included. `0`: only messages that can be
@@ -112,6 +216,17 @@ export interface BufferOptions {
 
 /**
  * Options of {@link connect}. Every field is optional and validated when `connect()` is called.
+ *
+ * @example
+ * ```ts
+ * const options: ConnectOptions<Message, Message> = {
+ *   protocols: ['feed.v2'],
+ *   connectTimeout: 5_000,
+ *   lazyCloseTimeout: 30_000, // keep the socket across a quick unsubscribe/resubscribe
+ *   reconnect: { maxAttempts: 10 },
+ * };
+ * const socket = connect<Message, Message>('wss://example.com/feed', options);
+ * ```
  */
 export interface ConnectOptions<In = unknown, Out = unknown> {
   /**

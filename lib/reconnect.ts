@@ -3,7 +3,15 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { RetriesExhaustedError } from './errors.js';
 import { validateReconnect } from './options.js';
 
-/** What {@link retryWithBackoff} tells about a retry it scheduled. */
+/**
+ * What {@link retryWithBackoff} tells about a retry it scheduled.
+ *
+ * @example
+ * ```ts
+ * const logRetry = (info: RetryInfo) => console.warn(`attempt ${info.attempt} in ${info.delay} ms`, info.error);
+ * const feed$ = defer(() => fetchFeed()).pipe(retryWithBackoff({ onRetry: logRetry }));
+ * ```
+ */
 export interface RetryInfo {
   /** The error that ended the failed attempt. */
   error: unknown;
@@ -13,7 +21,19 @@ export interface RetryInfo {
   delay: number;
 }
 
-/** Options of {@link retryWithBackoff}. */
+/**
+ * Options of {@link retryWithBackoff}.
+ *
+ * @example
+ * ```ts
+ * const options: RetryWithBackoffOptions = {
+ *   initialDelay: 200,
+ *   maxAttempts: 4,
+ *   shouldRetry: (error) => !(error instanceof TypeError), // a bug, not an outage: fail at once
+ * };
+ * const feed$ = defer(() => fetchFeed()).pipe(retryWithBackoff(options));
+ * ```
+ */
 export interface RetryWithBackoffOptions extends BackoffOptions {
   /**
    * Attempts in all, the first included (integer >= 1). When they are all spent the result errors
@@ -32,9 +52,15 @@ export interface RetryWithBackoffOptions extends BackoffOptions {
    * @default () => true
    */
   shouldRetry?: (error: unknown) => boolean;
-  /** Called when a retry is scheduled, before the delay starts. */
+  /**
+   * Called when a retry is scheduled, before the delay starts.
+   * @default undefined
+   */
   onRetry?: (info: RetryInfo) => void;
-  /** Called when the failure count goes back to 0 after `resetAfter`. */
+  /**
+   * Called when the failure count goes back to 0 after `resetAfter`.
+   * @default undefined
+   */
   onReset?: () => void;
   /**
    * Scheduler for the delays.

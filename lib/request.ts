@@ -2,7 +2,15 @@ import { Observable, Subscription, type SchedulerLike } from 'rxjs';
 import { ConnectionClosedError } from './errors.js';
 import { checkNumber } from './options.js';
 
-/** Options of {@link RxSocket.request}. */
+/**
+ * Options of {@link RxSocket.request}.
+ *
+ * @example
+ * ```ts
+ * const options: RequestOptions<Message> = { match: (reply) => reply.id === 42, timeout: 3_000 };
+ * const balance = await socket.request({ id: 42, method: 'getBalance' }, options);
+ * ```
+ */
 export interface RequestOptions<In> {
   /** Which incoming message answers this request; the first match resolves it. */
   match: (message: In) => boolean;

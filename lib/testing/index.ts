@@ -1,3 +1,9 @@
+/**
+ * Test kit for WebSocket clients: a {@link TestServer}, a {@link FaultProxy} that injects network
+ * faults, and a {@link RawPeer} that writes hand-made frames. Loopback only.
+ *
+ * @module rxwire/testing
+ */
 export { createFaultProxy, type FaultProxy, type FaultProxyOptions } from './fault-proxy.js';
 export type { AcceptMode, Direction, Fault, FaultKind } from './fault.js';
 export type { LinkStats } from './fault-link.js';
