@@ -297,3 +297,12 @@ describe('close(): code and reason are checked before anything closes', () => {
     expect(thrown(() => socket.close(2000)).constructor).toBe(RangeError);
   });
 });
+
+describe('the WebSocket option, at the type level', () => {
+  test('accepts ws and the DOM WebSocket class (tsc checks this file)', () => {
+    const typeCheckOnly = (): void => {
+      connect(url, { WebSocket: globalThis.WebSocket });
+    };
+    expect(typeof typeCheckOnly).toBe('function');
+  });
+});
