@@ -38,7 +38,7 @@ const CONFIG_NOTES = {
   ws: 'ws.send per message; reconnect scenario: 15-line hand-written loop on the shared schedule; idle: ping/terminate interval from the ws README',
   'ws-corked': "ws.send per message, socket.cork() around each batch, uncork on process.nextTick",
   rxwire:
-    'connect(url, { reconnect: shared schedule, jitter off }); defaults otherwise (buffer 1000 / 10 s / drop-newest, heartbeat 25 s; idle: 1 s / 0.5 s); every send() promise gets one then(ok, err) to count outcomes; held = socket.buffered',
+    'connect(url, { reconnect: shared schedule, jitter off }); defaults otherwise (buffer 1000 / 10 s / drop-newest, heartbeat 25 s; idle: 1 s / 0.5 s); in send and large, drops are counted on dropped$ and only the last send() of each batch is awaited (elsewhere every promise gets one then to count outcomes); held = socket.buffered',
   rxjs: "webSocket({ WebSocketCtor: ws }) + retry({ delay: shared schedule, resetOnSuccess }); its offline queue (a ReplaySubject) is private and replaced after each failed attempt",
   rws: 'reconnecting-websocket { WebSocket: ws, min 100, max 1000, factor 2, minUptime 100 }; unbounded queue (default); held = its private queue length',
   'websocket-ts': 'globalThis.WebSocket = ws (it only uses the global); WebsocketBuilder + ArrayQueue buffer (unbounded; without one it drops while offline) + shared-schedule Backoff; held = queue length',
@@ -149,10 +149,13 @@ function rxwire(url, h) {
     if (was === 'open' && status !== 'open') h.onDown();
   });
   let sub = null;
+  let dropped = 0;
+  const droppedSub = socket.dropped$.subscribe(() => dropped++);
   return {
     start: () => {
       sub = socket.messages$.subscribe({ next: h.onMessage, error: h.onError });
     },
+    dropped: () => dropped,
     send: (obj) => socket.send(obj),
     batch: (fn) => fn(),
     held: () => (typeof socket.buffered === 'number' ? socket.buffered : null),
@@ -160,6 +163,7 @@ function rxwire(url, h) {
     close: () => {
       if (sub) sub.unsubscribe();
       stateSub.unsubscribe();
+      droppedSub.unsubscribe();
       return socket.close();
     },
   };
