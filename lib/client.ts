@@ -487,7 +487,9 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.#setState({ status: 'connecting', attempt: 1 });
     if (this.#ended) return; // a state$ observer closed the socket
     const attempt$ = defer(() => openConnection({ ...this.#attempt, attempt: this.#currentState.attempt })).pipe(
-      tap({ next: (conn) => this.#opened(conn), error: (error: unknown) => this.#lost(error) }),
+      // The loss is handled before the retry decides; the open at the very end of the chain, so
+      // an observer that closes the socket in there leaves no operator to notify afterwards.
+      tap({ error: (error: unknown) => this.#lost(error) }),
     );
     const { reconnect = {} } = this.#options;
     const session$ = reconnect
@@ -501,7 +503,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
           }),
         )
       : attempt$;
-    this.#session = session$.subscribe({ error: (error: unknown) => this.#fail(error) });
+    this.#session = session$.subscribe({ next: (conn) => this.#opened(conn), error: (error: unknown) => this.#fail(error) });
   }
 
   #stopSession(): void {
