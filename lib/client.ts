@@ -12,7 +12,7 @@ import {
 import { eachValueFrom } from 'rxjs-for-await';
 import { isRetriableClose, isSendableCloseCode, isTlsCertificateError } from './close-codes.js';
 import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
-import { openConnection, type AttemptConfig, type OpenConnection } from './connection.js';
+import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
 import { ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
 import { checkNumber, validateOptions, type ConnectOptions, type HandshakeConnection, type UrlSource, type WireData } from './options.js';
 import { droppedError, Writer, type OutgoingEntry } from './outgoing.js';
@@ -198,7 +198,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
   #closed: Promise<void> | undefined;
   readonly #options: ConnectOptions<In, Out>;
 
-  constructor(url: UrlSource, options: ConnectOptions<In, Out>) {
+  constructor(url: UrlSource, options: ConnectOptions<In, Out>, listen: Listen) {
     this.#options = options;
     const {
       WebSocket,
@@ -220,6 +220,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.#attempt = {
       url,
       WebSocket: WebSocket as WebSocketConstructor, // createClient always sets it
+      listen,
       protocols,
       wsOptions,
       connectTimeout,
@@ -610,6 +611,7 @@ export function createClient<In, Out>(
   url: UrlSource,
   options: ConnectOptions<In, Out>,
   defaultWebSocket: WebSocketConstructor | undefined,
+  listen: Listen,
 ): RxSocket<In, Out> {
   validateOptions(options);
   if (typeof url !== 'function') normalizeUrl(url);
@@ -617,5 +619,5 @@ export function createClient<In, Out>(
   if (!WebSocket) {
     throw new TypeError('No WebSocket implementation: this environment has no global `WebSocket`; pass one as the `WebSocket` option');
   }
-  return new Client<In, Out>(url, { ...options, WebSocket });
+  return new Client<In, Out>(url, { ...options, WebSocket }, listen);
 }

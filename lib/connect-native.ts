@@ -1,5 +1,6 @@
 import { createClient, type RxSocket } from './client.js';
 import type { ConnectOptions, UrlSource } from './options.js';
+import { listenToDom } from './dom-events.js';
 import type { WebSocketConstructor } from './web-socket.js';
 
 /**
@@ -19,5 +20,5 @@ import type { WebSocketConstructor } from './web-socket.js';
  */
 export function connect<In = unknown, Out = unknown>(url: UrlSource, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
   const native = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  return createClient(url, options, native);
+  return createClient(url, options, native, listenToDom);
 }

@@ -2,6 +2,7 @@ import { WebSocket as NodeWebSocket } from 'ws';
 import { createClient, type RxSocket } from './client.js';
 import type { ConnectOptions, UrlSource } from './options.js';
 import type { WebSocketConstructor } from './web-socket.js';
+import { listenToWs } from './ws-events.js';
 
 /**
  * Creates a lazy, self-reconnecting WebSocket client. Nothing opens until `messages$` is
@@ -22,5 +23,5 @@ import type { WebSocketConstructor } from './web-socket.js';
  * ```
  */
 export function connect<In = unknown, Out = unknown>(url: UrlSource, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
-  return createClient(url, options, NodeWebSocket as unknown as WebSocketConstructor);
+  return createClient(url, options, NodeWebSocket as unknown as WebSocketConstructor, listenToWs);
 }

@@ -7,7 +7,7 @@ import { CLOSED, CONNECTING, OPEN, type WebSocketConstructor, type WebSocketLike
 import { resolveUrl } from './url.js';
 
 /** The `net.Socket` under a `ws` client, taken from its public `'upgrade'` event. */
-interface RawSocket {
+export interface RawSocket {
   cork(): void;
   uncork(): void;
   readonly writableNeedDrain: boolean;
@@ -15,12 +15,27 @@ interface RawSocket {
   removeListener(event: 'drain', listener: () => void): unknown;
 }
 
-/** `ws`'s event API and extras; absent on a browser `WebSocket`. */
+/** `ws`'s extras; absent on a browser `WebSocket`. */
 interface NodeWebSocket extends WebSocketLike {
-  on(event: string, listener: (...args: never[]) => void): unknown;
   ping(): void;
   terminate(): void;
 }
+
+/** What a socket tells the connection, whatever its event API. */
+export interface SocketEvents {
+  error(error: unknown): void;
+  /** The HTTP status of a refused upgrade. */
+  status(code: number | undefined): void;
+  /** Open; `raw` is the TCP socket under `ws`, to cork writes. */
+  open(raw: RawSocket | undefined): void;
+  /** A frame: a string for text, a Uint8Array for binary. */
+  message(data: string | Uint8Array): void;
+  pong(): void;
+  close(code: number, reason: string): void;
+}
+
+/** Attaches a connection's handlers to a socket: `ws`'s API in Node, the standard one elsewhere. */
+export type Listen = (socket: WebSocketLike, on: SocketEvents) => void;
 
 /** An open connection, as the writer sees it. */
 export interface OpenConnection {
@@ -41,6 +56,7 @@ export interface AttemptConfig {
   url: UrlSource;
   attempt: number;
   WebSocket: WebSocketConstructor;
+  listen: Listen;
   protocols: string | string[] | undefined;
   wsOptions: WsOptions | ((attempt: number) => WsOptions | Promise<WsOptions>) | undefined;
   connectTimeout: number;
@@ -160,38 +176,24 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
       if (!active) return;
       const socket = new config.WebSocket(url, config.protocols, options as never) as NodeWebSocket;
       ws = socket;
-      if (typeof socket.on === 'function') {
-        let raw: RawSocket | undefined;
-        // An 'error' listener on every ws: its error is kept as the close's cause.
-        socket.on('error', (error: Error) => {
+      config.listen(socket, {
+        error: (error) => {
           lastError ??= error;
           // ws answers a protocol error with its own close and then waits up to 30 s for the
           // peer: end the attempt now, with the mapped code, so a silent peer cannot hide it.
           const code = closeCodeOfProtocolError(error);
-          if (code !== undefined) end(new ConnectionClosedError({ code, reason: error.message, wasClean: false }, { cause: error }));
-        });
-        socket.on('upgrade', (res: { socket: RawSocket }) => void (raw = res.socket));
-        socket.on('unexpected-response', (_req: unknown, res: { statusCode?: number; resume(): void }) => {
-          status = res.statusCode;
-          res.resume();
-          socket.terminate();
-        });
-        socket.on('open', () => onOpen(raw));
-        socket.on('message', (data: Buffer, isBinary: boolean) => {
+          if (code !== undefined) end(new ConnectionClosedError({ code, reason: (error as Error).message, wasClean: false }, { cause: error }));
+        },
+        status: (code) => void (status = code),
+        open: onOpen,
+        message: (data) => {
           if (!active) return;
           heartbeat?.activity();
-          config.onMessage(isBinary ? data : data.toString());
-        });
-        socket.on('pong', () => heartbeat?.pong());
-        socket.on('close', (code: number, reason: Buffer) => onClose(code, reason.toString()));
-      } else {
-        listenToBrowserSocket(socket, {
-          error: (error) => void (lastError ??= error),
-          open: () => onOpen(undefined),
-          message: (data) => active && config.onMessage(data),
-          close: onClose,
-        });
-      }
+          config.onMessage(data);
+        },
+        pong: () => heartbeat?.pong(),
+        close: onClose,
+      });
     };
 
     resolveUrl(config.url)
@@ -223,24 +225,4 @@ function terminate(socket: WebSocketLike): void {
 function describe(error: unknown): string {
   if (error === undefined) return '';
   return error instanceof Error ? error.message : String(error);
-}
-
-interface BrowserHandlers {
-  error(error: unknown): void;
-  open(): void;
-  message(data: string | Uint8Array): void;
-  close(code: number, reason: string): void;
-}
-
-/** The standard event API (browsers, Deno, Node's global WebSocket). */
-function listenToBrowserSocket(socket: WebSocketLike, on: BrowserHandlers): void {
-  const target = socket as WebSocketLike & { addEventListener(type: string, listener: (event: never) => void): void };
-  socket.binaryType = 'arraybuffer';
-  target.addEventListener('error', (event: { error?: unknown }) => on.error(event.error ?? new Error('WebSocket error')));
-  target.addEventListener('open', () => on.open());
-  target.addEventListener('message', (event: { data: unknown }) => {
-    const { data } = event;
-    on.message(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
-  });
-  target.addEventListener('close', (event: { code: number; reason: string }) => on.close(event.code, event.reason));
 }

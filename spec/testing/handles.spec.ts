@@ -11,8 +11,25 @@ function handles(): { sockets: number; servers: number; timers: number } {
   return { sockets: count('TCPSocketWrap'), servers: count('TCPServerWrap'), timers: count('Timeout') };
 }
 
+/**
+ * Jest may run this file in a worker where an earlier file's sockets are still closing: wait for
+ * the counts to hold still for 100 ms (at most 3 s) so the baseline is the worker's own.
+ */
+async function settledHandles(): Promise<ReturnType<typeof handles>> {
+  const deadline = Date.now() + 3000;
+  let last = JSON.stringify(handles());
+  let steady = 0;
+  while (steady < 5 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = JSON.stringify(handles());
+    steady = now === last ? steady + 1 : 0;
+    last = now;
+  }
+  return handles();
+}
+
 test('after close/dispose no socket, server or timer handle of the kit remains', async () => {
-  const before = handles();
+  const before = await settledHandles();
   const server = await createTestServer({ echo: true });
   const peer = await createRawPeer();
   const proxy = await createFaultProxy({ target: server.url });
@@ -38,7 +55,7 @@ test('after close/dispose no socket, server or timer handle of the kit remains',
 
   await Promise.all([terminate(viaProxy), terminate(direct), terminate(hung)]);
   await Promise.all([proxy.close(), peer.close(), server.dispose()]);
-  const after = handles();
+  const after = await settledHandles();
   expect({ sockets: after.sockets, servers: after.servers }).toEqual({ sockets: before.sockets, servers: before.servers });
   // Jest keeps timers of its own that may end meanwhile, so timers may only go down, never up.
   expect(after.timers).toBeLessThanOrEqual(before.timers);
