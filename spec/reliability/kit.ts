@@ -1,0 +1,253 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { WebSocket, type ClientOptions } from 'ws';
+import type { WebSocketConstructor } from '../../lib/index.js';
+import { createFaultProxy, createTestServer, type FaultProxy, type TestServer, type TestServerOptions } from '../../lib/testing/index.js';
+
+/**
+ * What the reliability scenarios share, free of Jest so that `measure.ts` can run the same
+ * scenarios in a child process (`node --expose-gc --import tsx`): sizes, bounds, a seeded random
+ * source, a dispose stack, a server behind a gate, an instrumented `ws` class, handle counts.
+ */
+
+/** `RXWIRE_SOAK=1` runs the large sizes. */
+export const SOAK = process.env.RXWIRE_SOAK === '1';
+
+/** The CI size, or the soak size under `RXWIRE_SOAK=1`. */
+export function sized<T>(ci: T, soak: T): T {
+  return SOAK ? soak : ci;
+}
+
+/**
+ * The fixed seed of every randomized scenario (printed in the summary): `RXWIRE_SEED` replays
+ * another one.
+ */
+export const SEED = Number.parseInt(process.env.RXWIRE_SEED ?? '', 10) || 0x5eed;
+
+/**
+ * The bound a spec asserts for a timing figure: the figure plus max(500 ms, 50%), so a noisy CI
+ * machine is never red by chance. The strict figures are `npm run reliability`'s.
+ */
+export function generous(figureMs: number): number {
+  return Math.round(figureMs + Math.max(500, figureMs * 0.5));
+}
+
+/** mulberry32: a small deterministic PRNG in [0, 1), so a failing run can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * How early a timer may seem to fire, measured with `performance.now()`: Node rounds delays to
+ * whole milliseconds and counts from the event loop's cached clock.
+ */
+export const TIMER_SLACK = 2;
+
+export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Milliseconds on a monotonic clock. */
+export const now = (): number => performance.now();
+
+/** Polls `check` until truthy; rejects naming `what` after `within` ms. */
+export async function waitUntil<T>(check: () => T | undefined | null | false, what: string, within = 5000): Promise<T> {
+  const deadline = now() + within;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (now() > deadline) throw new Error(`Timed out after ${within} ms waiting for ${what}`);
+    await delay(2);
+  }
+}
+
+/** Resolves with the promise's outcome, or rejects naming `what` if it has not settled in `within` ms. */
+export async function settleWithin<T>(promise: Promise<T>, what: string, within: number): Promise<PromiseSettledResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${within} ms`)), within);
+  });
+  try {
+    const [result] = await Promise.race([Promise.allSettled([promise]), late]);
+    return result as PromiseSettledResult<T>;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** p-th percentile (0–100) by nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}
+
+export const round = (ms: number): number => Math.round(ms);
+
+/** Teardowns run in reverse order; `dispose()` runs them all even if one fails. */
+export class Scope {
+  private readonly teardowns: Array<() => unknown> = [];
+
+  add<T>(resource: T, teardown: (resource: T) => unknown): T {
+    this.teardowns.push(() => teardown(resource));
+    return resource;
+  }
+
+  defer(teardown: () => unknown): void {
+    this.teardowns.push(teardown);
+  }
+
+  async dispose(): Promise<void> {
+    let failure: unknown;
+    for (const teardown of this.teardowns.splice(0).reverse()) {
+      try {
+        await teardown();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+}
+
+/**
+ * The kit's test server behind a gate (the kit's fault proxy) that keeps the port for the whole
+ * scenario: "down" refuses connections instead of freeing a port another test could take.
+ */
+export interface GatedServer {
+  /** Where clients connect: the gate. */
+  readonly url: string;
+  readonly server: TestServer;
+  readonly gate: FaultProxy;
+  /** Refuse new connections and end live ones (`rst`: reset; `fin`: orderly end; none: keep them). */
+  down(how?: 'rst' | 'fin'): void;
+  /** Accept connections again. */
+  up(): void;
+}
+
+export async function gatedServer(scope: Scope, options: TestServerOptions = {}): Promise<GatedServer> {
+  const server = scope.add(await createTestServer(options), (s) => s.dispose());
+  const gate = scope.add(await createFaultProxy({ target: server.url }), (g) => g.close());
+  return {
+    url: gate.url(),
+    server,
+    gate,
+    down(how) {
+      gate.accept('refuse');
+      if (how) gate.reset(how);
+    },
+    up: () => gate.accept('pass'),
+  };
+}
+
+/** What an {@link instrumentedWebSocket} saw. */
+export interface WsRecord {
+  readonly instances: WebSocket[];
+  /** `performance.now()` of each construction, in order. */
+  readonly createdAt: number[];
+  /** Every `close(code, reason)` call the client made on a socket, and whether `ws` threw. */
+  readonly closeCalls: Array<{ code: number | undefined; threw: string | undefined }>;
+  /** `bufferedAmount` around every `send`, with the readyState at the call. */
+  readonly sends: Array<{ before: number; after: number; readyState: number }>;
+}
+
+/**
+ * `ws`'s WebSocket, subclassed (never mocked) to record what the client does with it: instances,
+ * construction times, `close()` codes (and any throw of `ws`), `bufferedAmount` around `send()`.
+ */
+export function instrumentedWebSocket(options: { sends?: boolean } = {}): { WebSocket: WebSocketConstructor; record: WsRecord } {
+  const record: WsRecord = { instances: [], createdAt: [], closeCalls: [], sends: [] };
+  const recordSends = options.sends ?? false;
+  class Instrumented extends WebSocket {
+    constructor(address: string, protocols?: string | string[], wsOptions?: ClientOptions) {
+      super(address, protocols, wsOptions);
+      record.instances.push(this);
+      record.createdAt.push(now());
+    }
+
+    override close(code?: number, reason?: string | Buffer): void {
+      try {
+        super.close(code, reason);
+        record.closeCalls.push({ code, threw: undefined });
+      } catch (error) {
+        record.closeCalls.push({ code, threw: String(error) });
+        throw error;
+      }
+    }
+
+    override send(data: unknown, ...rest: unknown[]): void {
+      if (!recordSends) return (WebSocket.prototype.send as (...args: unknown[]) => void).call(this, data, ...rest);
+      const before = this.bufferedAmount;
+      const readyState = this.readyState;
+      (WebSocket.prototype.send as (...args: unknown[]) => void).call(this, data, ...rest);
+      record.sends.push({ before, after: this.bufferedAmount, readyState });
+    }
+  }
+  return { WebSocket: Instrumented as unknown as WebSocketConstructor, record };
+}
+
+/** Active handles and requests by type (`process.getActiveResourcesInfo()`). */
+export type Counts = Record<string, number>;
+
+export function activeResources(): Counts {
+  const counts: Counts = {};
+  for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1;
+  return counts;
+}
+
+/** Resource types that grew since `before`, by how much. */
+export function growth(before: Counts, after: Counts): Counts {
+  const grown: Counts = {};
+  for (const [type, count] of Object.entries(after)) if (count > (before[type] ?? 0)) grown[type] = count - (before[type] ?? 0);
+  return grown;
+}
+
+/** Waits (up to `within` ms) for the active resources to fall back to `before`; returns the growth left. */
+export async function settledGrowth(before: Counts, within = 3000): Promise<Counts> {
+  const deadline = now() + within;
+  for (;;) {
+    const grown = growth(before, activeResources());
+    if (Object.keys(grown).length === 0 || now() > deadline) return grown;
+    await delay(20);
+  }
+}
+
+/** Sum of the values of `counts`. */
+export function total(counts: Counts): number {
+  return Object.values(counts).reduce((sum, n) => sum + n, 0);
+}
+
+/** Listener counts of an emitter, by event name. */
+export function listenerCounts(emitter: NodeJS.EventEmitter): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const name of emitter.eventNames()) counts[String(name)] = emitter.listenerCount(name);
+  return counts;
+}
+
+/**
+ * A garbage collector: `global.gc` under `--expose-gc`, else one obtained at runtime (V8 lets a
+ * process expose it late), so the Jest specs can measure heap after GC too.
+ */
+export function collector(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (typeof exposed === 'function') return exposed;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/** Heap used after a full collection, in bytes. */
+export function heapAfterGc(gc: () => void): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+export const MB = 1024 * 1024;
+export const mb = (bytes: number): string => `${(bytes / MB).toFixed(1)} MB`;
+/** A signed difference in MB: `+0.9 MB`, `−2.0 MB`. */
+export const deltaMb = (bytes: number): string => `${bytes < 0 ? '−' : '+'}${(Math.abs(bytes) / MB).toFixed(1)} MB`;
