@@ -1,6 +1,6 @@
 import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { closeCodeOfProtocolError } from './close-codes.js';
-import { ConnectionClosedError, ConnectTimeoutError, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
+import { ConnectionClosedError, ConnectTimeoutError, describe, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import type { UrlSource, WsOptions } from './options.js';
 import { CLOSED, CONNECTING, OPEN, type WebSocketConstructor, type WebSocketLike } from './web-socket.js';
@@ -138,7 +138,7 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
       const protocolCode = code === 1006 ? closeCodeOfProtocolError(lastError) : undefined;
       const info: CloseInfo = protocolCode
         ? { code: protocolCode, reason: (lastError as Error).message, wasClean: false }
-        : { code, reason: reason || describe(lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
+        : { code, reason: reason || reasonOf(lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
       end(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
     };
 
@@ -222,7 +222,7 @@ function terminate(socket: WebSocketLike): void {
   else if (socket.readyState === CONNECTING || socket.readyState === OPEN) socket.close();
 }
 
-function describe(error: unknown): string {
-  if (error === undefined) return '';
-  return error instanceof Error ? error.message : String(error);
+/** The reason text for an end with no close frame: the error's message, or nothing. */
+function reasonOf(error: unknown): string {
+  return error === undefined ? '' : describe(error);
 }

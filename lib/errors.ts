@@ -162,6 +162,7 @@ export class MessageDroppedError<T = unknown> extends Error {
   }
 }
 
-function describe(error: unknown): string {
+/** An error's message, or the thrown value as a string. */
+export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

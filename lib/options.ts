@@ -340,6 +340,12 @@ export function checkNumber(
   if (exclusive ? value <= min : value < min) invalid(name, expected, value, RangeError);
 }
 
+function checkScheduler(name: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null || typeof (value as { schedule?: unknown }).schedule !== 'function')) {
+    invalid(name, 'an RxJS scheduler', value);
+  }
+}
+
 function checkFunction(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'function') invalid(name, 'a function', value);
 }
@@ -372,10 +378,7 @@ export function validateOptions(options: unknown): void {
   checkNumber('closeTimeout', o.closeTimeout, { min: 0 });
   checkNumber('lazyCloseTimeout', o.lazyCloseTimeout, { min: 0, infinity: true });
   checkNumber('highWaterMark', o.highWaterMark, { min: 0 });
-  if (o.scheduler !== undefined && (typeof o.scheduler !== 'object' || o.scheduler === null ||
-      typeof (o.scheduler as { schedule?: unknown }).schedule !== 'function')) {
-    invalid('scheduler', 'an RxJS scheduler', o.scheduler);
-  }
+  checkScheduler('scheduler', o.scheduler);
   if (checkObject('reconnect', o.reconnect, true) && o.reconnect) validateReconnect(o.reconnect as Record<string, unknown>, 'reconnect.');
   if (checkObject('heartbeat', o.heartbeat, true) && o.heartbeat) {
     const h = o.heartbeat as Record<string, unknown>;
@@ -407,10 +410,7 @@ export function validateReconnect(r: Record<string, unknown>, prefix: string): v
   checkFunction(`${prefix}shouldRetry`, r.shouldRetry);
   checkFunction(`${prefix}onRetry`, r.onRetry);
   checkFunction(`${prefix}onReset`, r.onReset);
-  if (r.scheduler !== undefined && (typeof r.scheduler !== 'object' || r.scheduler === null ||
-      typeof (r.scheduler as { schedule?: unknown }).schedule !== 'function')) {
-    invalid(`${prefix}scheduler`, 'an RxJS scheduler', r.scheduler);
-  }
+  checkScheduler(`${prefix}scheduler`, r.scheduler);
   // Only when both are given: a lone maxDelay below the default initialDelay simply caps it.
   if (typeof r.initialDelay === 'number' && typeof r.maxDelay === 'number' && r.maxDelay < r.initialDelay) {
     invalid(`${prefix}maxDelay`, `a number >= \`${prefix}initialDelay\` (${r.initialDelay})`, r.maxDelay, RangeError);
