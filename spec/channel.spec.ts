@@ -1,8 +1,7 @@
 import { filter, first, type Observable, type Subscription } from 'rxjs';
-import type { WebSocket } from 'ws';
-import { ChannelError, connect, ConnectionClosedError, type ChannelOptions, type ConnectOptions, type ConnectionState, type RxSocket } from '../lib/index.js';
-import { createTestServer } from '../lib/testing/index.js';
+import { ChannelError, ConnectionClosedError, type ChannelOptions, type ConnectOptions, type ConnectionState, type RxSocket } from '../lib/index.js';
 import { onDispose } from './helpers/dispose.js';
+import { jsonPeer, quickClient, type JsonPeer } from './helpers/numbered-server.js';
 import './helpers/tripwires.js';
 import { next, waitFor } from './helpers/wait.js';
 
@@ -24,60 +23,13 @@ interface In {
   fail?: string;
 }
 
-// ---------------------------------------------------------------------------------------------
 // The fault kit's test server, with what it receives recorded per connection (1 = first).
 
-interface Peer {
-  readonly url: string;
-  /** Every message received, parsed, in arrival order, with the connection it came on. */
-  readonly log: Array<{ conn: number; msg: Out }>;
-  /** Connections accepted so far. */
-  connections(): number;
-  /** The messages received on connection `n`. */
-  on(n: number): Out[];
-  /** Sends `msg` to every open client. */
-  push(msg: In): void;
-  stop(): Promise<void>;
-  restart(): Promise<void>;
-  closeAll(code: number): Promise<void>;
-}
+type Peer = JsonPeer<In, Out>;
 
-async function serve(): Promise<Peer> {
-  const kit = await createTestServer();
-  onDispose(() => kit.dispose());
-  const numbers = new Map<WebSocket, number>();
-  const number = (ws: WebSocket): number => {
-    if (!numbers.has(ws)) numbers.set(ws, numbers.size + 1);
-    return numbers.get(ws) as number;
-  };
-  const log: Array<{ conn: number; msg: Out }> = [];
-  kit.received$.subscribe(({ client, data }) => log.push({ conn: number(client), msg: JSON.parse(String(data)) as Out }));
-  void (async () => {
-    for (;;) {
-      const ws = await kit.waitForClient().catch(() => undefined); // rejects once disposed
-      if (!ws) return;
-      number(ws);
-    }
-  })();
-  return {
-    url: kit.url,
-    log,
-    connections: () => numbers.size,
-    on: (n) => log.filter((entry) => entry.conn === n).map((entry) => entry.msg),
-    push: (msg) => kit.clients.forEach((ws) => ws.send(JSON.stringify(msg))),
-    stop: () => kit.stop(),
-    restart: () => kit.restart(),
-    closeAll: (code) => kit.closeAll(code),
-  };
-}
+const serve = (): Promise<Peer> => jsonPeer<In, Out>();
 
-const quick: ConnectOptions<In, Out> = { reconnect: { initialDelay: 10, maxDelay: 50, jitter: false }, heartbeat: false };
-
-function client(url: string, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
-  const socket = connect<In, Out>(url, { ...quick, ...options });
-  onDispose(() => socket.close());
-  return socket;
-}
+const client = (url: string, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> => quickClient<In, Out>(url, options);
 
 function topic(name: string): ChannelOptions<In, Out> {
   return {

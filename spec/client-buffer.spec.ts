@@ -11,8 +11,10 @@ import {
   type RxSocket,
   type WebSocketConstructor,
 } from '../lib/index.js';
-import { createFaultProxy, createTestServer, type FaultProxy, type TestServerOptions } from '../lib/testing/index.js';
+import { createFaultProxy, type FaultProxy, type TestServerOptions } from '../lib/testing/index.js';
 import { onDispose } from './helpers/dispose.js';
+import { gatedServer, parsed, type GatedServer } from './helpers/gated-server.js';
+import { settledNow } from './helpers/settle.js';
 import './helpers/tripwires.js';
 import { next, waitFor } from './helpers/wait.js';
 
@@ -24,48 +26,12 @@ const noop = (): void => {};
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------
-// The fault kit's test server behind a gate (the kit's fault proxy) that can refuse connections,
-// with what it receives recorded in arrival order.
+// The gated test server (spec/helpers/gated-server.ts): a gate in front that can refuse
+// connections, what it receives recorded in arrival order.
 
-interface Server {
-  /** Where clients connect: the gate in front of the server. */
-  readonly url: string;
-  /** The server itself, for a fault proxy of a test's own. */
-  readonly target: string;
-  /** Every message received, in arrival order, across restarts (text as string). */
-  readonly received: Array<string | Buffer>;
-  readonly clients: ReadonlySet<WebSocket>;
-  connections: number;
-  waitForClient(): Promise<WebSocket>;
-  /** Resets every connection and refuses new ones, keeping the port (no other test can take it). */
-  stop(): Promise<void>;
-  /** Accepts connections again. */
-  restart(): Promise<void>;
-}
+type Server = GatedServer;
 
-async function serve(wsOptions: TestServerOptions['wsOptions'] = {}): Promise<Server> {
-  const kit = await createTestServer({ wsOptions });
-  onDispose(() => kit.dispose());
-  // Clients connect through a gate that holds the port for the whole test: "stopping" refuses
-  // connections rather than freeing the port, which a server of another test could then take.
-  const gate = await createFaultProxy({ target: kit.url });
-  onDispose(() => gate.close());
-  const server: Server = {
-    url: gate.url(),
-    target: kit.url,
-    received: [],
-    clients: kit.clients,
-    connections: 0,
-    waitForClient: () => kit.waitForClient(),
-    stop: async () => {
-      gate.accept('refuse');
-      gate.reset('rst');
-    },
-    restart: async () => gate.accept('pass'),
-  };
-  kit.received$.subscribe(({ data }) => server.received.push(data));
-  return server;
-}
+const serve = (wsOptions: TestServerOptions['wsOptions'] = {}): Promise<Server> => gatedServer(wsOptions);
 
 /** A server that refuses every connection (until `restart()`): every attempt fails and is retried. */
 async function downServer(): Promise<Server> {
@@ -78,10 +44,6 @@ async function proxied(server: Server): Promise<FaultProxy> {
   const proxy = await createFaultProxy({ target: server.target });
   onDispose(() => proxy.close());
   return proxy;
-}
-
-function parsed<T>(server: Server): T[] {
-  return server.received.map((data) => JSON.parse(data.toString()) as T);
 }
 
 const quick = { reconnect: { initialDelay: 20, maxDelay: 20, jitter: false }, heartbeat: false as const };
@@ -101,16 +63,6 @@ function recordDrops<Out>(socket: RxSocket<unknown, Out>): Array<DroppedMessage<
   const drops: Array<DroppedMessage<Out> & { at: number }> = [];
   socket.dropped$.subscribe((d) => drops.push({ ...d, at: Date.now() }));
   return drops;
-}
-
-const PENDING = Symbol('pending');
-
-/** Whether `promise` has settled by now, inspected without waiting for anything else. */
-function settledNow(promise: Promise<unknown>): Promise<'fulfilled' | 'rejected' | 'pending'> {
-  return Promise.race([promise, Promise.resolve(PENDING)]).then(
-    (value) => (value === PENDING ? 'pending' : 'fulfilled'),
-    () => 'rejected',
-  );
 }
 
 /** The outcome of a send: 'written', or the error it rejected with. */

@@ -1,8 +1,11 @@
 import { asyncScheduler, from, Observable, of, throwError, type SchedulerLike } from 'rxjs';
 import { WebSocket, type ClientOptions } from 'ws';
 import { connect, MessageDroppedError, type ConnectOptions, type DroppedMessage, type RxSocket, type WebSocketConstructor } from '../lib/index.js';
-import { createFaultProxy, createTestServer, type TestServerOptions } from '../lib/testing/index.js';
+import { createFaultProxy, type TestServerOptions } from '../lib/testing/index.js';
 import { onDispose } from './helpers/dispose.js';
+import { prng } from './helpers/prng.js';
+import { gatedServer, parsed, type GatedServer } from './helpers/gated-server.js';
+import { settledNow, settleWithin } from './helpers/settle.js';
 import './helpers/tripwires.js';
 import { next, waitFor } from './helpers/wait.js';
 
@@ -15,25 +18,11 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 // ---------------------------------------------------------------------------------------------
-// The fault kit's test server (real ws on 127.0.0.1) behind a gate (the kit's fault proxy) that
-// can refuse connections, with what it receives recorded in arrival order and a hook for each new
-// server-side socket.
+// The gated test server (spec/helpers/gated-server.ts), counting connections, with a hook for
+// each new server-side socket.
 
-interface Server {
-  /** Where clients connect: the gate in front of the server. */
-  readonly url: string;
-  /** The server itself, for a fault proxy of a test's own. */
-  readonly target: string;
-  /** Every message received, in arrival order, across restarts (text as string). */
-  readonly received: Array<string | Buffer>;
-  readonly binary: boolean[];
-  readonly clients: ReadonlySet<WebSocket>;
+interface Server extends GatedServer {
   connections: number;
-  closeAll(code: number, reason?: string): Promise<void>;
-  /** Resets every connection and refuses new ones, keeping the port (no other test can take it). */
-  stop(): Promise<void>;
-  /** Accepts connections again. */
-  restart(): Promise<void>;
 }
 
 interface ServeOptions {
@@ -42,44 +31,16 @@ interface ServeOptions {
 }
 
 async function serve(options: ServeOptions = {}): Promise<Server> {
-  const kit = await createTestServer({ wsOptions: options.wsOptions ?? {} });
-  onDispose(() => kit.dispose());
-  // Clients connect through a gate that holds the port for the whole test: "stopping" refuses
-  // connections rather than freeing the port, which a server of another test could then take.
-  const gate = await createFaultProxy({ target: kit.url });
-  onDispose(() => gate.close());
-  const server: Server = {
-    url: gate.url(),
-    target: kit.url,
-    received: [],
-    binary: [],
-    clients: kit.clients,
-    connections: 0,
-    closeAll: (code, reason) => kit.closeAll(code, reason),
-    stop: async () => {
-      gate.accept('refuse');
-      gate.reset('rst');
-    },
-    restart: async () => gate.accept('pass'),
-  };
-  kit.received$.subscribe(({ data, isBinary }) => {
-    server.received.push(data);
-    server.binary.push(isBinary);
-  });
+  const server: Server = Object.assign(await gatedServer(options.wsOptions ?? {}), { connections: 0 });
   void (async () => {
     for (;;) {
-      const ws = await kit.waitForClient().catch(() => undefined); // rejects once disposed
+      const ws = await server.waitForClient().catch(() => undefined); // rejects once disposed
       if (!ws) return;
       server.connections++;
       options.onConnection?.(ws);
     }
   })();
   return server;
-}
-
-/** Texts the server received, parsed as JSON. */
-function parsed<T>(server: Server): T[] {
-  return server.received.map((data) => JSON.parse(data.toString()) as T);
 }
 
 const quick = { reconnect: { initialDelay: 10, maxDelay: 50, jitter: false }, heartbeat: false as const };
@@ -107,42 +68,6 @@ function recordingWebSocket(sockets: WebSocket[]): WebSocketConstructor {
   return RecordingWebSocket as unknown as WebSocketConstructor;
 }
 
-const PENDING = Symbol('pending');
-
-/** Whether `promise` has settled by now, inspected without waiting for anything else. */
-async function settledNow(promise: Promise<unknown>): Promise<'fulfilled' | 'rejected' | 'pending'> {
-  return Promise.race([promise, Promise.resolve(PENDING)]).then(
-    (value) => (value === PENDING ? 'pending' : 'fulfilled'),
-    () => 'rejected',
-  );
-}
-
-/** Settles within `within` ms, or fails the test. */
-async function settles<T>(promise: Promise<T>, what: string, within = 5000): Promise<PromiseSettledResult<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${within} ms`)), within);
-  });
-  try {
-    const [result] = await Promise.race([Promise.allSettled([promise]), timedOut]);
-    return result as PromiseSettledResult<T>;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A small deterministic PRNG (mulberry32), so a failing interleaving can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 
 describe('send() in every state', () => {
@@ -168,7 +93,7 @@ describe('send() in every state', () => {
         let promise: Promise<void> | undefined;
         expect(() => (promise = call())).not.toThrow();
         expect(promise).toBeInstanceOf(Promise);
-        results.push({ state, kind, result: settles(promise as Promise<void>, `send (${kind}) while ${state}`) });
+        results.push({ state, kind, result: settleWithin(promise as Promise<void>, `send (${kind}) while ${state}`) });
       }
     };
 
@@ -534,7 +459,7 @@ describe('order and accounting', () => {
       outcomes.push(socket.send(message, options).then(() => 'written', (e: unknown) => e));
       if (seq % 10 === 9) await delay(1);
     }
-    const results = await Promise.all(outcomes.map((o, seq) => settles(o, `message ${seq}`)));
+    const results = await Promise.all(outcomes.map((o, seq) => settleWithin(o, `message ${seq}`)));
 
     const written = new Set<number>();
     const rejected = new Map<number, MessageDroppedError>();
@@ -580,7 +505,7 @@ describe('order and accounting', () => {
 
     const P = 50;
     const M = 40;
-    const rand = random(20240601);
+    const rand = prng(20240601); // mulberry32, so a failing interleaving can be replayed
     const sends: Array<Promise<void>> = [];
     let maxBuffered = 0;
     let issued = 0;

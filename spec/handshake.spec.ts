@@ -1,7 +1,6 @@
 import { filter, first, firstValueFrom, Observable, type Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import {
-  connect,
   ConnectionClosedError,
   ConnectTimeoutError,
   type ConnectOptions,
@@ -9,8 +8,8 @@ import {
   type HandshakeConnection,
   type RxSocket,
 } from '../lib/index.js';
-import { createTestServer } from '../lib/testing/index.js';
 import { onDispose } from './helpers/dispose.js';
+import { numberedServer, quickClient } from './helpers/numbered-server.js';
 import { tripped } from './helpers/tripwires.js';
 import { next, waitFor } from './helpers/wait.js';
 
@@ -50,13 +49,8 @@ interface Peer {
 }
 
 async function serve({ onInit = (): InitReply => 'ack', ackDelay = 0 }: { onInit?: (conn: number) => InitReply; ackDelay?: number } = {}): Promise<Peer> {
-  const kit = await createTestServer();
-  onDispose(() => kit.dispose());
-  const numbers = new Map<WebSocket, number>();
-  const number = (ws: WebSocket): number => {
-    if (!numbers.has(ws)) numbers.set(ws, numbers.size + 1);
-    return numbers.get(ws) as number;
-  };
+  const server = await numberedServer();
+  const { kit, number } = server;
   const log: string[] = [];
   const received: Array<{ conn: number; op: string }> = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -81,22 +75,15 @@ async function serve({ onInit = (): InitReply => 'ack', ackDelay = 0 }: { onInit
     const timer = setTimeout(() => (timers.delete(timer), send(client, { op: 'ack', conn })), ackDelay);
     timers.add(timer);
   });
-  void (async () => {
-    for (;;) {
-      const ws = await kit.waitForClient().catch(() => undefined);
-      if (!ws) return;
-      number(ws);
-    }
-  })();
   return {
-    url: kit.url,
+    url: server.url,
     log,
-    connections: () => numbers.size,
+    connections: server.connections,
     on: (n) => received.filter((entry) => entry.conn === n).map((entry) => entry.op),
     push: (msg) => kit.clients.forEach((ws) => send(ws, msg)),
-    stop: () => kit.stop(),
-    restart: () => kit.restart(),
-    closeAll: (code) => kit.closeAll(code),
+    stop: server.stop,
+    restart: server.restart,
+    closeAll: server.closeAll,
   };
 }
 
@@ -112,13 +99,7 @@ function initAck(conn: HandshakeConnection<In, Out>): Promise<void> {
   return awaitAck(conn);
 }
 
-const quick: ConnectOptions<In, Out> = { reconnect: { initialDelay: 10, maxDelay: 50, jitter: false }, heartbeat: false };
-
-function client(url: string, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
-  const socket = connect<In, Out>(url, { ...quick, handshake: initAck, ...options });
-  onDispose(() => socket.close());
-  return socket;
-}
+const client = (url: string, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> => quickClient<In, Out>(url, { handshake: initAck, ...options });
 
 function hold<T>(source$: Observable<T>): { values: T[]; subscription: Subscription } {
   const values: T[] = [];

@@ -1,28 +1,12 @@
 import type { SchedulerLike } from 'rxjs';
-import { TestScheduler, type RunHelpers } from 'rxjs/testing';
+import type { TestScheduler } from 'rxjs/testing';
 import { startHeartbeat, type Heartbeat } from '../lib/heartbeat.js';
+import { newScheduler } from './helpers/test-scheduler.js';
 
 // startHeartbeat in virtual time: a ping every `interval` ms, each answered by a pong within
 // `timeout` ms, else onTimeout once. Events are logged as [virtual time, what].
 
 type Event = [number, 'ping' | 'timeout'];
-
-/**
- * run() with a frame limit: a timer loop that never ends (a retry or expiry that should have
- * been cancelled) fails the test on its assertions instead of hanging it.
- */
-class BoundedTestScheduler extends TestScheduler {
-  override run<T>(callback: (helpers: RunHelpers) => T): T {
-    return super.run((helpers) => {
-      this.maxFrames = 100_000;
-      return callback(helpers);
-    });
-  }
-}
-
-function newScheduler(): TestScheduler {
-  return new BoundedTestScheduler((actual, expected) => expect(actual).toEqual(expected));
-}
 
 /**
  * A scheduler whose timers fire `lag` ms late while its clock stays right, as a throttled

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { Observable, Subscription } from 'rxjs';
 import { ConnectionClosedError } from '../lib/index.js';
 import {
@@ -15,6 +13,7 @@ import {
   type Ticker,
 } from '../examples/kraken-feed.js';
 import { onDispose } from './helpers/dispose.js';
+import { runExample } from './helpers/run-example.js';
 import './helpers/tripwires.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -183,24 +182,7 @@ describe('a Kraken-style feed on rxwire', () => {
   });
 
   test('runs by itself: `npx tsx examples/kraken-feed.ts` prints a session and exits', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/kraken-feed.ts'], {
-      cwd: join(__dirname, '..'),
-      env: { ...process.env, PORT: '0', FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-    onDispose(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      return exited;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([
-      exited,
-      new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no exit within 15 s:\n${out}`)), 15_000))),
-    ]).finally(() => clearTimeout(timer));
+    const { code, out } = await runExample('examples/kraken-feed.ts');
     expect({ code, out }).toMatchObject({ code: 0 });
     expect(out).toMatch(/ping: answered in \d+ ms/);
     expect(out).toContain('feed: heartbeat while nothing else is sent');

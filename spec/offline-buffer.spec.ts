@@ -1,7 +1,8 @@
-import { TestScheduler, type RunHelpers } from 'rxjs/testing';
+import type { TestScheduler } from 'rxjs/testing';
 import type { DropReason } from '../lib/index.js';
 import { OfflineBuffer } from '../lib/offline-buffer.js';
 import type { OverflowPolicy } from '../lib/options.js';
+import { newScheduler } from './helpers/test-scheduler.js';
 
 // OfflineBuffer in virtual time: a bounded FIFO whose entries expire at their own deadlines, with
 // one expiry timer at a time. Drops and occupancy changes are logged as [time, ...].
@@ -12,23 +13,6 @@ interface Entry {
 }
 
 type Event = [number, 'drop', string, DropReason] | [number, 'occupied', boolean];
-
-/**
- * run() with a frame limit: a timer loop that never ends (a retry or expiry that should have
- * been cancelled) fails the test on its assertions instead of hanging it.
- */
-class BoundedTestScheduler extends TestScheduler {
-  override run<T>(callback: (helpers: RunHelpers) => T): T {
-    return super.run((helpers) => {
-      this.maxFrames = 100_000;
-      return callback(helpers);
-    });
-  }
-}
-
-function newScheduler(): TestScheduler {
-  return new BoundedTestScheduler((actual, expected) => expect(actual).toEqual(expected));
-}
 
 function create(
   ts: TestScheduler,

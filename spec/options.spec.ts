@@ -1,6 +1,7 @@
 import { asyncScheduler, lastValueFrom, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { connect, type ConnectOptions } from '../lib/index.js';
+import { thrown } from './helpers/thrown.js';
 
 // connect() validates every option at construction, with messages that name the option, the
 // expectation and the value: ``Expected `reconnect.factor` to be a number >= 1, got `0` (number)``.
@@ -8,16 +9,6 @@ import { connect, type ConnectOptions } from '../lib/index.js';
 // connect() is lazy, and these specs never subscribe or send.
 
 const url = 'ws://127.0.0.1:9';
-
-/** Calls `fn` and returns what it threw; fails if it did not throw. */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw, but nothing was thrown');
-}
 
 type Case = [description: string, options: Record<string, unknown>, kind: ErrorConstructor, message: string];
 

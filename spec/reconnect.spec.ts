@@ -1,28 +1,11 @@
 import { config, defer, Observable, type Subscription } from 'rxjs';
-import { TestScheduler, type RunHelpers } from 'rxjs/testing';
 import { retryWithBackoff, RetriesExhaustedError, type RetryInfo } from '../lib/index.js';
+import { newScheduler } from './helpers/test-scheduler.js';
 
 // retryWithBackoff in virtual time. Delays with jitter off: retry k waits
 // min(maxDelay, initialDelay * factor^(k - 1)) after the failure that caused it.
 
 const boom = new Error('boom');
-
-/**
- * run() with a frame limit: a timer loop that never ends (a retry or expiry that should have
- * been cancelled) fails the test on its assertions instead of hanging it.
- */
-class BoundedTestScheduler extends TestScheduler {
-  override run<T>(callback: (helpers: RunHelpers) => T): T {
-    return super.run((helpers) => {
-      this.maxFrames = 100_000;
-      return callback(helpers);
-    });
-  }
-}
-
-function newScheduler(): TestScheduler {
-  return new BoundedTestScheduler((actual, expected) => expect(actual).toEqual(expected));
-}
 
 /** Matches a RetriesExhaustedError by class and fields, for marble assertions. */
 function exhausted(attempts: number, cause: unknown): unknown {

@@ -1,8 +1,6 @@
 import { asyncScheduler, NEVER, Subject, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import type { WebSocket } from 'ws';
 import {
-  connect,
   ConnectionClosedError,
   matchId,
   MessageDroppedError,
@@ -14,8 +12,8 @@ import {
   type RxSocket,
 } from '../lib/index.js';
 import { request, type RequestHost } from '../lib/request.js';
-import { createTestServer } from '../lib/testing/index.js';
 import { onDispose } from './helpers/dispose.js';
+import { jsonPeer, quickClient, type JsonPeer } from './helpers/numbered-server.js';
 import './helpers/tripwires.js';
 import { next, waitFor } from './helpers/wait.js';
 
@@ -39,63 +37,22 @@ interface In {
 // The fault kit's test server. It answers `{ id, method: 'echo' }` with `{ id, result: 'echo' }`
 // (after `answerDelay` ms), records everything per connection, and ignores `method: 'ignore'`.
 
-interface Peer {
-  readonly url: string;
-  readonly log: Array<{ conn: number; msg: Out }>;
-  connections(): number;
-  on(n: number): Out[];
-  push(msg: In): void;
-  stop(): Promise<void>;
-  restart(): Promise<void>;
-  closeAll(code: number): Promise<void>;
-}
+type Peer = JsonPeer<In, Out>;
 
 async function serve({ answerDelay = 0 } = {}): Promise<Peer> {
-  const kit = await createTestServer();
-  onDispose(() => kit.dispose());
-  const numbers = new Map<WebSocket, number>();
-  const number = (ws: WebSocket): number => {
-    if (!numbers.has(ws)) numbers.set(ws, numbers.size + 1);
-    return numbers.get(ws) as number;
-  };
-  const log: Array<{ conn: number; msg: Out }> = [];
   const timers = new Set<NodeJS.Timeout>();
-  onDispose(() => timers.forEach(clearTimeout));
-  kit.received$.subscribe(({ client, data }) => {
-    const msg = JSON.parse(String(data)) as Out;
-    log.push({ conn: number(client), msg });
+  const peer = await jsonPeer<In, Out>((msg, client) => {
     if (msg.method !== 'echo') return;
     const answer = (): void => void (client.readyState === client.OPEN && client.send(JSON.stringify({ id: msg.id, result: 'echo' })));
     if (answerDelay === 0) return answer();
     const timer = setTimeout(() => (timers.delete(timer), answer()), answerDelay);
     timers.add(timer);
   });
-  void (async () => {
-    for (;;) {
-      const ws = await kit.waitForClient().catch(() => undefined);
-      if (!ws) return;
-      number(ws);
-    }
-  })();
-  return {
-    url: kit.url,
-    log,
-    connections: () => numbers.size,
-    on: (n) => log.filter((entry) => entry.conn === n).map((entry) => entry.msg),
-    push: (msg) => kit.clients.forEach((ws) => ws.send(JSON.stringify(msg))),
-    stop: () => kit.stop(),
-    restart: () => kit.restart(),
-    closeAll: (code) => kit.closeAll(code),
-  };
+  onDispose(() => timers.forEach(clearTimeout));
+  return peer;
 }
 
-const quick: ConnectOptions<In, Out> = { reconnect: { initialDelay: 10, maxDelay: 50, jitter: false }, heartbeat: false };
-
-function client(url: string, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
-  const socket = connect<In, Out>(url, { ...quick, ...options });
-  onDispose(() => socket.close());
-  return socket;
-}
+const client = (url: string, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> => quickClient<In, Out>(url, options);
 
 function hold<T>(source$: Observable<T>): T[] {
   const values: T[] = [];

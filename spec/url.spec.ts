@@ -1,17 +1,8 @@
 import { normalizeUrl, resolveUrl } from '../lib/url.js';
+import { thrown } from './helpers/thrown.js';
 
 // normalizeUrl checks a static URL and returns it as a ws:/wss: string (http:/https: mapped);
 // resolveUrl does the same for one attempt, calling a URL function first.
-
-/** Calls `fn` and returns what it threw; fails if it did not throw. */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw, but nothing was thrown');
-}
 
 describe('normalizeUrl: accepted URLs', () => {
   test.each([

@@ -32,17 +32,7 @@ export function generous(figureMs: number): number {
   return Math.round(figureMs + Math.max(500, figureMs * 0.5));
 }
 
-/** mulberry32: a small deterministic PRNG in [0, 1), so a failing run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../helpers/prng';
 
 /**
  * How early a timer may seem to fire, measured with `performance.now()`: Node rounds delays to
@@ -66,19 +56,7 @@ export async function waitUntil<T>(check: () => T | undefined | null | false, wh
   }
 }
 
-/** Resolves with the promise's outcome, or rejects naming `what` if it has not settled in `within` ms. */
-export async function settleWithin<T>(promise: Promise<T>, what: string, within: number): Promise<PromiseSettledResult<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${within} ms`)), within);
-  });
-  try {
-    const [result] = await Promise.race([Promise.allSettled([promise]), late]);
-    return result as PromiseSettledResult<T>;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { settleWithin } from '../helpers/settle';
 
 /** p-th percentile (0–100) by nearest rank. */
 export function percentile(values: readonly number[], p: number): number {

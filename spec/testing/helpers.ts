@@ -1,25 +1,12 @@
 import { WebSocket, type ClientOptions } from 'ws';
+import { deferred, type Deferred } from '../helpers/wait';
 
 /**
  * Helpers for the specs of `rxwire/testing`: deferreds, deadline-bound waits, real `ws` clients
  * that record what happened to them, and an auto-dispose registry run in `afterEach`.
  */
 
-export interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+export { deferred, type Deferred };
 
 /** Rejects with `label` unless `promise` settles within `ms`; clears its timer either way. */
 export function within<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
