@@ -19,8 +19,12 @@ const STALL_MS = 800;
 const BUFFER_TIMEOUT = 10_000;
 /** Frame = payload + 2-byte header + 8-byte extended length + 4-byte mask. */
 const FRAME = MESSAGE + 14;
-/** Heap after GC may grow this much over the stall (the producer waits; nothing should pile up). */
-const STALL_HEAP_BOUND = 8 * MB;
+/**
+ * Heap after GC (and Buffers) may grow this much over the stall: the producer waits, so nothing
+ * should pile up; a writer without backpressure would hand ws the remaining ~75 MB. The margin is
+ * for the noise of a Jest process's heap.
+ */
+const STALL_HEAP_BOUND = 16 * MB;
 
 const serialize = (m: { seq: number }): string => String(m.seq).padEnd(MESSAGE, '.');
 
