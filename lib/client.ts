@@ -523,6 +523,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
     const { lastClose } = this.#currentState;
     this.#setState({ status: 'open', attempt: this.#currentState.attempt, ...(lastClose && { lastClose }) });
+    if (this.#ended) return; // a state$ observer closed the socket: the writer is closed too
     this.#writer.attach(conn);
   }
 
