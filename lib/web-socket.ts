@@ -34,5 +34,4 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 /** readyState values, the same in `ws` and browsers. */
 export const CONNECTING = 0;
 export const OPEN = 1;
-export const CLOSING = 2;
 export const CLOSED = 3;
