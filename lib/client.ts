@@ -15,7 +15,7 @@ import { createChannel, type ChannelHost, type ChannelOptions } from './channel.
 import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
 import { ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
 import { checkNumber, validateOptions, type ConnectOptions, type HandshakeConnection, type UrlSource, type WireData } from './options.js';
-import { droppedError, Writer, type OutgoingEntry } from './outgoing.js';
+import { droppedError, outgoingEntry, Writer } from './outgoing.js';
 import { retryWithBackoff, type RetryInfo } from './reconnect.js';
 import { request, type RequestHost, type RequestOptions } from './request.js';
 import { normalizeUrl } from './url.js';
@@ -329,18 +329,20 @@ class Client<In, Out> implements RxSocket<In, Out> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const entry = this.#entry(message, data, timeout);
-    entry.promise = new Promise<void>((resolve, reject) => {
-      entry.resolve = onWritten
-        ? () => {
-            onWritten();
-            resolve();
-          }
-        : resolve;
-      entry.reject = reject;
-    });
+    if (this.#writer.tryWrite(data)) {
+      onWritten?.();
+      return Promise.resolve();
+    }
+    const entry = outgoingEntry(message, data, timeout, onWritten);
     this.#writer.enqueue(entry);
-    return entry.promise;
+    // Settled already (dropped for overflow, or flushed with the buffer): no settlers needed.
+    const { outcome } = entry;
+    if (outcome === 'written') return Promise.resolve();
+    if (outcome !== undefined) return quietRejection(droppedError(outcome, message));
+    return (entry.promise = new Promise<void>((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    }));
   }
 
   /** The path of `outgoing.next()`: no promise; a serialization error goes to errors$. */
@@ -352,12 +354,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       this.#errors.next(error as Error);
       return;
     }
-    this.#writer.enqueue(this.#entry(message, data, this.#bufferTimeout));
-  }
-
-  #entry(message: Out, data: WireData, timeout: number): OutgoingEntry<Out> {
-    const deadline = timeout === Infinity ? Infinity : this.#attempt.scheduler.now() + timeout;
-    return { message, data, deadline, resolve: undefined, reject: undefined, promise: undefined };
+    if (!this.#writer.tryWrite(data)) this.#writer.enqueue(outgoingEntry(message, data, this.#bufferTimeout));
   }
 
   /** `serialize`, checked: throws its error, or a TypeError if it returned neither text nor binary. */

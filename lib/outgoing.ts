@@ -5,18 +5,41 @@ import { OfflineBuffer } from './offline-buffer.js';
 import type { OverflowPolicy, WireData } from './options.js';
 import { OPEN } from './web-socket.js';
 
+/** An entry's outcome once it has left the writer: written, or dropped with a reason. */
+export type Outcome = 'written' | DropReason;
+
 /** A message on its way out. */
 export interface OutgoingEntry<Out> {
   /** The message as given to `send()`, for drop reports. */
   readonly message: Out;
   /** The serialized message. */
   readonly data: WireData;
-  /** Scheduler time after which it is dropped with `'timeout'`. */
-  readonly deadline: number;
-  /** The `send()` promise's settlers; absent for messages from `outgoing`. */
-  resolve?: () => void;
-  reject?: (error: MessageDroppedError<Out>) => void;
-  promise?: Promise<void>;
+  /** Milliseconds it may wait before it is dropped with `'timeout'` (`Infinity`: no limit). */
+  readonly timeout: number;
+  /**
+   * Scheduler time after which it is dropped with `'timeout'`: set when it enters the buffer, in
+   * the tick of its `send()`, so the timeout counts from the call; a message written at once never
+   * reads the clock.
+   */
+  deadline: number;
+  /** Set when it is written or dropped; undefined while it waits. */
+  outcome: Outcome | undefined;
+  /** Called synchronously when it is written (before `resolve`). */
+  readonly onWritten: (() => void) | undefined;
+  /** The `send()` promise and its settlers, created only for a message that has to wait. */
+  resolve: (() => void) | undefined;
+  reject: ((error: MessageDroppedError<Out>) => void) | undefined;
+  promise: Promise<void> | undefined;
+}
+
+/** A new entry for `message`, serialized as `data`. */
+export function outgoingEntry<Out>(
+  message: Out,
+  data: WireData,
+  timeout: number,
+  onWritten?: () => void,
+): OutgoingEntry<Out> {
+  return { message, data, timeout, deadline: Infinity, outcome: undefined, onWritten, resolve: undefined, reject: undefined, promise: undefined };
 }
 
 /** Configuration of a {@link Writer}. */
@@ -44,16 +67,17 @@ const DRAIN_POLL = 5;
 const noop = (): void => {};
 
 /**
- * The single writer. Every message enters one Subject; one `concatMap` stage serializes the only
- * asynchronous step, waiting for the socket to drain, so no two writes can interleave. Messages
- * wait only in the bounded {@link OfflineBuffer}; the Subject carries wake-ups, and `concatMap`
- * never holds more than one, because a wait starts only when none is running.
+ * The single writer. Every write is synchronous and made in one of two places, which cannot
+ * overlap: {@link Writer.tryWrite}, the hot path, writes a message at once, in the caller's tick,
+ * while the socket is open, under the high-water mark and nothing waits; every other message
+ * waits in the bounded {@link OfflineBuffer} and enters one Subject, where one `concatMap` stage
+ * serializes the only asynchronous step (waiting for the socket to drain) and flushes the buffer in
+ * order. The Subject carries wake-ups, and `concatMap` never holds more than one, because a wait
+ * starts only when none is running.
  *
- * The hot path: a message sent while the socket is open, idle and under the high-water mark is
- * written at once, in the same tick; writes in one tick share one cork of the TCP socket, so a
- * burst leaves in a few large writes rather than one syscall per message. Otherwise it waits in
- * the buffer, which is flushed in order, in one corked batch, when a connection is attached or
- * the socket drains.
+ * Writes in one tick share one cork of the TCP socket, so a burst leaves in a few large writes
+ * rather than one syscall per message. The buffer is flushed in order, in one corked batch, when
+ * a connection is attached or the socket drains.
  */
 export class Writer<Out> {
   readonly #input = new Subject<OutgoingEntry<Out> | undefined>();
@@ -89,7 +113,18 @@ export class Writer<Out> {
     return this.#buffer.length;
   }
 
-  /** Queues or writes one message. Never throws. */
+  /**
+   * The hot path: writes `data` at once, in the caller's tick, if the socket is open, under the
+   * high-water mark, and nothing waits (so nothing can be overtaken). Returns false, having written
+   * nothing, otherwise; the message must then be {@link enqueue}d.
+   */
+  tryWrite(data: WireData): boolean {
+    if (this.#buffer.length !== 0 || !this.#writable()) return false;
+    this.#put(this.#conn as OpenConnection, data);
+    return true;
+  }
+
+  /** Queues one message that {@link tryWrite} could not write; it is written when the socket takes more. Never throws. */
   enqueue(entry: OutgoingEntry<Out>): void {
     if (this.#closedReason) return this.#drop(entry, this.#closedReason);
     this.#input.next(entry);
@@ -120,10 +155,7 @@ export class Writer<Out> {
   /** Returns true when a wait for the socket to drain must start. */
   #offer(entry: OutgoingEntry<Out> | undefined): boolean {
     if (entry !== undefined) {
-      if (this.#buffer.length === 0 && this.#writable()) {
-        this.#write(entry);
-        return false;
-      }
+      if (entry.timeout !== Infinity) entry.deadline = this.#config.scheduler.now() + entry.timeout;
       if (!this.#buffer.push(entry)) return false;
     }
     if (this.#waiting || !this.#conn) return false;
@@ -153,6 +185,8 @@ export class Writer<Out> {
 
   #write(entry: OutgoingEntry<Out>): void {
     this.#put(this.#conn as OpenConnection, entry.data);
+    entry.outcome = 'written';
+    entry.onWritten?.();
     entry.resolve?.();
   }
 
@@ -214,6 +248,7 @@ export class Writer<Out> {
   }
 
   #drop(entry: OutgoingEntry<Out>, reason: DropReason): void {
+    entry.outcome = reason;
     this.#config.onDrop(entry.message, reason);
     if (entry.reject) {
       // Every drop is reported on dropped$; a fire-and-forget send() must not crash the
