@@ -100,7 +100,7 @@ function markdown({ machine, options, sections, libsUsed }) {
     '',
   ];
   if (options.quick) {
-    out.push('> **--quick run**: sizes are 1/5 to 1/10 of the full ones and there is one repetition, so', '> the numbers show that every path works, not how the libraries compare.', '');
+    out.push('> **--quick run**: sizes are 1/4 to 1/10 of the full ones and there is one repetition, so', '> the numbers show that every path works, not how the libraries compare.', '');
   }
   for (const s of sections) out.push(scenarioMarkdown(s.scenario, s.params, s.rows));
   out.push('## How each library is configured', '');
