@@ -401,12 +401,16 @@ describe('what a resolved send() means', () => {
     await waitFor(() => server.clients.size === 0, 'the server to see the close');
   });
 
-  test('a lone message is written in the same tick: send() resolves before a setImmediate, and no timer is scheduled', async () => {
+  test('a lone message is written in the same tick: send() resolves before a setImmediate, no timer is scheduled, the clock is not read', async () => {
     const server = await serve();
-    // Counts every timer rxwire asks for; the hot path must ask for none.
+    // Counts every timer rxwire asks for and every clock read; the hot path must make none.
     let scheduled = 0;
+    let clockReads = 0;
     const counting: SchedulerLike = {
-      now: () => asyncScheduler.now(),
+      now: () => {
+        clockReads++;
+        return asyncScheduler.now();
+      },
       schedule: ((...args: Parameters<SchedulerLike['schedule']>) => {
         scheduled++;
         return asyncScheduler.schedule(...args);
@@ -417,6 +421,7 @@ describe('what a resolved send() means', () => {
     await next(socket.state$, (s) => s.status === 'open');
     await delay(20);
     const before = scheduled;
+    const readsBefore = clockReads;
 
     let immediateRan = false;
     const lone = socket.send('lone');
@@ -434,6 +439,7 @@ describe('what a resolved send() means', () => {
     await waitFor(() => server.received.length === 201, 'the burst');
     expect(server.received).toEqual(['"lone"', ...burst.map((_, i) => `"burst ${i}"`)]);
     expect(scheduled).toBe(before);
+    expect(clockReads).toBe(readsBefore);
   });
 });
 
