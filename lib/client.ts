@@ -10,7 +10,7 @@ import {
   type Subscription,
 } from 'rxjs';
 import { eachValueFrom } from 'rxjs-for-await';
-import { isRetriableClose, isSendableCloseCode, isTlsCertificateError } from './close-codes.js';
+import { isRetriableClose, isSendableCloseCode } from './close-codes.js';
 import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
 import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
 import { ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
@@ -197,9 +197,11 @@ class Client<In, Out> implements RxSocket<In, Out> {
   #ended = false; // close() was called, or a close was not retried
   #closed: Promise<void> | undefined;
   readonly #options: ConnectOptions<In, Out>;
+  readonly #isFatalCause: (cause: unknown) => boolean;
 
-  constructor(url: UrlSource, options: ConnectOptions<In, Out>, listen: Listen) {
+  constructor(url: UrlSource, options: ConnectOptions<In, Out>, listen: Listen, isFatalCause: (cause: unknown) => boolean) {
     this.#options = options;
+    this.#isFatalCause = isFatalCause;
     const {
       WebSocket,
       protocols,
@@ -546,7 +548,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     const close = error as ConnectionClosedError;
     const { reconnect } = this.#options;
     if (reconnect && reconnect.shouldReconnect) return reconnect.shouldReconnect(closeInfo(close));
-    return !isTlsCertificateError(close.cause) && isRetriableClose(close);
+    return !this.#isFatalCause(close.cause) && isRetriableClose(close);
   }
 
   #retrying({ error, attempt }: RetryInfo): void {
@@ -602,14 +604,16 @@ function closeInfo(error: ConnectionClosedError): CloseInfo {
 
 /**
  * Creates a client with `defaultWebSocket` as the implementation when `options.WebSocket` is not
- * given; `connect()` in each build passes its own (`ws` in Node, the native one elsewhere).
- * Validates the options and a static URL.
+ * given; `connect()` in each build passes its own (`ws` in Node, the native one elsewhere), the
+ * adapter to its event API, and which causes of a close retrying cannot fix (in Node: TLS
+ * certificate errors; browsers do not tell). Validates the options and a static URL.
  */
 export function createClient<In, Out>(
   url: UrlSource,
   options: ConnectOptions<In, Out>,
   defaultWebSocket: WebSocketConstructor | undefined,
   listen: Listen,
+  isFatalCause: (cause: unknown) => boolean = () => false,
 ): RxSocket<In, Out> {
   validateOptions(options);
   if (typeof url !== 'function') normalizeUrl(url);
@@ -617,5 +621,5 @@ export function createClient<In, Out>(
   if (!WebSocket) {
     throw new TypeError('No WebSocket implementation: this environment has no global `WebSocket`; pass one as the `WebSocket` option');
   }
-  return new Client<In, Out>(url, { ...options, WebSocket }, listen);
+  return new Client<In, Out>(url, { ...options, WebSocket }, listen, isFatalCause);
 }

@@ -1,5 +1,6 @@
 import { WebSocket as NodeWebSocket } from 'ws';
 import { createClient, type RxSocket } from './client.js';
+import { isTlsCertificateError } from './close-codes.js';
 import type { ConnectOptions, UrlSource } from './options.js';
 import type { WebSocketConstructor } from './web-socket.js';
 import { listenToWs } from './ws-events.js';
@@ -23,5 +24,5 @@ import { listenToWs } from './ws-events.js';
  * ```
  */
 export function connect<In = unknown, Out = unknown>(url: UrlSource, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
-  return createClient(url, options, NodeWebSocket as unknown as WebSocketConstructor, listenToWs);
+  return createClient(url, options, NodeWebSocket as unknown as WebSocketConstructor, listenToWs, isTlsCertificateError);
 }

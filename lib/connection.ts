@@ -1,5 +1,4 @@
 import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { closeCodeOfProtocolError } from './close-codes.js';
 import { ConnectionClosedError, ConnectTimeoutError, describe, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import type { UrlSource, WsOptions } from './options.js';
@@ -11,7 +10,7 @@ export interface RawSocket {
   cork(): void;
   uncork(): void;
   readonly writableNeedDrain: boolean;
-  once(event: 'drain', listener: () => void): unknown;
+  once(event: 'drain' | 'finish', listener: () => void): unknown;
   removeListener(event: 'drain', listener: () => void): unknown;
 }
 
@@ -23,7 +22,11 @@ interface NodeWebSocket extends WebSocketLike {
 
 /** What a socket tells the connection, whatever its event API. */
 export interface SocketEvents {
-  error(error: unknown): void;
+  /**
+   * An error; `protocolCode` is the close code of a protocol error in the server's frames, which
+   * ends the attempt at once (the adapter knows its library's error codes).
+   */
+  error(error: unknown, protocolCode?: number): void;
   /** The HTTP status of a refused upgrade. */
   status(code: number | undefined): void;
   /** Open; `raw` is the TCP socket under `ws`, to cork writes. */
@@ -31,6 +34,11 @@ export interface SocketEvents {
   /** A frame: a string for text, a Uint8Array for binary. */
   message(data: string | Uint8Array): void;
   pong(): void;
+  /**
+   * Both close frames were exchanged and the client ended its side of the TCP connection; only
+   * the server's FIN is awaited. `ws` tells (its TCP socket's 'finish'); browsers close by themselves.
+   */
+  ended(): void;
   close(code: number, reason: string): void;
 }
 
@@ -135,10 +143,7 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
       closeTimer?.unsubscribe();
       for (const resolve of closeWaiters.splice(0)) resolve();
       if (!active) return;
-      const protocolCode = code === 1006 ? closeCodeOfProtocolError(lastError) : undefined;
-      const info: CloseInfo = protocolCode
-        ? { code: protocolCode, reason: (lastError as Error).message, wasClean: false }
-        : { code, reason: reason || reasonOf(lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
+      const info: CloseInfo = { code, reason: reason || reasonOf(lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
       end(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
     };
 
@@ -177,11 +182,10 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
       const socket = new config.WebSocket(url, config.protocols, options as never) as NodeWebSocket;
       ws = socket;
       config.listen(socket, {
-        error: (error) => {
+        error: (error, code) => {
           lastError ??= error;
           // ws answers a protocol error with its own close and then waits up to 30 s for the
           // peer: end the attempt now, with the mapped code, so a silent peer cannot hide it.
-          const code = closeCodeOfProtocolError(error);
           if (code !== undefined) end(new ConnectionClosedError({ code, reason: (error as Error).message, wasClean: false }, { cause: error }));
         },
         status: (code) => void (status = code),
@@ -192,6 +196,9 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
           config.onMessage(data);
         },
         pong: () => heartbeat?.pong(),
+        // RFC 6455 7.1.1: a client may close the TCP connection itself if the server does not;
+        // after closeTimeout, rather than ws's 30 s with the socket still counted as open.
+        ended: () => void (closeTimer ??= scheduler.schedule(() => terminate(socket), closeTimeout)),
         close: onClose,
       });
     };

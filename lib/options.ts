@@ -277,6 +277,9 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
   heartbeat?: false | HeartbeatOptions<In, Out>;
   /**
    * Milliseconds `close()` waits for the server's close frame before terminating the socket (>= 0).
+   * In Node it also bounds a close the server starts: once the close frames are exchanged, the
+   * server gets this long to close the TCP connection before the client does (RFC 6455 7.1.1;
+   * `ws` alone waits 30 s, with the socket still counted as open).
    * @default 1000
    */
   closeTimeout?: number;

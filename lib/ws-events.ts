@@ -1,3 +1,4 @@
+import { closeCodeOfProtocolError } from './close-codes.js';
 import type { RawSocket, SocketEvents } from './connection.js';
 import { listenToDom } from './dom-events.js';
 import type { WebSocketLike } from './web-socket.js';
@@ -17,8 +18,12 @@ export function listenToWs(socket: WebSocketLike, on: SocketEvents): void {
   if (typeof ws.on !== 'function') return listenToDom(socket, on);
   let raw: RawSocket | undefined;
   // An 'error' listener on every ws: its error is kept as the close's cause.
-  ws.on('error', (error: Error) => on.error(error));
-  ws.on('upgrade', (res: { socket: RawSocket }) => void (raw = res.socket));
+  ws.on('error', (error: Error) => on.error(error, closeCodeOfProtocolError(error)));
+  ws.on('upgrade', (res: { socket: RawSocket }) => {
+    raw = res.socket;
+    // ws ends its side only once both close frames are exchanged (or after a protocol error).
+    raw.once('finish', () => on.ended());
+  });
   ws.on('unexpected-response', (_req: unknown, res: { statusCode?: number; resume(): void }) => {
     on.status(res.statusCode);
     res.resume();

@@ -3,7 +3,7 @@ import { connect, ConnectionClosedError, RetriesExhaustedError, type CloseInfo }
 import { client, collect, quiet, record, trackedWebSocket, until } from './helpers/observe';
 import { onDispose } from './helpers/dispose';
 import { refusedPort, startRawPeer, startWsPeer, type RawConnection } from './helpers/peers';
-import { closePayload, createRawPeer, type FrameOptions } from '../lib/testing/index.js';
+import { closePayload, createRawPeer, frame, type FrameOptions } from '../lib/testing/index.js';
 
 // close(): one promise, resolved once the socket is closed and every stream completed; terminal
 // afterwards. And how the server's close codes and bad frames end (or do not end) a connection.
@@ -362,6 +362,38 @@ describe('close codes from the server, per the default table', () => {
     await server.connection(2);
     await until(() => socket.state.status === 'open' && socket.state.attempt === 2, 'open again');
     expect(rec.errors).toEqual([expect.objectContaining({ code: 1008, reason: 'policy' })]);
+    expect(messages.errored).toBe(false);
+  });
+});
+
+describe('a server close frame, then a TCP connection the server never closes', () => {
+  // The client answers the close frame and ends its side; RFC 6455 lets it close the TCP
+  // connection itself if the server does not. ws would wait 30 s; rxwire waits closeTimeout.
+  test('the close is reported with the server code after closeTimeout (ws alone: 30 s), and the client reconnects', async () => {
+    let first: RawConnection | undefined;
+    const peer = await startRawPeer({
+      handshake: true,
+      allowHalfOpen: true,
+      onOpen: (conn) => {
+        if (conn.index > 1) return;
+        first = conn;
+        conn.write(frame({ opcode: 0x8, payload: closePayload(1001, 'going away') }));
+      },
+    });
+    const socket = client(peer.url, { reconnect: fast, heartbeat: false, closeTimeout: 200 });
+    const rec = record(socket);
+    const messages = collect(socket);
+    await until(() => first?.ended, 'the client to answer and end its side', 2000);
+    const endedAt = Date.now();
+    expect(first?.received[0]).toBe(0x88); // its close frame came before its FIN
+    await peer.connection(2, 3000);
+    const reconnectedAfter = Date.now() - endedAt;
+    expect(reconnectedAfter).toBeGreaterThanOrEqual(150); // closeTimeout gave the server its chance
+    expect(reconnectedAfter).toBeLessThan(2500); // ws alone would hold the socket for 30 s
+    expect(rec.errors).toHaveLength(1);
+    expect(rec.errors[0]).toMatchObject({ name: 'ConnectionClosedError', code: 1001, reason: 'going away', wasClean: true });
+    expect(rec.states.map((state) => state.status).slice(0, 4)).toEqual(['idle', 'connecting', 'open', 'reconnecting']);
+    expect(rec.states[3]).toMatchObject({ lastClose: { code: 1001, reason: 'going away' } });
     expect(messages.errored).toBe(false);
   });
 });
