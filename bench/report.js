@@ -87,6 +87,15 @@ function scenarioMarkdown(scenario, params, rows) {
 
 const escapeCell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200);
 
+/** "5 repetition(s)", or per scenario where they differ: "1 repetition(s) (send: 3)". */
+function repsText(sections) {
+  const counts = sections.map((s) => s.reps);
+  const frequency = (n) => counts.filter((c) => c === n).length;
+  const common = counts.reduce((best, n) => (frequency(n) > frequency(best) ? n : best), counts[0]);
+  const others = sections.filter((s) => s.reps !== common).map((s) => `${s.scenario.name}: ${s.reps}`);
+  return `${common} repetition(s)${others.length ? ` (${others.join(', ')})` : ''}`;
+}
+
 function markdown({ machine, options, sections, libsUsed }) {
   const out = [
     '# rxwire benchmarks',
@@ -95,12 +104,12 @@ function markdown({ machine, options, sections, libsUsed }) {
     `- machine: ${machine.cpu} × ${machine.cores} cores, ${machine.memGiB} GiB, ${machine.os}; node ${machine.node}`,
     `- load average (1 min) at start ${machine.loadStart}, at end ${machine.loadEnd} (other work on the machine skews results)`,
     `- versions: ${Object.entries(machine.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `- run: ${options.quick ? '--quick (small sizes) ' : ''}${options.reps} repetition(s), libraries round-robin within each repetition (order rotated), every measurement in a fresh client process (node --expose-gc) against a fresh server process on 127.0.0.1`,
+    `- run: ${options.quick ? '--quick (small sizes) ' : ''}${repsText(sections)}, libraries round-robin within each repetition (order rotated), every measurement in a fresh client process (node --expose-gc) against a fresh server process on 127.0.0.1`,
     `- cells: median (min–max) over repetitions; "÷ ws" is the median of the first metric divided by raw ws's`,
     '',
   ];
   if (options.quick) {
-    out.push('> **--quick run**: sizes are 1/4 to 1/10 of the full ones and there is one repetition, so', '> the numbers show that every path works, not how the libraries compare.', '');
+    out.push('> **--quick run**: sizes are 1/4 to 1/10 of the full ones and there are few repetitions, so', '> the numbers show that every path works, not how the libraries compare.', '');
   }
   for (const s of sections) out.push(scenarioMarkdown(s.scenario, s.params, s.rows));
   out.push('## How each library is configured', '');

@@ -32,6 +32,7 @@ const SCENARIOS = [
     libs: ALL,
     full: { n: 200000, warm: 20000, batch: 500 },
     quick: { n: 50000, warm: 20000, batch: 500 },
+    quickReps: 3,
     timeoutMs: 60000,
     describe: (p) => `${p.n.toLocaleString('en')} timed messages after ${p.warm.toLocaleString('en')} untimed warm-up ones, in batches of ${p.batch} per macrotask (a Promise API awaits the last of each batch), until the server confirms it has them all`,
     metrics: [
