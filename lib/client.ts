@@ -159,9 +159,17 @@ function isWireData(data: unknown): data is WireData {
   return typeof data === 'string' || ArrayBuffer.isView(data) || data instanceof ArrayBuffer;
 }
 
+/**
+ * A promise rejected with `error` that cannot crash the process if nobody awaits it. The handler
+ * is attached before the rejection: a promise born rejected (`Promise.reject`) goes through
+ * Node's unhandled-rejection bookkeeping, which holds it until the macrotask ends (a synchronous
+ * flood of dropped sends would keep every error until then) and costs more than the rest.
+ */
 function quietRejection(error: Error): Promise<void> {
-  const promise = Promise.reject(error);
+  let reject!: (reason: Error) => void;
+  const promise = new Promise<void>((_resolve, rejectPromise) => (reject = rejectPromise));
   promise.catch(noop);
+  reject(error);
   return promise;
 }
 

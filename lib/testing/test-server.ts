@@ -63,7 +63,11 @@ export interface TestServer {
   readonly clients: ReadonlySet<WebSocket>;
   /** Every message from every client, across restarts; completes on `dispose()`. */
   readonly received$: Observable<Received>;
-  /** The oldest client not yet returned by this method, now or when it connects. */
+  /**
+   * The oldest client not yet returned by this method, now or when it connects (even if it has
+   * closed since). Clients never claimed stay queued until `dispose()`, a few KB each: a test
+   * that connects thousands without claiming them should watch `clients` instead.
+   */
   waitForClient(): Promise<WebSocket>;
   /** Starts a closing handshake with every client; resolves once they are all closed. */
   closeAll(code?: number, reason?: string): Promise<void>;
