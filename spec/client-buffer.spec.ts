@@ -1,7 +1,6 @@
-import { asyncScheduler, from, type Observable, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, from, type SchedulerLike } from 'rxjs';
 import { WebSocket, type ClientOptions } from 'ws';
 import {
-  connect,
   ConnectionClosedError,
   MessageDroppedError,
   RetriesExhaustedError,
@@ -15,6 +14,7 @@ import { createFaultProxy, type FaultProxy, type TestServerOptions } from '../li
 import { onDispose } from './helpers/dispose.js';
 import { gatedServer, parsed, type GatedServer } from './helpers/gated-server.js';
 import { settledNow } from './helpers/settle.js';
+import { client as closedAfter, hold } from './helpers/observe.js';
 import './helpers/tripwires.js';
 import { next, waitFor } from './helpers/wait.js';
 
@@ -49,15 +49,9 @@ async function proxied(server: Server): Promise<FaultProxy> {
 const quick = { reconnect: { initialDelay: 20, maxDelay: 20, jitter: false }, heartbeat: false as const };
 
 function client<Out>(url: string, options: ConnectOptions<unknown, Out> = {}): RxSocket<unknown, Out> {
-  const socket = connect<unknown, Out>(url, { ...(quick as ConnectOptions<unknown, Out>), ...options });
-  onDispose(() => socket.close());
-  return socket;
+  return closedAfter<unknown, Out>(url, { ...(quick as ConnectOptions<unknown, Out>), ...options });
 }
 
-function hold(socket: { readonly messages$: Observable<unknown> }): void {
-  const subscription = socket.messages$.subscribe({ error: noop });
-  onDispose(() => subscription.unsubscribe());
-}
 
 function recordDrops<Out>(socket: RxSocket<unknown, Out>): Array<DroppedMessage<Out> & { at: number }> {
   const drops: Array<DroppedMessage<Out> & { at: number }> = [];

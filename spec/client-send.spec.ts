@@ -6,6 +6,7 @@ import { onDispose } from './helpers/dispose.js';
 import { prng } from './helpers/prng.js';
 import { gatedServer, parsed, type GatedServer } from './helpers/gated-server.js';
 import { settledNow, settleWithin } from './helpers/settle.js';
+import { client as closedAfter, hold } from './helpers/observe.js';
 import './helpers/tripwires.js';
 import { next, waitFor } from './helpers/wait.js';
 
@@ -13,7 +14,6 @@ import { next, waitFor } from './helpers/wait.js';
 // send() promises in every state, serialization failures, ordering across restarts and producers,
 // and the same-tick hot path. The buffer's limits are in client-buffer.spec.ts.
 
-const noop = (): void => {};
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -46,16 +46,9 @@ async function serve(options: ServeOptions = {}): Promise<Server> {
 const quick = { reconnect: { initialDelay: 10, maxDelay: 50, jitter: false }, heartbeat: false as const };
 
 function client<Out = unknown>(url: string, options: ConnectOptions<unknown, Out> = {}): RxSocket<unknown, Out> {
-  const socket = connect<unknown, Out>(url, { ...(quick as ConnectOptions<unknown, Out>), ...options });
-  onDispose(() => socket.close());
-  return socket;
+  return closedAfter<unknown, Out>(url, { ...(quick as ConnectOptions<unknown, Out>), ...options });
 }
 
-/** Holds the connection open, as an app's `messages$` subscriber does; errors are expected in some specs. */
-function hold(socket: { readonly messages$: Observable<unknown> }): void {
-  const subscription = socket.messages$.subscribe({ error: noop });
-  onDispose(() => subscription.unsubscribe());
-}
 
 /** `ws`'s WebSocket, subclassed only to let the test see the instances the client creates. */
 function recordingWebSocket(sockets: WebSocket[]): WebSocketConstructor {

@@ -1,4 +1,4 @@
-import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import { connect, type ConnectOptions, type ConnectionState, type RxSocket, type WebSocketConstructor } from '../../lib/index.js';
 import { onDispose } from './dispose';
@@ -131,6 +131,12 @@ export function collect<T, Out = unknown>(socket: RxSocket<T, Out>, onValue?: (v
   });
   onDispose(() => collected.subscription.unsubscribe());
   return collected;
+}
+
+/** Holds the connection open, as an app's `messages$` subscriber does; errors are expected in some specs. */
+export function hold(socket: { readonly messages$: Observable<unknown> }): void {
+  const subscription = socket.messages$.subscribe({ error: () => undefined });
+  onDispose(() => subscription.unsubscribe());
 }
 
 /** `connect()` whose socket is closed in `afterEach`. */
