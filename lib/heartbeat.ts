@@ -11,6 +11,8 @@ export interface HeartbeatConfig {
   ping: () => void;
   /** Called once, when a pong is late. */
   onTimeout: () => void;
+  /** Called with the round-trip time of each pong that meets its deadline, in milliseconds. */
+  onRtt?: (ms: number) => void;
 }
 
 /** A running heartbeat: feed it pongs and activity, stop it when the connection ends. */
@@ -28,22 +30,46 @@ export interface Heartbeat {
 /**
  * Pings every `interval` ms and requires each pong within `timeout` ms; calls `onTimeout` once
  * on a miss. One timer at a time; all timing on `scheduler`, so virtual time can drive it.
+ *
+ * A deadline that passes is not yet a miss. When the event loop was busy, the timer phase runs
+ * before the socket is read, and the pong (or data ahead of it) may already wait unread. So the
+ * verdict is deferred by one turn of the scheduler (a 0 ms timer runs after the I/O the loop has
+ * pending), and deferred again while traffic keeps arriving, up to another `timeout`: a zombie
+ * sends nothing and is still declared dead one turn after its deadline.
  */
 export function startHeartbeat(config: HeartbeatConfig): Heartbeat {
-  const { interval, timeout, scheduler, ping, onTimeout } = config;
+  const { interval, timeout, scheduler, ping, onTimeout, onRtt } = config;
   let pingAt = -1; // when the unanswered ping was sent; -1: none outstanding
   let stopped = false;
+  let judging = false; // the deadline passed; the verdict waits for the pending I/O
   let timer: Subscription | undefined;
+  let seen = 0; // traffic counter, to tell whether anything arrived while the verdict waited
 
-  const expire = (): void => {
-    if (stopped) return;
+  const arm = (work: () => void, delay: number): void => {
+    timer?.unsubscribe();
+    timer = scheduler.schedule(work, delay);
+  };
+  /** Judges after one more turn of the scheduler, comparing the traffic seen until then. */
+  const judgeNextTurn = (): void => {
+    const seenBefore = seen;
+    arm(() => judge(seenBefore), 0);
+  };
+  const judge = (seenBefore: number): void => {
+    if (stopped || pingAt < 0) return;
+    // Traffic still arriving: the pong may be right behind it; wait one more turn, within reason.
+    if (seen !== seenBefore && scheduler.now() - pingAt <= 2 * timeout) return judgeNextTurn();
     stop();
     onTimeout();
+  };
+  const expire = (): void => {
+    if (stopped || pingAt < 0 || judging) return;
+    judging = true;
+    judgeNextTurn();
   };
   const sendPing = (): void => {
     if (stopped) return;
     pingAt = scheduler.now();
-    timer = scheduler.schedule(expire, timeout);
+    arm(expire, timeout);
     ping();
   };
   const stop = (): void => {
@@ -51,20 +77,24 @@ export function startHeartbeat(config: HeartbeatConfig): Heartbeat {
     timer?.unsubscribe();
     timer = undefined;
   };
-  const late = (): boolean => pingAt >= 0 && scheduler.now() - pingAt > timeout;
 
-  timer = scheduler.schedule(sendPing, interval);
+  arm(sendPing, interval);
   return {
     pong() {
       if (stopped || pingAt < 0) return;
-      if (late()) return expire();
-      const next = Math.max(0, pingAt + interval - scheduler.now());
+      // In time until the verdict: a pong read after its deadline was waiting unread (the loop
+      // was busy or the timers throttled), and it proves the peer alive now.
+      const now = scheduler.now();
+      onRtt?.(now - pingAt);
+      const next = Math.max(0, pingAt + interval - now);
       pingAt = -1;
-      timer?.unsubscribe();
-      timer = scheduler.schedule(sendPing, next);
+      judging = false;
+      arm(sendPing, next);
     },
     activity() {
-      if (!stopped && late()) expire();
+      seen++;
+      // Throttled timers: the clock says the deadline passed though its timer has not fired.
+      if (!stopped && !judging && pingAt >= 0 && scheduler.now() - pingAt > timeout) expire();
     },
     stop,
   };

@@ -202,35 +202,84 @@ describe('startHeartbeat: a missed pong', () => {
 });
 
 describe('startHeartbeat: deadlines checked against the clock (throttled timers)', () => {
-  test('a late pong after the deadline counts as a miss, though the timer has not fired yet', () => {
+  test('a pong read after its deadline but before the verdict keeps the connection (it waited unread)', () => {
     const ts = newScheduler();
     ts.run(({ flush }) => {
       const { scheduler, setLag } = throttled(ts);
       const { heartbeat, log } = start(ts, { interval: 100, timeout: 30, scheduler });
       at(ts, 50, () => setLag(1000)); // from now on timers fire 1 s late: the deadline timer at 1130
       at(ts, 140, () => heartbeat.pong());
+      at(ts, 2500, () => heartbeat.stop());
       flush();
       expect(log).toEqual([
         [100, 'ping'],
-        [140, 'timeout'],
+        [1200, 'ping'], // due at 200, fired 1 s late
       ]);
-      expect(ts.actions).toEqual([]); // the throttled deadline timer was cancelled, not left to fire
     });
   });
 
-  test('activity() after the deadline triggers the timeout at once, exactly once', () => {
+  test('the verdict waits one scheduler turn after the deadline: a pong in that turn wins, silence times out', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
+      // The deadline timer fires at 130; the pong is read in the same frame, after it.
+      at(ts, 130, () => heartbeat.pong());
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [200, 'ping'],
+        [230, 'timeout'], // nothing read: a timeout one (0 ms) turn after the deadline
+      ]);
+    });
+  });
+
+  test('traffic read during the verdict defers it by one more turn each time (the pong may be behind the data)', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
+      // From the deadline on, the peer's data is read in each of the next 5 turns, and no pong.
+      let turns = 0;
+      const stream = (): void => {
+        heartbeat.activity();
+        if (++turns < 5) ts.schedule(stream, 0);
+      };
+      at(ts, 101, () => ts.schedule(stream, 29)); // created after the deadline timer: runs after it
+      flush();
+      expect(turns).toBe(5);
+      expect(log).toEqual([
+        [100, 'ping'],
+        [130, 'timeout'],
+      ]);
+    });
+  });
+
+  test('a peer that streams data but never pongs times out at most 2 × timeout after its ping', () => {
     const ts = newScheduler();
     ts.run(({ flush }) => {
       const { scheduler, setLag } = throttled(ts);
       const { heartbeat, log } = start(ts, { interval: 100, timeout: 30, scheduler });
-      at(ts, 50, () => setLag(1000));
-      at(ts, 131, () => heartbeat.activity());
-      at(ts, 132, () => heartbeat.activity());
-      at(ts, 133, () => heartbeat.pong());
+      at(ts, 101, () => setLag(10)); // each turn of the verdict takes 10 ms: the deadline fires at 140
+      for (let t = 105; t <= 300; t += 5) at(ts, t, () => heartbeat.activity());
       flush();
       expect(log).toEqual([
         [100, 'ping'],
-        [131, 'timeout'],
+        [170, 'timeout'], // verdict turns at 150 and 160 saw traffic; at 170, 70 ms > 2 × 30
+      ]);
+    });
+  });
+
+  test('activity() after the deadline by the clock (timer throttled) starts the verdict, exactly once', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { scheduler, setLag } = throttled(ts);
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 30, scheduler });
+      at(ts, 50, () => setLag(10));
+      at(ts, 131, () => heartbeat.activity()); // verdict timer at 131 + 0 + 10
+      at(ts, 132, () => heartbeat.activity()); // traffic during the verdict: one more turn
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [151, 'timeout'],
       ]);
     });
   });
