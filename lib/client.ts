@@ -1,20 +1,11 @@
-import {
-  asyncScheduler,
-  defer,
-  isObservable,
-  Observable,
-  ReplaySubject,
-  Subject,
-  tap,
-  type Observer,
-  type Subscription,
-} from 'rxjs';
+import { asyncScheduler, defer, Observable, ReplaySubject, Subject, Subscription, tap, type Observer } from 'rxjs';
 import { eachValueFrom } from 'rxjs-for-await';
 import { isRetriableClose, isSendableCloseCode } from './close-codes.js';
 import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
 import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
 import { ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
-import { checkNumber, validateOptions, type ConnectOptions, type HandshakeConnection, type UrlSource, type WireData } from './options.js';
+import { runHandshake, type HandshakeRun } from './handshake.js';
+import { checkNumber, validateOptions, type ConnectOptions, type UrlSource, type WireData } from './options.js';
 import { droppedError, outgoingEntry, Writer } from './outgoing.js';
 import { retryWithBackoff, type RetryInfo } from './reconnect.js';
 import { request, type RequestHost, type RequestOptions } from './request.js';
@@ -24,17 +15,18 @@ import type { WebSocketConstructor } from './web-socket.js';
 /**
  * Where the connection is: `'idle'` (nothing open, nothing wanted), `'connecting'` (the first
  * attempt after idle), `'reconnecting'` (from a retried failure through the backoff wait and the
- * later attempts), `'open'`, `'closed'` (terminal).
+ * later attempts), `'open'`, `'closing'` (`close()` was called: nothing more is sent, the socket
+ * is closing), `'closed'` (terminal).
  *
  * @example
  * ```ts
  * const label: Record<ConnectionStatus, string> = {
- *   idle: 'Idle', connecting: 'Connecting…', reconnecting: 'Reconnecting…', open: 'Live', closed: 'Offline',
+ *   idle: 'Idle', connecting: 'Connecting…', reconnecting: 'Reconnecting…', open: 'Live', closing: 'Closing…', closed: 'Offline',
  * };
  * socket.state$.subscribe(({ status }) => console.log(label[status]));
  * ```
  */
-export type ConnectionStatus = 'idle' | 'connecting' | 'reconnecting' | 'open' | 'closed';
+export type ConnectionStatus = 'idle' | 'connecting' | 'reconnecting' | 'open' | 'closing' | 'closed';
 
 /**
  * A snapshot of the connection, as `state$` emits it.
@@ -48,7 +40,7 @@ export interface ConnectionState {
   readonly status: ConnectionStatus;
   /** The attempt in progress or waited for (1 = first); 0 when idle, and after `resetAfter` ms open. */
   readonly attempt: number;
-  /** How the previous connection or attempt ended. */
+  /** How the previous connection or attempt ended; at `'closed'` after `close()`, that close. */
   readonly lastClose?: CloseInfo;
 }
 
@@ -64,6 +56,8 @@ export interface DroppedMessage<Out> {
   /** The message as given to `send()` or `outgoing.next()`. */
   readonly message: Out;
   readonly reason: DropReason;
+  /** With reason `'error'`: what the socket's `send` threw. */
+  readonly cause?: unknown;
 }
 
 /**
@@ -194,11 +188,13 @@ class Client<In, Out> implements RxSocket<In, Out> {
   #session: Subscription | undefined;
   #idleTimer: Subscription | undefined;
   #conn: OpenConnection | undefined;
-  readonly #closings = new Set<Promise<void>>();
+  readonly #closings = new Set<Promise<unknown>>();
   readonly #channels = new Set<() => Out>();
   readonly #connectionLost = new Subject<{ serial: number; error: ConnectionClosedError }>();
   #serial = 0; // of the current connection
-  #handshakeSink: ReplaySubject<In> | undefined;
+  #handshake: HandshakeRun<In> | undefined;
+  /** The close frame for a socket still in its handshake when close() is called. */
+  #closeFrame: readonly [code: number, reason: string] = [1000, ''];
   /** With an application-level heartbeat: its pong matcher, and the connection it beats for. */
   readonly #appPong: { isPong: ((message: In) => boolean) | undefined } | undefined;
   #pongTarget: OpenConnection | undefined;
@@ -242,6 +238,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       closeTimeout,
       scheduler,
       handshake: options.handshake && ((conn) => this.#runHandshake(conn)),
+      closeFrame: () => this.#closeFrame,
       onMessage: (data) => this.#receive(data),
       onClosing: (closing) => this.#track(closing),
     };
@@ -250,7 +247,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       overflow,
       highWaterMark,
       scheduler,
-      onDrop: (message, reason) => this.#drops.next({ message, reason }),
+      onDrop: (message, reason, cause) => this.#drops.next(cause === undefined ? { message, reason } : { message, reason, cause }),
       onOccupied: (occupied) => (occupied ? this.#hold() : this.#release()),
     });
     this.#states.next(this.#currentState);
@@ -268,7 +265,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     });
     this.outgoing = {
       next: (message) => this.#feed(message),
-      error: (error: unknown) => this.#errors.next(error instanceof Error ? error : new Error(String(error))),
+      error: (error: unknown) => this.#errors.next(asError(error)),
       complete: noop,
     };
   }
@@ -308,15 +305,20 @@ class Client<In, Out> implements RxSocket<In, Out> {
     }
     if (this.#closed) return this.#closed;
     this.#ended = true;
+    this.#closeFrame = [code, reason];
     // The promise exists before any observer runs: a close() from a dropped$ observer gets it too.
     let done!: () => void;
     this.#closed = new Promise<void>((resolve) => (done = resolve));
     this.#idleTimer?.unsubscribe();
+    let lastClose: CloseInfo = { code, reason, wasClean: true };
+    const conn = this.#conn;
+    if (conn) this.#track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
+    const { attempt, lastClose: previous } = this.#currentState;
+    this.#setState({ status: 'closing', attempt, ...(previous && { lastClose: previous }) });
     this.#writer.close('closed');
-    if (this.#conn) this.#track(this.#conn.close(code, reason));
     this.#stopSession();
     void this.#settleClosed().then(() => {
-      this.#setState({ ...this.#currentState, status: 'closed' });
+      this.#setState({ status: 'closed', attempt: this.#currentState.attempt, lastClose });
       this.#incoming.complete();
       this.#completeStreams();
       done();
@@ -339,7 +341,14 @@ class Client<In, Out> implements RxSocket<In, Out> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#writer.tryWrite(data)) {
+    let written: boolean;
+    try {
+      written = this.#writer.tryWrite(data);
+    } catch (error) {
+      this.#drops.next({ message, reason: 'error', cause: error });
+      return quietRejection(droppedError('error', message, error));
+    }
+    if (written) {
       onWritten?.();
       return Promise.resolve();
     }
@@ -348,7 +357,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     // Settled already (dropped for overflow, or flushed with the buffer): no settlers needed.
     const { outcome } = entry;
     if (outcome === 'written') return Promise.resolve();
-    if (outcome !== undefined) return quietRejection(droppedError(outcome, message));
+    if (outcome !== undefined) return quietRejection(droppedError(outcome, message, entry.cause));
     return (entry.promise = new Promise<void>((resolve, reject) => {
       entry.resolve = resolve;
       entry.reject = reject;
@@ -364,7 +373,12 @@ class Client<In, Out> implements RxSocket<In, Out> {
       this.#errors.next(error as Error);
       return;
     }
-    if (!this.#writer.tryWrite(data)) this.#writer.enqueue(outgoingEntry(message, data, this.#bufferTimeout));
+    try {
+      if (this.#writer.tryWrite(data)) return;
+    } catch (error) {
+      return this.#drops.next({ message, reason: 'error', cause: error });
+    }
+    this.#writer.enqueue(outgoingEntry(message, data, this.#bufferTimeout));
   }
 
   /** `serialize`, checked: throws its error, or a TypeError if it returned neither text nor binary. */
@@ -386,11 +400,19 @@ class Client<In, Out> implements RxSocket<In, Out> {
     }
     const appPong = this.#appPong;
     if (appPong) {
-      const isPong = appPong.isPong?.(message);
+      let isPong: boolean | undefined;
+      try {
+        isPong = appPong.isPong?.(message);
+      } catch (error) {
+        // Runs inside the socket's event handler: a throw there would wedge the connection.
+        this.#errors.next(asError(error));
+        isPong = false;
+      }
       if (isPong !== false) this.#pongTarget?.pong();
       if (isPong) return;
     }
-    (this.#handshakeSink ?? this.#incoming).next(message);
+    if (this.#handshake) this.#handshake.deliver(message);
+    else this.#incoming.next(message);
   }
 
   channel(options: ChannelOptions<In, Out>): Observable<In> {
@@ -431,44 +453,20 @@ class Client<In, Out> implements RxSocket<In, Out> {
    * If `make` or `serialize` throws, the error goes to errors$ and the connection goes on.
    */
   #writeMessageNow(conn: OpenConnection, make: () => Out): void {
-    let data: WireData;
     try {
-      data = this.#serializeChecked(make());
+      this.#writer.writeNow(conn, this.#serializeChecked(make()));
     } catch (error) {
-      this.#errors.next(error as Error);
-      return;
+      this.#errors.next(asError(error));
     }
-    this.#writer.writeNow(conn, data);
   }
 
   #runHandshake(conn: OpenConnection): Promise<unknown> {
     this.#pongTarget = conn;
-    // Replays: the server may answer before the handshake subscribes to messages$.
-    const sink = new ReplaySubject<In>();
-    this.#handshakeSink = sink;
-    const handshakeConn: HandshakeConnection<In, Out> = {
-      send: (message) => void this.#writer.writeNow(conn, this.#serializeChecked(message)),
-      messages$: sink.asObservable(),
-    };
-    const end = (): void => {
-      if (this.#handshakeSink === sink) this.#handshakeSink = undefined;
-      sink.complete();
-    };
-    return new Promise<unknown>((resolve, reject) => {
-      const result = (this.#options.handshake as NonNullable<ConnectOptions<In, Out>['handshake']>)(handshakeConn);
-      if (!isObservable(result)) return resolve(result);
-      // Not firstValueFrom: it unsubscribes inside `next`, so the completion that follows at once
-      // (`first()`, `take(1)`, `of(x)`) would reach a stopped subscriber and trip RxJS's
-      // `onStoppedNotification`. Let that completion arrive, then let go.
-      const subscription: Subscription = result.subscribe({
-        next: (value) => {
-          resolve(value);
-          queueMicrotask(() => subscription.unsubscribe());
-        },
-        error: reject,
-        complete: () => resolve(undefined),
-      });
-    }).finally(end);
+    const handshake = this.#options.handshake as NonNullable<ConnectOptions<In, Out>['handshake']>;
+    const send = (message: Out): void => this.#writer.writeNow(conn, this.#serializeChecked(message));
+    const run = runHandshake<In, Out>(handshake, send, this.#attempt.scheduler);
+    this.#handshake = run;
+    return run.result;
   }
 
   #hold(): void {
@@ -492,8 +490,12 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   #startSession(): void {
+    // Taken before 'connecting' is announced: a state$ observer that sends or subscribes then
+    // holds this session instead of starting a second one.
+    const session = new Subscription();
+    this.#session = session;
     this.#setState({ status: 'connecting', attempt: 1 });
-    if (this.#ended) return; // a state$ observer closed the socket
+    if (this.#ended || session.closed) return; // a state$ observer closed the socket or let go
     const attempt$ = defer(() => openConnection({ ...this.#attempt, attempt: this.#currentState.attempt })).pipe(
       // The loss is handled before the retry decides; the open at the very end of the chain, so
       // an observer that closes the socket in there leaves no operator to notify afterwards.
@@ -511,7 +513,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
           }),
         )
       : attempt$;
-    this.#session = session$.subscribe({ next: (conn) => this.#opened(conn), error: (error: unknown) => this.#fail(error) });
+    session.add(session$.subscribe({ next: (conn) => this.#opened(conn), error: (error: unknown) => this.#fail(error) }));
   }
 
   #stopSession(): void {
@@ -525,19 +527,25 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.#conn = conn;
     this.#pongTarget = conn;
     this.#serial++;
+    const afterHandshake = this.#handshake?.finish();
+    this.#handshake = undefined;
     // Channels subscribe on every connection, before the buffer flushes; and before 'open' is
     // announced, so that a channel subscribed by a state$ observer is written once, by itself.
     for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
     const { lastClose } = this.#currentState;
     this.#setState({ status: 'open', attempt: this.#currentState.attempt, ...(lastClose && { lastClose }) });
     if (this.#ended) return; // a state$ observer closed the socket: the writer is closed too
+    // Messages the server sent right after the handshake's answer, in the same read: in order,
+    // before anything newer.
+    if (afterHandshake) for (const message of afterHandshake) this.#incoming.next(message);
+    if (this.#conn !== conn) return; // an observer ended this connection
     this.#writer.attach(conn);
   }
 
   /** The connection ended (`error`), or was closed by the client (no error). */
   #lost(error?: unknown): void {
-    this.#handshakeSink?.complete();
-    this.#handshakeSink = undefined;
+    this.#handshake?.finish();
+    this.#handshake = undefined;
     const conn = this.#conn;
     this.#conn = undefined;
     this.#pongTarget = undefined;
@@ -562,6 +570,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
   #retrying({ error, attempt }: RetryInfo): void {
     const close = closeInfo(error as ConnectionClosedError);
     this.#errors.next(error as Error);
+    if (this.#ended) return; // an errors$ observer closed the socket: no retry comes
     this.#setState({ status: 'reconnecting', attempt, lastClose: close });
   }
 
@@ -594,7 +603,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.#states.next(state);
   }
 
-  #track(closing: Promise<void>): void {
+  #track(closing: Promise<unknown>): void {
     this.#closings.add(closing);
     void closing.then(() => this.#closings.delete(closing));
   }
@@ -603,6 +612,10 @@ class Client<In, Out> implements RxSocket<In, Out> {
   async #settleClosed(): Promise<void> {
     while (this.#closings.size > 0) await Promise.all(this.#closings);
   }
+}
+
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
 }
 
 function closeInfo(error: ConnectionClosedError): CloseInfo {

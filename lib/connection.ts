@@ -52,9 +52,10 @@ export interface OpenConnection {
   readonly raw: RawSocket | undefined;
   /**
    * Closes (1000 or 3000–4999), terminating at `closeTimeout`; resolves when the socket is
-   * closed. Every call returns the first call's promise.
+   * closed, with how it closed (undefined if it was closed already). Every call returns the first
+   * call's promise.
    */
-  close(code: number, reason?: string): Promise<void>;
+  close(code: number, reason?: string): Promise<CloseInfo | undefined>;
   /** An application-level pong arrived (the heartbeat's `isPong` accepted a message). */
   pong(): void;
 }
@@ -80,7 +81,9 @@ export interface AttemptConfig {
    */
   handshake: ((conn: OpenConnection) => Promise<unknown>) | undefined;
   /** A socket started closing in the background (lazy close, teardown): its end, to wait for. */
-  onClosing: (closed: Promise<void>) => void;
+  onClosing: (closed: Promise<unknown>) => void;
+  /** The close frame to send when the attempt is unsubscribed while its socket is open. */
+  closeFrame: () => readonly [code: number, reason: string];
 }
 
 /**
@@ -98,9 +101,9 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
     let lastError: unknown;
     let status: number | undefined;
     let heartbeat: Heartbeat | undefined;
-    let closing: Promise<void> | undefined;
+    let closing: Promise<CloseInfo | undefined> | undefined;
     let closeTimer: Subscription | undefined;
-    const closeWaiters: Array<() => void> = [];
+    const closeWaiters: Array<(info: CloseInfo) => void> = [];
     const connectTimer =
       config.connectTimeout === Infinity
         ? undefined
@@ -123,11 +126,11 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
      * Closes the socket whatever its state, bounded by `closeTimeout`: gracefully with a sendable
      * `code`, by terminating with 1006 or while the handshake is in progress.
      */
-    const shutdown = (code: number, reason?: string): Promise<void> => {
+    const shutdown = (code: number, reason?: string): Promise<CloseInfo | undefined> => {
       if (closing) return closing;
-      closing = new Promise<void>((resolve) => {
+      closing = new Promise<CloseInfo | undefined>((resolve) => {
         const socket = ws;
-        if (!socket || socket.readyState === CLOSED) return resolve();
+        if (!socket || socket.readyState === CLOSED) return resolve(undefined);
         closeWaiters.push(resolve);
         if (socket.readyState === CONNECTING || code === 1006) {
           terminate(socket);
@@ -141,9 +144,9 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
 
     const onClose = (code: number, reason: string): void => {
       closeTimer?.unsubscribe();
-      for (const resolve of closeWaiters.splice(0)) resolve();
-      if (!active) return;
       const info: CloseInfo = { code, reason: reason || reasonOf(lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
+      for (const resolve of closeWaiters.splice(0)) resolve(info);
+      if (!active) return;
       end(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
     };
 
@@ -218,7 +221,7 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
       if (!active) return;
       active = false;
       stopTimers();
-      if (ws) config.onClosing(shutdown(1000));
+      if (ws) config.onClosing(shutdown(...config.closeFrame()));
     };
   });
 }

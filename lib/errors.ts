@@ -129,15 +129,18 @@ export class DecodeError extends Error {
 }
 
 /**
- * Why a message was dropped before it was written.
+ * Why a message was dropped before it was written: it waited longer than its timeout
+ * (`'timeout'`), the buffer was full (`'overflow'`), the socket was closed for good (`'closed'`),
+ * or the socket refused it (`'error'`: its `send` threw, e.g. for an `ArrayBuffer` that was
+ * transferred while the message waited; the error is the drop's `cause`).
  *
  * @example
  * ```ts
- * const drops: Record<DropReason, number> = { timeout: 0, overflow: 0, closed: 0 };
+ * const drops: Record<DropReason, number> = { timeout: 0, overflow: 0, closed: 0, error: 0 };
  * socket.dropped$.subscribe(({ reason }) => drops[reason]++);
  * ```
  */
-export type DropReason = 'timeout' | 'overflow' | 'closed';
+export type DropReason = 'timeout' | 'overflow' | 'closed' | 'error';
 
 /**
  * A message was dropped before it was written: it waited longer than its timeout, the buffer was
@@ -155,8 +158,8 @@ export class MessageDroppedError<T = unknown> extends Error {
   /** The message as passed to `send()`, before serialization. */
   readonly payload: T;
 
-  constructor(reason: DropReason, payload: T) {
-    super(`Message dropped before it was written (${reason})`);
+  constructor(reason: DropReason, payload: T, options?: { cause?: unknown }) {
+    super(`Message dropped before it was written (${reason})`, options);
     this.reason = reason;
     this.payload = payload;
   }

@@ -19,8 +19,10 @@ export type UrlSource = string | URL | (() => string | URL | Promise<string | UR
 
 /**
  * One connection as a `handshake` sees it: `send` writes directly on this connection (bypassing
- * the buffer), and `messages$` has the messages that arrive during the handshake (they reach
- * nothing else). `messages$` completes when the handshake ends or the connection is lost.
+ * the buffer), and `messages$` has the messages that arrive during the handshake, replayed to a
+ * late subscriber; it completes when the handshake decides (the Observable emits or completes, or
+ * the Promise settles) or the connection is lost. Messages that arrive after the decision reach
+ * the socket's `messages$`, in order, once the connection is open.
  *
  * @example
  * ```ts

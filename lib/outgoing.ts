@@ -24,6 +24,8 @@ export interface OutgoingEntry<Out> {
   deadline: number;
   /** Set when it is written or dropped; undefined while it waits. */
   outcome: Outcome | undefined;
+  /** With the outcome `'error'`: what the socket's `send` threw. */
+  cause?: unknown;
   /** Called synchronously when it is written (before `resolve`). */
   readonly onWritten: (() => void) | undefined;
   /** The `send()` promise and its settlers, created only for a message that has to wait. */
@@ -48,8 +50,8 @@ export interface WriterConfig<Out> {
   overflow: OverflowPolicy;
   highWaterMark: number;
   scheduler: SchedulerLike;
-  /** Every drop, before the `send()` promise rejects. */
-  onDrop: (message: Out, reason: DropReason) => void;
+  /** Every drop, before the `send()` promise rejects; `cause` is the socket's error for `'error'`. */
+  onDrop: (message: Out, reason: DropReason, cause?: unknown) => void;
   /** The buffer became occupied (`true`: hold the connection) or empty (`false`). */
   onOccupied: (occupied: boolean) => void;
 }
@@ -116,7 +118,8 @@ export class Writer<Out> {
   /**
    * The hot path: writes `data` at once, in the caller's tick, if the socket is open, under the
    * high-water mark, and nothing waits (so nothing can be overtaken). Returns false, having written
-   * nothing, otherwise; the message must then be {@link enqueue}d.
+   * nothing, otherwise; the message must then be {@link enqueue}d. Throws what the socket's `send`
+   * throws (the message was not written).
    */
   tryWrite(data: WireData): boolean {
     if (this.#buffer.length !== 0 || !this.#writable()) return false;
@@ -174,17 +177,20 @@ export class Writer<Out> {
 
   /**
    * Writes `data` on `conn` at once, bypassing the buffer and the high-water mark: for handshake
-   * messages and channel subscriptions, which belong to one connection. Returns false if the
-   * socket is not open.
+   * messages and channel subscriptions, which belong to one connection. Does nothing if the
+   * socket is not open; throws what the socket's `send` throws.
    */
-  writeNow(conn: OpenConnection | undefined = this.#conn, data: WireData): boolean {
-    if (!conn || conn.socket.readyState !== OPEN) return false;
-    this.#put(conn, data);
-    return true;
+  writeNow(conn: OpenConnection, data: WireData): void {
+    if (conn.socket.readyState === OPEN) this.#put(conn, data);
   }
 
   #write(entry: OutgoingEntry<Out>): void {
-    this.#put(this.#conn as OpenConnection, entry.data);
+    try {
+      this.#put(this.#conn as OpenConnection, entry.data);
+    } catch (error) {
+      // The socket refused this message (it stays usable): report it, go on with the next.
+      return this.#drop(entry, 'error', error);
+    }
     entry.outcome = 'written';
     entry.onWritten?.();
     entry.resolve?.();
@@ -247,14 +253,15 @@ export class Writer<Out> {
     });
   }
 
-  #drop(entry: OutgoingEntry<Out>, reason: DropReason): void {
+  #drop(entry: OutgoingEntry<Out>, reason: DropReason, cause?: unknown): void {
     entry.outcome = reason;
-    this.#config.onDrop(entry.message, reason);
+    if (cause !== undefined) entry.cause = cause;
+    this.#config.onDrop(entry.message, reason, cause);
     if (entry.reject) {
       // Every drop is reported on dropped$; a fire-and-forget send() must not crash the
       // process with an unhandled rejection. An awaiting caller still gets the error.
       entry.promise?.catch(noop);
-      entry.reject(droppedError(reason, entry.message));
+      entry.reject(droppedError(reason, entry.message, cause));
     }
   }
 }
@@ -263,11 +270,11 @@ export class Writer<Out> {
  * A drop's stack would only show rxwire's writer or timer, and capturing it costs more than the
  * rest of a drop: a flood of 100,000 offline sends must stay cheap. So drops carry no frames.
  */
-export function droppedError<Out>(reason: DropReason, message: Out): MessageDroppedError<Out> {
+export function droppedError<Out>(reason: DropReason, message: Out, cause?: unknown): MessageDroppedError<Out> {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return new MessageDroppedError(reason, message);
+    return new MessageDroppedError(reason, message, cause === undefined ? undefined : { cause });
   } finally {
     Error.stackTraceLimit = limit;
   }

@@ -155,7 +155,8 @@ describe('close()', () => {
     expect(rec.errors).toEqual([]);
     await quiet(60);
     expect(server.connections).toHaveLength(1);
-    expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closed:1']);
+    // The server's close frame crossed the client's: the socket reports the server's code.
+    expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closing:1', 'closed:1(1012)']);
   });
 
   test('racing a server terminate: resolves as soon as the TCP connection is gone, not at closeTimeout', async () => {
@@ -186,7 +187,7 @@ describe('close()', () => {
     expect(messages.completed).toBe(true);
     await quiet(300);
     expect(server.connections).toHaveLength(1);
-    expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'reconnecting:2(1012)', 'closed:2(1012)']);
+    expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'reconnecting:2(1012)', 'closing:2(1012)', 'closed:2(1000)']);
   });
 
   test('close() while connecting (hung handshake): aborts the handshake, the TCP socket is closed', async () => {

@@ -242,28 +242,28 @@ describe('state table: one test per transition, exact state$ sequences', () => {
     const idle = client(server.url);
     const idleRec = record(idle);
     await idle.close();
-    expect(idleRec.trail()).toEqual(['idle:0', 'closed:0']);
+    expect(idleRec.trail()).toEqual(['idle:0', 'closing:0', 'closed:0(1000)']);
 
     const connecting = client(hung.url);
     const connectingRec = record(connecting);
     collect(connecting);
     await hung.connection(1);
     await connecting.close();
-    expect(connectingRec.trail()).toEqual(['idle:0', 'connecting:1', 'closed:1']);
+    expect(connectingRec.trail()).toEqual(['idle:0', 'connecting:1', 'closing:1', 'closed:1(1000)']);
 
     const reconnecting = client(server.url, { reconnect: { initialDelay: 5000 } });
     const reconnectingRec = record(reconnecting);
     collect(reconnecting);
     await until(() => reconnecting.state.status === 'reconnecting', 'reconnecting');
     await reconnecting.close();
-    expect(reconnectingRec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'reconnecting:2(1012)', 'closed:2(1012)']);
+    expect(reconnectingRec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'reconnecting:2(1012)', 'closing:2(1012)', 'closed:2(1000)']);
 
     const open = client(server.url);
     const openRec = record(open);
     collect(open);
     await until(() => open.state.status === 'open', 'open');
     await open.close();
-    expect(openRec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closed:1']);
+    expect(openRec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closing:1', 'closed:1(1000)']);
     for (const rec of [idleRec, connectingRec, reconnectingRec, openRec]) expect(rec.statesDone).toBe(true);
   });
 
@@ -278,7 +278,7 @@ describe('state table: one test per transition, exact state$ sequences', () => {
     expect(late.completed).toBe(true);
     await quiet(50);
     expect(server.connections).toHaveLength(1);
-    expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closed:1']);
+    expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closing:1', 'closed:1(1000)']);
   });
 });
 

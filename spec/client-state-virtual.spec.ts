@@ -148,5 +148,5 @@ test('lazy: idle until held, idle again after lazyCloseTimeout, then reconnects 
   expect(ScriptedSocket.created).toHaveLength(2);
   second.unsubscribe();
   await socket.close().catch(() => undefined);
-  expect(trail).toEqual(['0:idle:0', '0:connecting:1', '0:open:1', '300:idle:0', '300:connecting:1', '300:closed:1']);
+  expect(trail).toEqual(['0:idle:0', '0:connecting:1', '0:open:1', '300:idle:0', '300:connecting:1', '300:closing:1', '300:closed:1']);
 });
