@@ -2,7 +2,7 @@ import './helpers/tripwires';
 import { filter, first, firstValueFrom } from 'rxjs';
 import { WebSocket } from 'ws';
 import type { HandshakeConnection, WebSocketConstructor } from '../lib/index.js';
-import { client, collect, record, until } from './helpers/observe';
+import { client, collect, record, trackedWebSocket, until } from './helpers/observe';
 import { startWsPeer } from './helpers/peers';
 
 // Where features meet: each test combines two features under unusual timing, against real
@@ -163,7 +163,8 @@ describe('state$ observers × the start of a session', () => {
     'an observer that calls %s() at connecting holds the same session: one socket, one open, no duplicates',
     async (what) => {
       const server = await startWsPeer({ onConnection: (conn) => conn.ws.send('{"id":1,"n":1}') });
-      const socket = client<{ id: number; n: number }, { id: number }>(server.url, { reconnect: { initialDelay: 10 } });
+      const tracked = trackedWebSocket();
+      const socket = client<{ id: number; n: number }, { id: number }>(server.url, { reconnect: { initialDelay: 10 }, WebSocket: tracked.WebSocket });
       const rec = record(socket);
       let done = false;
       const subscription = socket.state$.subscribe((state) => {
@@ -177,7 +178,8 @@ describe('state$ observers × the start of a session', () => {
       const messages = collect(socket);
       await until(() => messages.values.length >= 1, 'the server message');
       await until(() => socket.state.status === 'open', 'open');
-      expect(server.connections).toHaveLength(1);
+      // Every socket is created within a microtask of its session's start, long before an open.
+      expect(tracked.instances).toHaveLength(1);
       expect(messages.values).toEqual([{ id: 1, n: 1 }]);
       expect(rec.trail().filter((s) => s.startsWith('open'))).toEqual(['open:1']);
       subscription.unsubscribe();
