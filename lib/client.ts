@@ -13,7 +13,7 @@ import { eachValueFrom } from 'rxjs-for-await';
 import { isRetriableClose, isSendableCloseCode } from './close-codes.js';
 import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
 import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
-import { ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
+import { ConfigurationError, ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
 import { checkNumber, validateOptions, type ConnectOptions, type HandshakeConnection, type UrlSource, type WireData } from './options.js';
 import { droppedError, outgoingEntry, Writer } from './outgoing.js';
 import { retryWithBackoff, type RetryInfo } from './reconnect.js';
@@ -556,6 +556,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     const close = error as ConnectionClosedError;
     const { reconnect } = this.#options;
     if (reconnect && reconnect.shouldReconnect) return reconnect.shouldReconnect(closeInfo(close));
+    if (close.cause instanceof ConfigurationError) return false; // retrying cannot fix it
     return !this.#isFatalCause(close.cause) && isRetriableClose(close);
   }
 
