@@ -14,7 +14,7 @@ import { isRetriableClose, isSendableCloseCode } from './close-codes.js';
 import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
 import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
 import { ConfigurationError, ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
-import { checkNumber, validateOptions, type ConnectOptions, type HandshakeConnection, type UrlSource, type WireData } from './options.js';
+import { show, validateOptions, validateSendOptions, type ConnectOptions, type HandshakeConnection, type UrlSource, type WireData } from './options.js';
 import { droppedError, outgoingEntry, Writer } from './outgoing.js';
 import { retryWithBackoff, type RetryInfo } from './reconnect.js';
 import { request, type RequestHost, type RequestOptions } from './request.js';
@@ -290,7 +290,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     // After close(), every send() rejects with 'closed', whatever its arguments.
     if (options !== undefined && !this.#ended) {
       try {
-        checkNumber('timeout', options.timeout, { min: 0, infinity: true });
+        validateSendOptions(options);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -371,6 +371,10 @@ class Client<In, Out> implements RxSocket<In, Out> {
   #serializeChecked(message: Out): WireData {
     const data: unknown = this.#serialize(message);
     if (!isWireData(data)) {
+      if (data === undefined && this.#options.serialize === undefined) {
+        // JSON.stringify's undefined: a message it skips (undefined, a function, a symbol).
+        throw new TypeError(`Expected the message to be JSON-serializable: JSON.stringify returned undefined (got ${show(message)})`);
+      }
       throw new TypeError(`Expected \`serialize\` to return a string or binary data, got ${data === null ? 'null' : typeof data}`);
     }
     return data;
