@@ -3,6 +3,8 @@ import { checkFunction, checkKeys, checkOptionsObject } from './options.js';
 
 /**
  * One server-side subscription multiplexed over the socket, as {@link RxSocket.channel} takes it.
+ * Checked when `channel()` is called: `subscribe` and `filter` are required functions, the others
+ * functions if given, and an unknown key is a TypeError.
  *
  * @example
  * ```ts

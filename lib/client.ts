@@ -77,8 +77,8 @@ export interface DroppedMessage<Out> {
  */
 export interface SendOptions {
   /**
-   * Milliseconds this message may wait before it is dropped with `'timeout'` (>= 0, `Infinity`
-   * allowed), counted from this call and across reconnects.
+   * Milliseconds this message may wait before it is dropped with `'timeout'` (>= 0 and
+   * <= 2147483647, or `Infinity`: no limit), counted from this call and across reconnects.
    * @default buffer.timeout (10000)
    */
   timeout?: number;

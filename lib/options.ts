@@ -116,8 +116,8 @@ export interface ReconnectOptions extends BackoffOptions {
    */
   maxAttempts?: number;
   /**
-   * After this many milliseconds open, the attempt counter goes back to 0 (>= 0). A connection
-   * that drops sooner counts as a failed attempt.
+   * After this many milliseconds open, the attempt counter goes back to 0 (>= 0 and <= 2147483647,
+   * or `Infinity` to never reset). A connection that drops sooner counts as a failed attempt.
    * @default 5000
    */
   resetAfter?: number;
@@ -150,12 +150,12 @@ export interface ReconnectOptions extends BackoffOptions {
  */
 export interface HeartbeatOptions<In = unknown, Out = unknown> {
   /**
-   * Milliseconds between pings (> 0).
+   * Milliseconds between pings (> 0 and <= 2147483647).
    * @default 25000
    */
   interval?: number;
   /**
-   * Milliseconds a ping may wait for its pong (> 0). A miss terminates the socket and ends the
+   * Milliseconds a ping may wait for its pong (> 0 and <= 2147483647). A miss terminates the socket and ends the
    * connection as `{ code: 1006, reason: 'heartbeat timeout' }`.
    * @default 10000
    */
@@ -202,8 +202,8 @@ export interface BufferOptions {
    */
   size?: number;
   /**
-   * Milliseconds a message may wait before it is dropped with reason `'timeout'` (>= 0,
-   * `Infinity` allowed), counted from `send()`. Overridable per `send()`.
+   * Milliseconds a message may wait before it is dropped with reason `'timeout'` (>= 0 and
+   * <= 2147483647, or `Infinity`: no limit), counted from `send()`. Overridable per `send()`.
    * @default 10000
    */
   timeout?: number;
@@ -215,7 +215,9 @@ export interface BufferOptions {
 }
 
 /**
- * Options of {@link connect}. Every field is optional and validated when `connect()` is called.
+ * Options of {@link connect}. Every field is optional and validated when `connect()` is called;
+ * an unknown key (here or in a nested object) is a TypeError, with a suggestion for a near miss.
+ * Durations are timer delays, at most 2147483647 ms (2^31 - 1): a longer timer would fire at once.
  *
  * @example
  * ```ts
@@ -237,13 +239,17 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
    */
   WebSocket?: WebSocketConstructor;
   /**
-   * Subprotocols offered in the handshake.
+   * Subprotocols offered in the handshake: RFC 6455 tokens (letters, digits and
+   * ``!#$%&'*+-.^_`|~``), no duplicates; checked by `connect()`.
    * @default undefined
    */
   protocols?: string | string[];
   /**
    * Options for `ws` (headers, `ca`, `rejectUnauthorized`, `maxPayload`, `agent`, ...), or a
-   * function of the attempt number (1 = first) returning them, for per-attempt headers.
+   * function of the attempt number (1 = first) returning them, for per-attempt headers. An
+   * object is checked by `connect()` (header names and values; a key that is a near miss of a
+   * `ws` option name, such as `header`); a function's result is checked by the `WebSocket`
+   * constructor at the attempt, and a refusal ends the socket with a `ConfigurationError` cause.
    * @default {}
    */
   wsOptions?: WsOptions | ((attempt: number) => WsOptions | Promise<WsOptions>);
@@ -261,7 +267,8 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
   deserialize?: (data: string | Uint8Array) => In;
   /**
    * Milliseconds an attempt may take, from calling a URL function through TCP, TLS and the
-   * handshake to open (> 0). A slower attempt is aborted with `ConnectTimeoutError`.
+   * handshake to open (> 0 and <= 2147483647, or `Infinity`: no limit). A slower attempt is
+   * aborted with `ConnectTimeoutError`.
    * @default 10000
    */
   connectTimeout?: number;
@@ -276,7 +283,8 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
    */
   heartbeat?: false | HeartbeatOptions<In, Out>;
   /**
-   * Milliseconds `close()` waits for the server's close frame before terminating the socket (>= 0).
+   * Milliseconds `close()` waits for the server's close frame before terminating the socket
+   * (>= 0 and <= 2147483647).
    * In Node it also bounds a close the server starts: once the close frames are exchanged, the
    * server gets this long to close the TCP connection before the client does (RFC 6455 7.1.1;
    * `ws` alone waits 30 s, with the socket still counted as open).
@@ -285,7 +293,8 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
   closeTimeout?: number;
   /**
    * Milliseconds the connection stays open after its last holder (a `messages$` subscriber or a
-   * waiting message) is gone, before it closes with 1000 and `state$` returns to `'idle'` (>= 0).
+   * waiting message) is gone, before it closes with 1000 and `state$` returns to `'idle'` (>= 0
+   * and <= 2147483647, or `Infinity`: never).
    * @default 0
    */
   lazyCloseTimeout?: number;
