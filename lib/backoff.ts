@@ -9,12 +9,12 @@
  */
 export interface BackoffOptions {
   /**
-   * Delay before the first retry, in milliseconds (>= 0).
+   * Delay before the first retry, in milliseconds (>= 0 and <= 2147483647).
    * @default 1000
    */
   initialDelay?: number;
   /**
-   * Cap on any delay, in milliseconds (>= `initialDelay`).
+   * Cap on any delay, in milliseconds (>= `initialDelay` and <= 2147483647).
    * @default 30000
    */
   maxDelay?: number;

@@ -1,7 +1,10 @@
 import { Observable, share } from 'rxjs';
+import { checkFunction, checkKeys, checkOptionsObject } from './options.js';
 
 /**
  * One server-side subscription multiplexed over the socket, as {@link RxSocket.channel} takes it.
+ * Checked when `channel()` is called: `subscribe` and `filter` are required functions, the others
+ * functions if given, and an unknown key is a TypeError.
  *
  * @example
  * ```ts
@@ -73,6 +76,7 @@ export interface ChannelHost<In, Out> {
  * after every reconnect.
  */
 export function createChannel<In, Out>(host: ChannelHost<In, Out>, options: ChannelOptions<In, Out>): Observable<In> {
+  validateChannelOptions(options);
   const { subscribe, unsubscribe, filter, complete, error } = options;
   return new Observable<In>((subscriber) => {
     let endedByServer = false;
@@ -102,4 +106,15 @@ export function createChannel<In, Out>(host: ChannelHost<In, Out>, options: Chan
       subscription.unsubscribe();
     };
   }).pipe(share());
+}
+
+/** Validates a channel's options when `channel()` is called, not at the first message. */
+function validateChannelOptions(options: unknown): void {
+  checkOptionsObject('options', options);
+  checkKeys('', options, ['subscribe', 'unsubscribe', 'filter', 'complete', 'error']);
+  checkFunction('subscribe', options.subscribe, true);
+  checkFunction('filter', options.filter, true);
+  checkFunction('unsubscribe', options.unsubscribe);
+  checkFunction('complete', options.complete);
+  checkFunction('error', options.error);
 }

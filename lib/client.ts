@@ -3,9 +3,9 @@ import { eachValueFrom } from 'rxjs-for-await';
 import { isRetriableClose, isSendableCloseCode } from './close-codes.js';
 import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
 import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
-import { ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
+import { ConfigurationError, ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
 import { runHandshake, type HandshakeRun } from './handshake.js';
-import { checkNumber, validateOptions, type ConnectOptions, type UrlSource, type WireData } from './options.js';
+import { show, validateOptions, validateSendOptions, type ConnectOptions, type UrlSource, type WireData } from './options.js';
 import { droppedError, outgoingEntry, Writer } from './outgoing.js';
 import { retryWithBackoff, type RetryInfo } from './reconnect.js';
 import { request, type RequestHost, type RequestOptions } from './request.js';
@@ -71,8 +71,8 @@ export interface DroppedMessage<Out> {
  */
 export interface SendOptions {
   /**
-   * Milliseconds this message may wait before it is dropped with `'timeout'` (>= 0, `Infinity`
-   * allowed), counted from this call and across reconnects.
+   * Milliseconds this message may wait before it is dropped with `'timeout'` (>= 0 and
+   * <= 2147483647, or `Infinity`: no limit), counted from this call and across reconnects.
    * @default buffer.timeout (10000)
    */
   timeout?: number;
@@ -287,7 +287,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     // After close(), every send() rejects with 'closed', whatever its arguments.
     if (options !== undefined && !this.#ended) {
       try {
-        checkNumber('timeout', options.timeout, { min: 0, infinity: true });
+        validateSendOptions(options);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -385,6 +385,10 @@ class Client<In, Out> implements RxSocket<In, Out> {
   #serializeChecked(message: Out): WireData {
     const data: unknown = this.#serialize(message);
     if (!isWireData(data)) {
+      if (data === undefined && this.#options.serialize === undefined) {
+        // JSON.stringify's undefined: a message it skips (undefined, a function, a symbol).
+        throw new TypeError(`Expected the message to be JSON-serializable: JSON.stringify returned undefined (got ${show(message)})`);
+      }
       throw new TypeError(`Expected \`serialize\` to return a string or binary data, got ${data === null ? 'null' : typeof data}`);
     }
     return data;
@@ -564,6 +568,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     const close = error as ConnectionClosedError;
     const { reconnect } = this.#options;
     if (reconnect && reconnect.shouldReconnect) return reconnect.shouldReconnect(closeInfo(close));
+    if (close.cause instanceof ConfigurationError) return false; // retrying cannot fix it
     return !this.#isFatalCause(close.cause) && isRetriableClose(close);
   }
 

@@ -1,5 +1,5 @@
 import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConnectionClosedError, ConnectTimeoutError, describe, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
+import { ConfigurationError, ConnectionClosedError, ConnectTimeoutError, describe, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import type { UrlSource, WsOptions } from './options.js';
 import { CLOSED, CONNECTING, OPEN, type WebSocketConstructor, type WebSocketLike } from './web-socket.js';
@@ -182,7 +182,17 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
 
     const create = (url: string, options: WsOptions | undefined): void => {
       if (!active) return;
-      const socket = new config.WebSocket(url, config.protocols, options as never) as NodeWebSocket;
+      let socket: NodeWebSocket;
+      try {
+        socket = new config.WebSocket(url, config.protocols, options as never) as NodeWebSocket;
+      } catch (error) {
+        // A constructor refuses its arguments synchronously (ws and browsers: a SyntaxError for a
+        // bad URL or subprotocol; Node's http: a TypeError for a bad header): every attempt would.
+        if (!isArgumentError(error)) throw error;
+        const fatal = new ConfigurationError('WebSocket', `The WebSocket constructor threw ${error.name}: ${error.message}`, { cause: error });
+        lastError = fatal;
+        return end(new ConnectionClosedError({ code: 1006, reason: fatal.message, wasClean: false }, { cause: fatal }));
+      }
       ws = socket;
       config.listen(socket, {
         error: (error, code) => {
@@ -224,6 +234,16 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
       if (ws) config.onClosing(shutdown(...config.closeFrame()));
     };
   });
+}
+
+/**
+ * A TypeError or SyntaxError, a browser's `DOMException` named `SyntaxError` included. By name, not
+ * `instanceof`: Node's own errors come from another realm wherever the code runs in a `vm` context.
+ */
+function isArgumentError(error: unknown): error is Error {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  return (name === 'TypeError' || name === 'SyntaxError') && typeof message === 'string';
 }
 
 function terminate(socket: WebSocketLike): void {

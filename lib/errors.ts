@@ -169,3 +169,29 @@ export class MessageDroppedError<T = unknown> extends Error {
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * A configuration error found when an attempt starts, which retrying cannot fix: a URL function
+ * that returned an invalid or non-WebSocket URL or threw a `TypeError`/`SyntaxError`
+ * synchronously, or a `WebSocket` constructor that refused its arguments (the URL, `protocols`
+ * or `wsOptions`, e.g. a header value with a newline). It is the `cause` of the
+ * `ConnectionClosedError` (code 1006, its message as `reason`) that ends the socket: not retried,
+ * unless `reconnect.shouldReconnect` says so.
+ *
+ * @example
+ * ```ts
+ * socket.messages$.subscribe({
+ *   error: (e) => e instanceof ConnectionClosedError && e.cause instanceof ConfigurationError && console.error(e.cause.option, e.cause.message),
+ * });
+ * ```
+ */
+export class ConfigurationError extends TypeError {
+  override name = 'ConfigurationError';
+  /** What was misconfigured: `'url'` (the URL function), or `'WebSocket'` (its constructor threw). */
+  readonly option: 'url' | 'WebSocket';
+
+  constructor(option: 'url' | 'WebSocket', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.option = option;
+  }
+}

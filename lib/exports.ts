@@ -4,6 +4,7 @@ export { ChannelError, type ChannelOptions } from './channel.js';
 export { type ConnectionState, type ConnectionStatus, type DroppedMessage, type RxSocket, type SendOptions } from './client.js';
 export { isRetriableClose } from './close-codes.js';
 export {
+  ConfigurationError,
   ConnectionClosedError,
   ConnectTimeoutError,
   DecodeError,

@@ -118,8 +118,8 @@ export interface ReconnectOptions extends BackoffOptions {
    */
   maxAttempts?: number;
   /**
-   * After this many milliseconds open, the attempt counter goes back to 0 (>= 0). A connection
-   * that drops sooner counts as a failed attempt.
+   * After this many milliseconds open, the attempt counter goes back to 0 (>= 0 and <= 2147483647,
+   * or `Infinity` to never reset). A connection that drops sooner counts as a failed attempt.
    * @default 5000
    */
   resetAfter?: number;
@@ -152,12 +152,12 @@ export interface ReconnectOptions extends BackoffOptions {
  */
 export interface HeartbeatOptions<In = unknown, Out = unknown> {
   /**
-   * Milliseconds between pings (> 0).
+   * Milliseconds between pings (> 0 and <= 2147483647).
    * @default 25000
    */
   interval?: number;
   /**
-   * Milliseconds a ping may wait for its pong (> 0). A miss terminates the socket and ends the
+   * Milliseconds a ping may wait for its pong (> 0 and <= 2147483647). A miss terminates the socket and ends the
    * connection as `{ code: 1006, reason: 'heartbeat timeout' }`.
    * @default 10000
    */
@@ -204,8 +204,8 @@ export interface BufferOptions {
    */
   size?: number;
   /**
-   * Milliseconds a message may wait before it is dropped with reason `'timeout'` (>= 0,
-   * `Infinity` allowed), counted from `send()`. Overridable per `send()`.
+   * Milliseconds a message may wait before it is dropped with reason `'timeout'` (>= 0 and
+   * <= 2147483647, or `Infinity`: no limit), counted from `send()`. Overridable per `send()`.
    * @default 10000
    */
   timeout?: number;
@@ -217,7 +217,9 @@ export interface BufferOptions {
 }
 
 /**
- * Options of {@link connect}. Every field is optional and validated when `connect()` is called.
+ * Options of {@link connect}. Every field is optional and validated when `connect()` is called;
+ * an unknown key (here or in a nested object) is a TypeError, with a suggestion for a near miss.
+ * Durations are timer delays, at most 2147483647 ms (2^31 - 1): a longer timer would fire at once.
  *
  * @example
  * ```ts
@@ -239,13 +241,17 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
    */
   WebSocket?: WebSocketConstructor;
   /**
-   * Subprotocols offered in the handshake.
+   * Subprotocols offered in the handshake: RFC 6455 tokens (letters, digits and
+   * ``!#$%&'*+-.^_`|~``), no duplicates; checked by `connect()`.
    * @default undefined
    */
   protocols?: string | string[];
   /**
    * Options for `ws` (headers, `ca`, `rejectUnauthorized`, `maxPayload`, `agent`, ...), or a
-   * function of the attempt number (1 = first) returning them, for per-attempt headers.
+   * function of the attempt number (1 = first) returning them, for per-attempt headers. An
+   * object is checked by `connect()` (header names and values; a key that is a near miss of a
+   * `ws` option name, such as `header`); a function's result is checked by the `WebSocket`
+   * constructor at the attempt, and a refusal ends the socket with a `ConfigurationError` cause.
    * @default {}
    */
   wsOptions?: WsOptions | ((attempt: number) => WsOptions | Promise<WsOptions>);
@@ -263,7 +269,8 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
   deserialize?: (data: string | Uint8Array) => In;
   /**
    * Milliseconds an attempt may take, from calling a URL function through TCP, TLS and the
-   * handshake to open (> 0). A slower attempt is aborted with `ConnectTimeoutError`.
+   * handshake to open (> 0 and <= 2147483647, or `Infinity`: no limit). A slower attempt is
+   * aborted with `ConnectTimeoutError`.
    * @default 10000
    */
   connectTimeout?: number;
@@ -278,7 +285,8 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
    */
   heartbeat?: false | HeartbeatOptions<In, Out>;
   /**
-   * Milliseconds `close()` waits for the server's close frame before terminating the socket (>= 0).
+   * Milliseconds `close()` waits for the server's close frame before terminating the socket
+   * (>= 0 and <= 2147483647).
    * In Node it also bounds a close the server starts: once the close frames are exchanged, the
    * server gets this long to close the TCP connection before the client does (RFC 6455 7.1.1;
    * `ws` alone waits 30 s, with the socket still counted as open).
@@ -287,7 +295,8 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
   closeTimeout?: number;
   /**
    * Milliseconds the connection stays open after its last holder (a `messages$` subscriber or a
-   * waiting message) is gone, before it closes with 1000 and `state$` returns to `'idle'` (>= 0).
+   * waiting message) is gone, before it closes with 1000 and `state$` returns to `'idle'` (>= 0
+   * and <= 2147483647, or `Infinity`: never).
    * @default 0
    */
   lazyCloseTimeout?: number;
@@ -317,12 +326,19 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
   scheduler?: SchedulerLike;
 }
 
+/**
+ * The longest delay a timer can have, in milliseconds (2^31 - 1): Node (and browsers) run a longer
+ * one after 1 ms. Finite durations above it are rejected; `Infinity`, where allowed, means no timer.
+ */
+export const MAX_DELAY = 2147483647;
+
 /** Throws a TypeError or RangeError whose message names the option, the expectation and the value. */
 export function invalid(name: string, expected: string, value: unknown, Kind: ErrorConstructor = TypeError): never {
   throw new Kind(`Expected \`${name}\` to be ${expected}, got ${show(value)}`);
 }
 
-function show(value: unknown): string {
+/** A value as messages show it: `` `value` (type) ``, strings escaped, objects by their class. */
+export function show(value: unknown): string {
   if (typeof value === 'string') return `\`${JSON.stringify(value).slice(1, -1)}\` (string)`;
   if (typeof value === 'function') return '`function` (function)';
   if (value === null) return '`null` (null)';
@@ -330,19 +346,31 @@ function show(value: unknown): string {
   return `\`${String(value)}\` (${typeof value})`;
 }
 
-/** Validates a number option: `min` inclusive unless `exclusive`; `integer`; `Infinity` only if allowed. */
+/**
+ * Validates a number option: `min` inclusive unless `exclusive`; `integer`; at most `max` (named in
+ * the message only when exceeded); `Infinity` only if allowed.
+ */
 export function checkNumber(
   name: string,
   value: unknown,
-  { min, exclusive = false, integer = false, infinity = false }: { min: number; exclusive?: boolean; integer?: boolean; infinity?: boolean },
+  { min, exclusive = false, integer = false, infinity = false, max }: { min: number; exclusive?: boolean; integer?: boolean; infinity?: boolean; max?: number },
 ): void {
   if (value === undefined) return;
   const kind = integer ? 'an integer' : 'a number';
-  const expected = `${kind} ${exclusive ? '>' : '>='} ${min}${infinity ? ' (or Infinity)' : ''}`;
+  const orInfinity = infinity ? ' (or Infinity)' : '';
+  const expected = `${kind} ${exclusive ? '>' : '>='} ${min}${orInfinity}`;
   if (typeof value !== 'number' || Number.isNaN(value)) invalid(name, expected, value);
   if (value === Infinity && infinity) return;
   if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) invalid(name, expected, value, RangeError);
   if (exclusive ? value <= min : value < min) invalid(name, expected, value, RangeError);
+  if (max !== undefined && value > max) {
+    invalid(name, `${kind} ${exclusive ? '>' : '>='} ${min} and <= ${max}${orInfinity}`, value, RangeError);
+  }
+}
+
+/** Validates a duration in milliseconds: a timer's delay, so at most {@link MAX_DELAY}. */
+export function checkDelay(name: string, value: unknown, { positive = false, infinity = false }: { positive?: boolean; infinity?: boolean } = {}): void {
+  checkNumber(name, value, { min: 0, exclusive: positive, infinity, max: MAX_DELAY });
 }
 
 function checkScheduler(name: string, value: unknown): void {
@@ -351,8 +379,9 @@ function checkScheduler(name: string, value: unknown): void {
   }
 }
 
-function checkFunction(name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'function') invalid(name, 'a function', value);
+/** Validates a function option; `undefined` passes unless `required`. */
+export function checkFunction(name: string, value: unknown, required = false): void {
+  if ((required || value !== undefined) && typeof value !== 'function') invalid(name, 'a function', value);
 }
 
 function checkObject(name: string, value: unknown, allowFalse: boolean): value is Record<string, unknown> | undefined {
@@ -363,52 +392,179 @@ function checkObject(name: string, value: unknown, allowFalse: boolean): value i
   return true;
 }
 
+/** Validates that `value` is a plain options object (not null, an array or a function). */
+export function checkOptionsObject(name: string, value: unknown): asserts value is Record<string, unknown> {
+  checkObject(name, value, false);
+  if (value === undefined) invalid(name, 'an object', value);
+}
+
+/**
+ * Rejects keys of `options` that are not in `known`, suggesting the nearest known key for a near
+ * miss. `prefix` names the object in messages (`'buffer.'`). With `nearMissesOnly`, only near
+ * misses are rejected: an open-ended object (`wsOptions`, which `ws` passes on to `http` and `tls`).
+ */
+export function checkKeys(prefix: string, options: Record<string, unknown>, known: readonly string[], nearMissesOnly = false): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const suggestion = nearest(key, known);
+    if (suggestion !== undefined) throw new TypeError(`Unknown option \`${prefix}${key}\`: did you mean \`${prefix}${suggestion}\`?`);
+    if (!nearMissesOnly) {
+      throw new TypeError(`Unknown option \`${prefix}${key}\` (the options are ${known.map((k) => `\`${prefix}${k}\``).join(', ')})`);
+    }
+  }
+}
+
+/** The known name `key` is a near miss of: equal but for case, or within a small edit distance. */
+function nearest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    if (name.toLowerCase() === key.toLowerCase()) return name;
+    // Short names are near everything: `ca` is 2 edits from any 2-letter key.
+    const allowed = name.length <= 3 ? 0 : name.length <= 5 ? 1 : 2;
+    const distance = editDistance(key, name);
+    if (distance <= allowed && distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions, adjacent transpositions. */
+export function editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) rows.push([i]);
+  for (let j = 1; j <= b.length; j++) (rows[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    const row = rows[i] as number[];
+    const above = rows[i - 1] as number[];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((above[j] as number) + 1, (row[j - 1] as number) + 1, (above[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, ((rows[i - 2] as number[])[j - 2] as number) + 1);
+      row[j] = d;
+    }
+  }
+  return (rows[a.length] as number[])[b.length] as number;
+}
+
+const CONNECT_KEYS = [
+  'WebSocket', 'protocols', 'wsOptions', 'serialize', 'deserialize', 'connectTimeout', 'reconnect', 'heartbeat',
+  'closeTimeout', 'lazyCloseTimeout', 'buffer', 'highWaterMark', 'handshake', 'scheduler',
+] as const;
+const RECONNECT_KEYS = ['initialDelay', 'maxDelay', 'factor', 'jitter', 'random', 'maxAttempts', 'resetAfter', 'shouldReconnect'] as const;
+const HEARTBEAT_KEYS = ['interval', 'timeout', 'message', 'isPong'] as const;
+const BUFFER_KEYS = ['size', 'timeout', 'overflow'] as const;
+
+/**
+ * Options `ws` takes itself, and those it passes on to `http.request` and `tls.connect`: a key of
+ * `wsOptions` that is a near miss of one of these is a typo (`header`, `MaxPayload`).
+ */
+const WS_OPTION_KEYS = [
+  // ws
+  'allowSynchronousEvents', 'autoPong', 'createConnection', 'finishRequest', 'followRedirects', 'generateMask',
+  'handshakeTimeout', 'headers', 'maxPayload', 'maxRedirects', 'origin', 'perMessageDeflate', 'protocolVersion',
+  'skipUTF8Validation',
+  // http.request
+  'agent', 'auth', 'family', 'hints', 'insecureHTTPParser', 'joinDuplicateHeaders', 'localAddress', 'localPort',
+  'lookup', 'maxHeaderSize', 'setHost', 'signal', 'socketPath', 'timeout', 'uniqueHeaders',
+  // tls.connect
+  'ALPNProtocols', 'ca', 'cert', 'checkServerIdentity', 'ciphers', 'crl', 'dhparam', 'ecdhCurve', 'honorCipherOrder',
+  'key', 'maxVersion', 'minVersion', 'passphrase', 'pfx', 'privateKeyEngine', 'privateKeyIdentifier',
+  'rejectUnauthorized', 'secureContext', 'secureOptions', 'secureProtocol', 'servername', 'session', 'sigalgs',
+  'enableTrace', 'requestOCSP', 'pskCallback',
+] as const;
+
+/** RFC 6455 4.1: a subprotocol is an HTTP token (RFC 7230 3.2.6), as `ws` and browsers check. */
+const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
+/** What Node accepts in a header value: tab, visible ASCII, space, obs-text (no CR, LF, NUL). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+function checkProtocols(value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' && !(Array.isArray(value) && value.every((p) => typeof p === 'string'))) {
+    invalid('protocols', 'a string or an array of strings', value);
+  }
+  const list: string[] = typeof value === 'string' ? [value] : value;
+  const seen = new Set<string>();
+  list.forEach((protocol, i) => {
+    if (!TOKEN.test(protocol)) invalid(typeof value === 'string' ? 'protocols' : `protocols[${i}]`, 'a subprotocol (an HTTP token, RFC 6455 4.1)', protocol);
+    if (seen.has(protocol)) throw new TypeError(`Expected \`protocols\` to have no duplicates, got \`${protocol}\` twice`);
+    seen.add(protocol);
+  });
+}
+
+/** Static `wsOptions`: near-miss keys, and headers Node would refuse (at every attempt). */
+function checkWsOptions(w: Record<string, unknown>): void {
+  checkKeys('wsOptions.', w, WS_OPTION_KEYS, true);
+  if (!checkObject('wsOptions.headers', w.headers, false) || w.headers === undefined) return;
+  for (const [name, value] of Object.entries(w.headers as Record<string, unknown>)) {
+    if (!TOKEN.test(name)) throw new TypeError(`Expected \`wsOptions.headers\` to have header names that are HTTP tokens, got ${show(name)}`);
+    if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
+      invalid(`wsOptions.headers[${JSON.stringify(name)}]`, 'a header value (a string without CR, LF or other control characters)', value);
+    }
+  }
+}
+
 /** Validates every option of `connect()`, throwing on the first that is wrong. */
 export function validateOptions(options: unknown): void {
   if (!checkObject('options', options, false) || options === undefined) return;
   const o = options as Record<string, unknown>;
+  checkKeys('', o, CONNECT_KEYS);
   checkFunction('WebSocket', o.WebSocket);
-  if (o.protocols !== undefined && typeof o.protocols !== 'string' &&
-      !(Array.isArray(o.protocols) && o.protocols.every((p) => typeof p === 'string'))) {
-    invalid('protocols', 'a string or an array of strings', o.protocols);
-  }
-  if (o.wsOptions !== undefined && typeof o.wsOptions !== 'function' &&
-      (typeof o.wsOptions !== 'object' || o.wsOptions === null || Array.isArray(o.wsOptions))) {
-    invalid('wsOptions', 'an object or a function', o.wsOptions);
+  checkProtocols(o.protocols);
+  if (o.wsOptions !== undefined && typeof o.wsOptions !== 'function') {
+    if (typeof o.wsOptions !== 'object' || o.wsOptions === null || Array.isArray(o.wsOptions)) {
+      invalid('wsOptions', 'an object or a function', o.wsOptions);
+    }
+    checkWsOptions(o.wsOptions as Record<string, unknown>);
   }
   checkFunction('serialize', o.serialize);
   checkFunction('deserialize', o.deserialize);
   checkFunction('handshake', o.handshake);
-  checkNumber('connectTimeout', o.connectTimeout, { min: 0, exclusive: true, infinity: true });
-  checkNumber('closeTimeout', o.closeTimeout, { min: 0 });
-  checkNumber('lazyCloseTimeout', o.lazyCloseTimeout, { min: 0, infinity: true });
+  checkDelay('connectTimeout', o.connectTimeout, { positive: true, infinity: true });
+  checkDelay('closeTimeout', o.closeTimeout);
+  checkDelay('lazyCloseTimeout', o.lazyCloseTimeout, { infinity: true });
   checkNumber('highWaterMark', o.highWaterMark, { min: 0 });
   checkScheduler('scheduler', o.scheduler);
-  if (checkObject('reconnect', o.reconnect, true) && o.reconnect) validateReconnect(o.reconnect as Record<string, unknown>, 'reconnect.');
+  if (checkObject('reconnect', o.reconnect, true) && o.reconnect) {
+    checkKeys('reconnect.', o.reconnect as Record<string, unknown>, RECONNECT_KEYS);
+    validateReconnect(o.reconnect as Record<string, unknown>, 'reconnect.');
+  }
   if (checkObject('heartbeat', o.heartbeat, true) && o.heartbeat) {
     const h = o.heartbeat as Record<string, unknown>;
-    checkNumber('heartbeat.interval', h.interval, { min: 0, exclusive: true });
-    checkNumber('heartbeat.timeout', h.timeout, { min: 0, exclusive: true });
+    checkKeys('heartbeat.', h, HEARTBEAT_KEYS);
+    checkDelay('heartbeat.interval', h.interval, { positive: true });
+    checkDelay('heartbeat.timeout', h.timeout, { positive: true });
     checkFunction('heartbeat.message', h.message);
     checkFunction('heartbeat.isPong', h.isPong);
   }
   if (checkObject('buffer', o.buffer, false) && o.buffer) {
     const b = o.buffer as Record<string, unknown>;
+    checkKeys('buffer.', b, BUFFER_KEYS);
     checkNumber('buffer.size', b.size, { min: 0, integer: true, infinity: true });
-    checkNumber('buffer.timeout', b.timeout, { min: 0, infinity: true });
+    checkDelay('buffer.timeout', b.timeout, { infinity: true });
     if (b.overflow !== undefined && b.overflow !== 'drop-newest' && b.overflow !== 'drop-oldest') {
       invalid('buffer.overflow', "'drop-newest' or 'drop-oldest'", b.overflow);
     }
   }
 }
 
+/** Validates the options of one `send()`: an object with at most `timeout`. */
+export function validateSendOptions(options: unknown): asserts options is { timeout?: number } {
+  checkOptionsObject('options', options);
+  checkKeys('', options, ['timeout']);
+  checkDelay('timeout', options.timeout, { infinity: true });
+}
+
 /** Validates the options of `reconnect` / `retryWithBackoff`; `prefix` names them in messages. */
 export function validateReconnect(r: Record<string, unknown>, prefix: string): void {
-  checkNumber(`${prefix}initialDelay`, r.initialDelay, { min: 0 });
-  checkNumber(`${prefix}maxDelay`, r.maxDelay, { min: 0 });
+  checkDelay(`${prefix}initialDelay`, r.initialDelay);
+  checkDelay(`${prefix}maxDelay`, r.maxDelay);
   checkNumber(`${prefix}factor`, r.factor, { min: 1 });
   checkNumber(`${prefix}maxAttempts`, r.maxAttempts, { min: 1, integer: true, infinity: true });
-  checkNumber(`${prefix}resetAfter`, r.resetAfter, { min: 0, infinity: true });
+  checkDelay(`${prefix}resetAfter`, r.resetAfter, { infinity: true });
   if (r.jitter !== undefined && typeof r.jitter !== 'boolean') invalid(`${prefix}jitter`, 'a boolean', r.jitter);
   checkFunction(`${prefix}random`, r.random);
   checkFunction(`${prefix}shouldReconnect`, r.shouldReconnect);

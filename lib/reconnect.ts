@@ -43,7 +43,7 @@ export interface RetryWithBackoffOptions extends BackoffOptions {
   maxAttempts?: number;
   /**
    * Once the source has emitted and then stayed subscribed this many milliseconds, the failure
-   * count goes back to 0 (>= 0, `Infinity` to never reset).
+   * count goes back to 0 (>= 0 and <= 2147483647, or `Infinity` to never reset).
    * @default 5000
    */
   resetAfter?: number;

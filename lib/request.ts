@@ -1,6 +1,6 @@
 import { Observable, Subscription, type SchedulerLike } from 'rxjs';
 import { ConnectionClosedError } from './errors.js';
-import { checkNumber } from './options.js';
+import { checkDelay, checkFunction, checkKeys, checkOptionsObject } from './options.js';
 
 /**
  * Options of {@link RxSocket.request}.
@@ -15,8 +15,8 @@ export interface RequestOptions<In> {
   /** Which incoming message answers this request; the first match resolves it. */
   match: (message: In) => boolean;
   /**
-   * Milliseconds to wait for the answer, counted from the call (> 0); the request message's own
-   * buffer timeout is the same.
+   * Milliseconds to wait for the answer, counted from the call (> 0 and <= 2147483647, or
+   * `Infinity` for no timeout); the request message's own buffer timeout is the same.
    * @default 10000
    */
   timeout?: number;
@@ -71,10 +71,13 @@ export interface RequestHost<In, Out> {
  * or with the close error when the socket closes for good. Leaves no timer or subscription.
  */
 export function request<In, Out>(host: RequestHost<In, Out>, message: Out, options: RequestOptions<In>): Promise<In> {
+  try {
+    validateRequestOptions(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const { match, timeout = 10000 } = options;
   return new Promise<In>((resolve, reject) => {
-    if (typeof match !== 'function') return reject(new TypeError(`Expected \`match\` to be a function, got ${typeof match}`));
-    checkNumber('timeout', timeout, { min: 0, exclusive: true, infinity: true });
     const subscription = new Subscription();
     let writtenOn: number | undefined;
     const settle = (settler: () => void): void => {
@@ -100,8 +103,16 @@ export function request<In, Out>(host: RequestHost<In, Out>, message: Out, optio
     subscription.add(
       host.connectionLost$.subscribe(({ serial, error }) => serial === writtenOn && settle(() => reject(error))),
     );
-    subscription.add(host.scheduler.schedule(() => settle(() => reject(new RequestTimeoutError(timeout))), timeout));
+    if (timeout !== Infinity) subscription.add(host.scheduler.schedule(() => settle(() => reject(new RequestTimeoutError(timeout))), timeout));
     if (subscription.closed) return;
     host.write(message, timeout, (serial) => (writtenOn = serial)).catch((error: unknown) => settle(() => reject(error)));
   });
+}
+
+/** Validates the options of one request: an object with a `match` function and at most `timeout`. */
+function validateRequestOptions(options: unknown): void {
+  checkOptionsObject('options', options);
+  checkKeys('', options, ['match', 'timeout']);
+  checkFunction('match', options.match, true);
+  checkDelay('timeout', options.timeout, { positive: true, infinity: true });
 }

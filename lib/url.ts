@@ -1,3 +1,4 @@
+import { ConfigurationError } from './errors.js';
 import type { UrlSource } from './options.js';
 
 /**
@@ -20,6 +21,12 @@ export function normalizeUrl(url: unknown): string {
   if (!protocol) {
     throw new TypeError(`Expected a ws:, wss:, http: or https: URL, got \`${parsed.href}\` (protocol ${parsed.protocol})`);
   }
+  // For these schemes the URL parser skips any number of slashes (and backslashes) after the
+  // colon, so `ws:///feed` parses with the host `feed`: an empty authority must be caught in the
+  // text. A URL object has already been parsed; only its hostname can tell.
+  if (typeof url === 'string' ? !AUTHORITY.test(url.trim()) : parsed.hostname === '') {
+    throw new TypeError(`Expected a ws:, wss:, http: or https: URL with a host, got \`${typeof url === 'string' ? url : parsed.href}\` (no host)`);
+  }
   if (parsed.hash) throw new TypeError(`Expected a URL without a fragment, got \`${parsed.href}\``);
   if (protocol === parsed.protocol) return parsed.href;
   const copy = new URL(parsed.href);
@@ -27,7 +34,32 @@ export function normalizeUrl(url: unknown): string {
   return copy.href;
 }
 
-/** Resolves the URL for one attempt, calling a URL function; rejects if it throws or is invalid. */
+/** The scheme, exactly two slashes, and a first character of the authority that is no slash. */
+const AUTHORITY = /^[a-z][a-z0-9+.-]*:[/\\]{2}[^/\\]/i;
+
+/**
+ * Resolves the URL for one attempt, calling a URL function; rejects if it throws or is invalid.
+ * What retrying cannot fix rejects with a {@link ConfigurationError}: a URL function's unusable
+ * result, or its synchronous TypeError or SyntaxError (a bug in the function). A rejection of the
+ * function's promise passes through unchanged, whatever its type: `fetch` rejects with a
+ * TypeError on a network failure, and a token service's error page fails `JSON.parse` with a
+ * SyntaxError, both worth a retry.
+ */
 export async function resolveUrl(source: UrlSource): Promise<string> {
-  return normalizeUrl(typeof source === 'function' ? await source() : source);
+  if (typeof source !== 'function') return normalizeUrl(source);
+  let result: string | URL | Promise<string | URL>;
+  try {
+    result = source();
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof SyntaxError) {
+      throw new ConfigurationError('url', `The URL function threw ${error.name}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+  const url = await result;
+  try {
+    return normalizeUrl(url);
+  } catch (error) {
+    throw new ConfigurationError('url', `The URL function returned an unusable URL: ${(error as Error).message}`, { cause: error });
+  }
 }

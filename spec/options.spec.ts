@@ -95,6 +95,52 @@ const cases: Case[] = [
   ['buffer.timeout null', { buffer: { timeout: null } }, TypeError, 'Expected `buffer.timeout` to be a number >= 0 (or Infinity), got `null` (null)'],
   ['buffer.overflow unknown', { buffer: { overflow: 'drop-all' } }, TypeError, "Expected `buffer.overflow` to be 'drop-newest' or 'drop-oldest', got `drop-all` (string)"],
   ['buffer.overflow a number', { buffer: { overflow: 1 } }, TypeError, "Expected `buffer.overflow` to be 'drop-newest' or 'drop-oldest', got `1` (number)"],
+
+  // durations: Node clamps a timer of 2^31 ms or more to 1 ms, so such a value would fire at once
+  ['connectTimeout 2^31', { connectTimeout: 2 ** 31 }, RangeError, 'Expected `connectTimeout` to be a number > 0 and <= 2147483647 (or Infinity), got `2147483648` (number)'],
+  ['closeTimeout 2^31', { closeTimeout: 2 ** 31 }, RangeError, 'Expected `closeTimeout` to be a number >= 0 and <= 2147483647, got `2147483648` (number)'],
+  ['lazyCloseTimeout 1e10', { lazyCloseTimeout: 1e10 }, RangeError, 'Expected `lazyCloseTimeout` to be a number >= 0 and <= 2147483647 (or Infinity), got `10000000000` (number)'],
+  ['heartbeat.interval 2^31', { heartbeat: { interval: 2 ** 31 } }, RangeError, 'Expected `heartbeat.interval` to be a number > 0 and <= 2147483647, got `2147483648` (number)'],
+  ['heartbeat.timeout 2^32', { heartbeat: { timeout: 2 ** 32 } }, RangeError, 'Expected `heartbeat.timeout` to be a number > 0 and <= 2147483647, got `4294967296` (number)'],
+  ['buffer.timeout 2^31', { buffer: { timeout: 2 ** 31 } }, RangeError, 'Expected `buffer.timeout` to be a number >= 0 and <= 2147483647 (or Infinity), got `2147483648` (number)'],
+  ['reconnect.initialDelay 2^31', { reconnect: { initialDelay: 2 ** 31 } }, RangeError, 'Expected `reconnect.initialDelay` to be a number >= 0 and <= 2147483647, got `2147483648` (number)'],
+  ['reconnect.maxDelay 2^31', { reconnect: { maxDelay: 2 ** 31 } }, RangeError, 'Expected `reconnect.maxDelay` to be a number >= 0 and <= 2147483647, got `2147483648` (number)'],
+  ['reconnect.maxDelay Infinity', { reconnect: { maxDelay: Infinity } }, RangeError, 'Expected `reconnect.maxDelay` to be a number >= 0, got `Infinity` (number)'],
+  ['reconnect.resetAfter 2^31', { reconnect: { resetAfter: 2 ** 31 } }, RangeError, 'Expected `reconnect.resetAfter` to be a number >= 0 and <= 2147483647 (or Infinity), got `2147483648` (number)'],
+
+  // protocols: RFC 6455 4.1 tokens, no duplicates (ws and browsers throw a SyntaxError at every attempt)
+  ['protocols duplicated', { protocols: ['chat', 'chat'] }, TypeError, 'Expected `protocols` to have no duplicates, got `chat` twice'],
+  ['protocols with a space', { protocols: 'a b' }, TypeError, 'Expected `protocols` to be a subprotocol (an HTTP token, RFC 6455 4.1), got `a b` (string)'],
+  ['protocols empty', { protocols: '' }, TypeError, 'Expected `protocols` to be a subprotocol (an HTTP token, RFC 6455 4.1), got `` (string)'],
+  ['protocols with a comma', { protocols: ['v1', 'v2,v3'] }, TypeError, 'Expected `protocols[1]` to be a subprotocol (an HTTP token, RFC 6455 4.1), got `v2,v3` (string)'],
+
+  // static wsOptions headers (a function's are checked by the WebSocket constructor, fatally)
+  ['wsOptions.headers an array', { wsOptions: { headers: [] } }, TypeError, 'Expected `wsOptions.headers` to be an object, got `Array` (object)'],
+  ['wsOptions.headers value with a newline', { wsOptions: { headers: { 'X-Token': 'a\nb' } } }, TypeError, 'Expected `wsOptions.headers["X-Token"]` to be a header value (a string without CR, LF or other control characters), got `a\\nb` (string)'],
+  ['wsOptions.headers value a number', { wsOptions: { headers: { 'X-Retry': 5 } } }, TypeError, 'Expected `wsOptions.headers["X-Retry"]` to be a header value (a string without CR, LF or other control characters), got `5` (number)'],
+  ['wsOptions.headers value undefined', { wsOptions: { headers: { 'X-Token': undefined } } }, TypeError, 'Expected `wsOptions.headers["X-Token"]` to be a header value (a string without CR, LF or other control characters), got `undefined` (undefined)'],
+  ['wsOptions.headers name with a space', { wsOptions: { headers: { 'X Token': 'v' } } }, TypeError, 'Expected `wsOptions.headers` to have header names that are HTTP tokens, got `X Token` (string)'],
+
+  // unknown keys, with a suggestion for a near miss
+  ['reconect', { reconect: { maxAttempts: 3 } }, TypeError, 'Unknown option `reconect`: did you mean `reconnect`?'],
+  ['heartBeat', { heartBeat: false }, TypeError, 'Unknown option `heartBeat`: did you mean `heartbeat`?'],
+  ['conectTimeout', { conectTimeout: 5 }, TypeError, 'Unknown option `conectTimeout`: did you mean `connectTimeout`?'],
+  ['protocol', { protocol: 'v1' }, TypeError, 'Unknown option `protocol`: did you mean `protocols`?'],
+  [
+    'an unknown option, no near miss',
+    { colour: 'red' },
+    TypeError,
+    'Unknown option `colour` (the options are `WebSocket`, `protocols`, `wsOptions`, `serialize`, `deserialize`, `connectTimeout`, `reconnect`, `heartbeat`, `closeTimeout`, `lazyCloseTimeout`, `buffer`, `highWaterMark`, `handshake`, `scheduler`)',
+  ],
+  ['buffer.sise', { buffer: { sise: 10 } }, TypeError, 'Unknown option `buffer.sise`: did you mean `buffer.size`?'],
+  ['buffer.maxSize', { buffer: { maxSize: 10 } }, TypeError, 'Unknown option `buffer.maxSize` (the options are `buffer.size`, `buffer.timeout`, `buffer.overflow`)'],
+  ['heartbeat.intervall', { heartbeat: { intervall: 10 } }, TypeError, 'Unknown option `heartbeat.intervall`: did you mean `heartbeat.interval`?'],
+  ['reconnect.maxAttemps', { reconnect: { maxAttemps: 3 } }, TypeError, 'Unknown option `reconnect.maxAttemps`: did you mean `reconnect.maxAttempts`?'],
+  ['reconnect.onRetry (the client owns it)', { reconnect: { onRetry: () => undefined } }, TypeError, 'Unknown option `reconnect.onRetry` (the options are `reconnect.initialDelay`, `reconnect.maxDelay`, `reconnect.factor`, `reconnect.jitter`, `reconnect.random`, `reconnect.maxAttempts`, `reconnect.resetAfter`, `reconnect.shouldReconnect`)'],
+  ['wsOptions.header', { wsOptions: { header: { a: 'b' } } }, TypeError, 'Unknown option `wsOptions.header`: did you mean `wsOptions.headers`?'],
+  ['wsOptions.MaxPayload', { wsOptions: { MaxPayload: 10 } }, TypeError, 'Unknown option `wsOptions.MaxPayload`: did you mean `wsOptions.maxPayload`?'],
+  ['wsOptions.rejectUnauthorised', { wsOptions: { rejectUnauthorised: false } }, TypeError, 'Unknown option `wsOptions.rejectUnauthorised`: did you mean `wsOptions.rejectUnauthorized`?'],
+  ['wsOptions.perMessageDeflat', { wsOptions: { perMessageDeflat: false } }, TypeError, 'Unknown option `wsOptions.perMessageDeflat`: did you mean `wsOptions.perMessageDeflate`?'],
 ];
 
 describe('connect(): each invalid option throws at construction with a precise message', () => {
@@ -147,6 +193,12 @@ describe('connect(): valid options, including every boundary, are accepted', () 
     ['schedulers', { scheduler: asyncScheduler }],
     ['a TestScheduler', { scheduler: new TestScheduler(() => undefined) }],
     ['undefined fields', { reconnect: undefined, heartbeat: undefined, buffer: undefined, scheduler: undefined }],
+    ['durations at 2^31 - 1', { connectTimeout: 2147483647, closeTimeout: 2147483647, lazyCloseTimeout: 2147483647, heartbeat: { interval: 2147483647, timeout: 2147483647 }, buffer: { timeout: 2147483647 } }],
+    ['reconnect delays at 2^31 - 1', { reconnect: { initialDelay: 2147483647, maxDelay: 2147483647, resetAfter: 2147483647 } }],
+    ['subprotocol tokens', { protocols: ['graphql-transport-ws', "v1.chat!#$%&'*+^_`|~"] }],
+    ['no subprotocols', { protocols: [] }],
+    ['static headers', { wsOptions: { headers: { Authorization: 'Bearer x', 'X-Tab': 'a\tb', 'X-Latin': 'é' } } }],
+    ['ws options passed through to ws, http and tls', { wsOptions: { handshakeTimeout: 1000, followRedirects: true, origin: 'https://example.com', cert: 'c', key: 'k', servername: 'example.com', localAddress: '127.0.0.1', family: 4, myTracingTag: 'x' } }],
   ];
 
   test.each(valid)('%s', (_description, options) => {
@@ -178,6 +230,7 @@ describe('connect(): a static URL is checked at construction', () => {
     ['127.0.0.1:8080', 'Expected a ws:, wss:, http: or https: URL, got `127.0.0.1:8080` (not a valid URL)'],
     ['localhost', 'Expected a ws:, wss:, http: or https: URL, got `localhost` (not a valid URL)'],
     ['', 'Expected a ws:, wss:, http: or https: URL, got `` (not a valid URL)'],
+    ['ws:///feed', 'Expected a ws:, wss:, http: or https: URL with a host, got `ws:///feed` (no host)'],
   ])('%p throws a TypeError', (address, message) => {
     const error = thrown(() => connect(address));
     expect(error.constructor).toBe(TypeError);

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../lib/errors.js';
 import { normalizeUrl, resolveUrl } from '../lib/url.js';
 import { thrown } from './helpers/thrown.js';
 
@@ -49,6 +50,13 @@ describe('normalizeUrl: rejected URLs throw a TypeError naming the URL', () => {
     ['ws://', 'Expected a ws:, wss:, http: or https: URL, got `ws://` (not a valid URL)'],
     ['http://exa mple.com', 'Expected a ws:, wss:, http: or https: URL, got `http://exa mple.com` (not a valid URL)'],
     ['', 'Expected a ws:, wss:, http: or https: URL, got `` (not a valid URL)'],
+    // The URL parser skips any number of slashes after a special scheme: `ws:///feed` would dial a
+    // host called `feed`.
+    ['ws:///feed', 'Expected a ws:, wss:, http: or https: URL with a host, got `ws:///feed` (no host)'],
+    ['wss:////example.com/feed', 'Expected a ws:, wss:, http: or https: URL with a host, got `wss:////example.com/feed` (no host)'],
+    ['http:///path', 'Expected a ws:, wss:, http: or https: URL with a host, got `http:///path` (no host)'],
+    ['ws:/feed', 'Expected a ws:, wss:, http: or https: URL with a host, got `ws:/feed` (no host)'],
+    ['ws:example.com', 'Expected a ws:, wss:, http: or https: URL with a host, got `ws:example.com` (no host)'],
   ])('%p', (input, message) => {
     const error = thrown(() => normalizeUrl(input));
     expect(error.constructor).toBe(TypeError);
@@ -113,16 +121,42 @@ describe('resolveUrl: one attempt', () => {
     await expect(resolveUrl(() => Promise.reject(failure))).rejects.toBe(failure);
   });
 
-  test('a function that returns an invalid URL makes resolveUrl reject with a TypeError', async () => {
-    await expect(resolveUrl(() => 'ftp://example.com/')).rejects.toEqual(
-      new TypeError('Expected a ws:, wss:, http: or https: URL, got `ftp://example.com/` (protocol ftp:)'),
-    );
-    await expect(resolveUrl(async () => 'nope')).rejects.toEqual(
-      new TypeError('Expected a ws:, wss:, http: or https: URL, got `nope` (not a valid URL)'),
-    );
-    await expect(resolveUrl((() => 7) as never)).rejects.toEqual(
-      new TypeError('Expected the URL to be a string, a URL or a function, got number'),
-    );
+  // A URL function's bad return is configuration: fatal, so it is a ConfigurationError (a TypeError)
+  // that says where the URL came from, with the check's error as its cause.
+  test('a function that returns an invalid URL makes resolveUrl reject with a ConfigurationError', async () => {
+    const returned = async (source: () => unknown): Promise<ConfigurationError> => {
+      const error = await resolveUrl(source as never).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as ConfigurationError).option).toBe('url');
+      expect(((error as ConfigurationError).cause as Error).constructor).toBe(TypeError);
+      return error as ConfigurationError;
+    };
+    const prefix = 'The URL function returned an unusable URL: ';
+    expect((await returned(() => 'ftp://example.com/')).message).toBe(`${prefix}Expected a ws:, wss:, http: or https: URL, got \`ftp://example.com/\` (protocol ftp:)`);
+    expect((await returned(async () => 'nope')).message).toBe(`${prefix}Expected a ws:, wss:, http: or https: URL, got \`nope\` (not a valid URL)`);
+    expect((await returned(() => 7)).message).toBe(`${prefix}Expected the URL to be a string, a URL or a function, got number`);
+    expect((await returned(() => 'ws:///feed')).message).toBe(`${prefix}Expected a ws:, wss:, http: or https: URL with a host, got \`ws:///feed\` (no host)`);
+  });
+
+  test('a function that throws a TypeError or SyntaxError synchronously rejects with a ConfigurationError', async () => {
+    const bug = new TypeError('token.trim is not a function');
+    const error = await resolveUrl(() => {
+      throw bug;
+    }).then(() => undefined, (e: unknown) => e as ConfigurationError);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error?.message).toBe('The URL function threw TypeError: token.trim is not a function');
+    expect(error?.cause).toBe(bug);
+  });
+
+  test('a function that rejects with a TypeError (fetch failed) rejects with that error: retriable', async () => {
+    const network = new TypeError('fetch failed');
+    await expect(resolveUrl(() => Promise.reject(network))).rejects.toBe(network);
+  });
+
+  test('an invalid static URL still rejects with a plain TypeError (connect() checked it already)', async () => {
+    const error = await resolveUrl('ftp://example.com/').then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.constructor).toBe(TypeError);
   });
 
   test('an invalid static URL rejects rather than throws', async () => {
