@@ -1,12 +1,14 @@
-// Type-checks every ```ts block of every `@example` in lib/**/*.ts, so that the API docs cannot
-// rot. Each example becomes a module in a temporary directory, compiled in one `tsc` program with
-// 'rxwire' and 'rxwire/testing' mapped to lib/ (tsconfig `paths`). Examples stay short: the script
-// prepends a prelude with what an example uses and neither declares nor imports itself:
+// Type-checks every ```ts block of every `@example` in lib/**/*.ts, and of README.md, so that the
+// docs cannot rot. Each example becomes a module in a temporary directory, compiled in one `tsc`
+// program with 'rxwire' and 'rxwire/testing' mapped to lib/ (tsconfig `paths`). Examples stay
+// short: the script prepends a prelude with what an example uses and neither declares nor imports
+// itself:
 //   - the placeholders in PRELUDE (`socket`, `server`, `proxy`...), by the example's folder;
 //   - imports of anything exported by 'rxwire', 'rxwire/testing', the example's own module
 //     (internal helpers are documented too), 'rxjs', 'ws' and 'node:net'.
-// Errors are reported at the example's line in lib/. It also lists the public exports (of 'rxwire'
-// and 'rxwire/testing') whose TSDoc has no @example; with --require-examples they fail the check.
+// Errors are reported at the example's line in lib/ or README.md. It also lists the public exports
+// (of 'rxwire' and 'rxwire/testing') whose TSDoc has no @example; with --require-examples they
+// fail the check. spec/examples/readme.spec.ts uses the same functions (exported below).
 // Usage: node scripts/check-examples.js [--require-examples] [--keep (the temporary directory)]
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -68,6 +70,16 @@ const PRELUDE = {
       hooks: "declare const hooks: import('./lib/testing/fault-pipe.js').PipeHooks;",
     },
   },
+  // The README's first example declares these itself; later ones use them as given.
+  'README.md': {
+    types: [],
+    values: {
+      In: "type In = { type: 'price'; symbol: string; price: number };",
+      Out: "type Out = { type: 'subscribe'; symbol: string };",
+      url: 'declare const url: string;',
+      socket: "declare const socket: import('rxwire').RxSocket<In, Out>;",
+    },
+  },
   'lib/testing/lifecycle.ts': {
     types: [],
     values: { server: 'declare const server: Server;' },
@@ -100,6 +112,35 @@ function extract(file) {
     }
   }
   return examples;
+}
+
+/** The line above a ```ts block in a markdown file that marks it to be run (spec/examples). */
+const RUN_MARKER = '<!-- readme-run -->';
+
+/**
+ * `{ file, line, code, run }` for each ```ts block of a markdown file; `line` is the block's first
+ * line of code, `run` whether the line above its fence is RUN_MARKER. A marker that is not
+ * directly above a ```ts fence is an error, so that a block cannot silently stop being run.
+ */
+function extractMarkdown(file) {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const blocks = [];
+  for (let i = 0; i < lines.length; i++) {
+    const marked = lines[i].trim() === RUN_MARKER;
+    if (marked && !/^```(ts|typescript)\s*$/.test(lines[i + 1] ?? '')) {
+      throw new Error(`${path.relative(root, file)}:${i + 1}: ${RUN_MARKER} must be directly above a \`\`\`ts block`);
+    }
+    if (!/^```(ts|typescript)\s*$/.test(lines[i])) {
+      if (lines[i].startsWith('```')) i = lines.findIndex((line, j) => j > i && line.startsWith('```')); // skip other blocks
+      if (i < 0) break;
+      continue;
+    }
+    const end = lines.findIndex((line, j) => j > i && line.startsWith('```'));
+    if (end < 0) throw new Error(`${path.relative(root, file)}:${i + 1}: unterminated code block`);
+    blocks.push({ file, line: i + 2, code: lines.slice(i + 1, end).join('\n'), run: i > 0 && lines[i - 1].trim() === RUN_MARKER });
+    i = end;
+  }
+  return blocks;
 }
 
 /**
@@ -193,10 +234,12 @@ function preludeFor(example, exportTable) {
   return lines;
 }
 
-function main() {
-  const files = sources(lib);
-  const examples = files.flatMap(extract);
-  const exportTable = exportsOf(files);
+/**
+ * Type-checks `examples` (`{ file, line, code }`) in one `tsc` program, each with its prelude.
+ * Returns the errors, each at its example's line (`lib/x.ts:12: error TS...`); none when all pass.
+ * `keep` leaves the temporary directory (under .scratch/) and logs where it is.
+ */
+function typeCheck(examples, exportTable, { keep = false } = {}) {
   const scratch = path.join(root, '.scratch');
   fs.mkdirSync(scratch, { recursive: true });
   const dir = fs.mkdtempSync(path.join(scratch, 'check-examples-'));
@@ -234,7 +277,7 @@ function main() {
     } catch (error) {
       output = String(error.stdout || error.message);
     }
-    const errors = output
+    return output
       .split('\n')
       .filter(Boolean)
       .map((line) => {
@@ -245,22 +288,31 @@ function main() {
         const where = at >= 0 ? origin.line + at : origin.line;
         return `${path.relative(root, origin.file)}:${where}: ${at >= 0 ? '' : '(in the prelude) '}${match[4]}`;
       });
-    if (errors.length > 0) {
-      console.error(`check-examples: ${errors.filter((e) => /error TS/.test(e)).length} errors in ${examples.length} examples\n${errors.join('\n')}`);
-      process.exitCode = 1;
-    } else {
-      console.log(`check-examples: ${examples.length} examples from ${new Set(examples.map((e) => e.file)).size} files type-check`);
-    }
-    const { undocumented } = exportTable;
-    if (undocumented.length > 0) {
-      const strict = process.argv.includes('--require-examples');
-      (strict ? console.error : console.log)(`check-examples: ${undocumented.length} public exports have no @example: ${undocumented.join(', ')}`);
-      if (strict) process.exitCode = 1;
-    }
   } finally {
-    if (!process.argv.includes('--keep')) fs.rmSync(dir, { recursive: true, force: true });
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
     else console.log(`kept ${dir}`);
   }
 }
 
-main();
+function main() {
+  const files = sources(lib);
+  const examples = [...files.flatMap(extract), ...extractMarkdown(path.join(root, 'README.md'))];
+  const exportTable = exportsOf(files);
+  const errors = typeCheck(examples, exportTable, { keep: process.argv.includes('--keep') });
+  if (errors.length > 0) {
+    console.error(`check-examples: ${errors.filter((e) => /error TS/.test(e)).length} errors in ${examples.length} examples\n${errors.join('\n')}`);
+    process.exitCode = 1;
+  } else {
+    console.log(`check-examples: ${examples.length} examples from ${new Set(examples.map((e) => e.file)).size} files type-check`);
+  }
+  const { undocumented } = exportTable;
+  if (undocumented.length > 0) {
+    const strict = process.argv.includes('--require-examples');
+    (strict ? console.error : console.log)(`check-examples: ${undocumented.length} public exports have no @example: ${undocumented.join(', ')}`);
+    if (strict) process.exitCode = 1;
+  }
+}
+
+module.exports = { RUN_MARKER, exportsOf, extract, extractMarkdown, sources, typeCheck };
+
+if (require.main === module) main();
