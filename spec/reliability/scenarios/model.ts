@@ -70,10 +70,11 @@ interface SendRecord {
 }
 
 const STATUSES: Record<ConnectionStatus, readonly ConnectionStatus[]> = {
-  idle: ['connecting', 'closed'],
-  connecting: ['open', 'reconnecting', 'idle', 'closed'],
-  reconnecting: ['reconnecting', 'open', 'idle', 'closed'],
-  open: ['open', 'reconnecting', 'idle', 'closed'],
+  idle: ['connecting', 'closing', 'closed'],
+  connecting: ['open', 'reconnecting', 'idle', 'closing', 'closed'],
+  reconnecting: ['reconnecting', 'open', 'idle', 'closing', 'closed'],
+  open: ['open', 'reconnecting', 'idle', 'closing', 'closed'],
+  closing: ['closed'],
   closed: [],
 };
 
@@ -401,11 +402,13 @@ export class ModelRun {
       return;
     }
     if (!STATUSES[previous.status].includes(state.status)) this.violate(`state table: ${previous.status} → ${state.status} is not a transition of docs/state.md`);
-    if (this.closeCalledAt !== undefined && state.status !== 'closed') this.violate(`state table: '${state.status}' after close() was called (only 'closed' may follow)`);
+    if (this.closeCalledAt !== undefined && state.status !== 'closing' && state.status !== 'closed') {
+      this.violate(`state table: '${state.status}' after close() was called (only 'closing' and 'closed' may follow)`);
+    }
     const expectAttempt = (ok: boolean): void => void (ok || this.violate(`state table: ${previous.status}:${previous.attempt} → ${state.status}:${state.attempt} has the wrong attempt`));
     if (state.status === 'idle') expectAttempt(state.attempt === 0);
     if (state.status === 'connecting') expectAttempt(state.attempt === 1);
-    if (state.status === 'closed') expectAttempt(state.attempt === previous.attempt);
+    if (state.status === 'closing' || state.status === 'closed') expectAttempt(state.attempt === previous.attempt);
     if (state.status === 'open' && previous.status !== 'open') expectAttempt(state.attempt === previous.attempt);
     if (state.status === 'reconnecting' && previous.status === 'reconnecting') expectAttempt(state.attempt === previous.attempt || state.attempt === previous.attempt + 1);
     if (state.status === 'reconnecting' && previous.status === 'connecting') expectAttempt(state.attempt === 2);
