@@ -208,6 +208,7 @@ async function main(): Promise<void> {
   const socket = connect<DemoMessage, DemoMessage>(url, {
     reconnect: { initialDelay: 250, maxDelay: 1000 },
     buffer: BUFFER,
+    logger: false, // the demo prints every state and error itself
   });
 
   let state: ConnectionState = socket.state;

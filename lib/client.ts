@@ -1,12 +1,24 @@
 import { asyncScheduler, defer, Observable, ReplaySubject, Subject, Subscription, tap, type Observer } from 'rxjs';
-import { eachValueFrom } from 'rxjs-for-await';
 import { isRetriableClose, isSendableCloseCode } from './close-codes.js';
 import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
 import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
-import { ConfigurationError, ConnectionClosedError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
+import { ConfigurationError, ConnectionClosedError, ConnectTimeoutError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
 import { runHandshake, type HandshakeRun } from './handshake.js';
-import { show, validateOptions, validateSendOptions, type ConnectOptions, type UrlSource, type WireData } from './options.js';
+import {
+  checkDelay,
+  checkKeys,
+  checkOptionsObject,
+  show,
+  validateIterateOptions,
+  validateOptions,
+  validateSendOptions,
+  type ConnectOptions,
+  type UrlSource,
+  type WireData,
+} from './options.js';
+import { iterate, type IterateOptions, type MessageIterator } from './iterate.js';
 import { droppedError, outgoingEntry, Writer } from './outgoing.js';
+import { createReporter, type Reporter } from './report.js';
 import { retryWithBackoff, type RetryInfo } from './reconnect.js';
 import { request, type RequestHost, type RequestOptions } from './request.js';
 import { normalizeUrl } from './url.js';
@@ -53,7 +65,9 @@ export interface ConnectionState {
  * ```
  */
 export interface DroppedMessage<Out> {
-  /** The message as given to `send()` or `outgoing.next()`. */
+  /** The message as given to `send()` or `outgoing.next()` (the same name as `MessageDroppedError.payload`). */
+  readonly payload: Out;
+  /** @deprecated The same as `payload`; kept for 0.1 code. */
   readonly message: Out;
   readonly reason: DropReason;
   /** With reason `'error'`: what the socket's `send` threw. */
@@ -135,7 +149,7 @@ export interface RxSocket<In, Out> extends AsyncIterable<In> {
    * arrives and again after every reconnect (before the buffer flushes), `unsubscribe()` when the
    * last leaves (only while open); emits the messages `filter` accepts. Holds the connection.
    */
-  channel(options: ChannelOptions<In, Out>): Observable<In>;
+  channel(options: ChannelOptions<In, Out>): Channel<In>;
   /**
    * Sends `message` (through the buffer, like `send()`) and resolves with the first incoming
    * message `match` accepts; rejects with `RequestTimeoutError`, with `ConnectionClosedError` if
@@ -143,6 +157,58 @@ export interface RxSocket<In, Out> extends AsyncIterable<In> {
    * the socket closes for good. Holds the connection while pending.
    */
   request(message: Out, options: RequestOptions<In>): Promise<In>;
+  /**
+   * A bounded async iterator over incoming messages (what `for await (const m of socket)` uses,
+   * with the `iteration` option's bounds): it holds the connection while iterated; `break` lets
+   * go at once, also while it waits for a message.
+   */
+  iterate(options?: IterateOptions<In>): MessageIterator<In>;
+  /**
+   * Resolves once the socket is open (at once if it is), holding the connection meanwhile.
+   * Rejects with the error that ends the socket for good (`RetriesExhaustedError`,
+   * `ConnectionClosedError`), or with `ConnectTimeoutError` when it is not open within `timeout`
+   * ms (default `Infinity`): a script's way to fail fast and loud when the server is down.
+   */
+  opened(options?: { timeout?: number }): Promise<void>;
+  /**
+   * Drops the current connection (closing it with 1000) and dials again at once, skipping any
+   * backoff wait; `state$` goes to `'connecting'`, attempt 1. Does nothing while idle or closed.
+   */
+  reconnect(): void;
+  /** Counters and gauges of this socket, read on demand. */
+  readonly metrics: SocketMetrics;
+}
+
+/**
+ * A channel's messages: an Observable, and iterable with `for await` (bounded as the socket's
+ * `iteration` option says; `break` leaves the channel).
+ *
+ * @example
+ * ```ts
+ * const btc: Channel<Message> = socket.channel({ subscribe: () => ({ op: 'sub', pair: 'BTC' }), filter: (m) => m.pair === 'BTC' });
+ * for await (const tick of btc) console.log(tick);
+ * ```
+ */
+export interface Channel<In> extends Observable<In>, AsyncIterable<In> {}
+
+/**
+ * What `socket.metrics` reports.
+ *
+ * @example
+ * ```ts
+ * const { reconnects, rtt, buffered, bufferedBytes } = socket.metrics;
+ * console.log(`reconnected ${reconnects}×, rtt ${rtt ?? '?'} ms, ${buffered} waiting (${bufferedBytes} B)`);
+ * ```
+ */
+export interface SocketMetrics {
+  /** Times the connection opened again after a retried loss (or `reconnect()`). */
+  readonly reconnects: number;
+  /** The round trip of the last answered heartbeat ping, in milliseconds; undefined before one. */
+  readonly rtt: number | undefined;
+  /** Messages waiting in the buffer. */
+  readonly buffered: number;
+  /** Their size: UTF-8 bytes of text messages plus bytes of binary ones. */
+  readonly bufferedBytes: number;
 }
 
 const noop = (): void => {};
@@ -199,6 +265,11 @@ class Client<In, Out> implements RxSocket<In, Out> {
   readonly #appPong: { isPong: ((message: In) => boolean) | undefined } | undefined;
   #pongTarget: OpenConnection | undefined;
   #ended = false; // close() was called, or a close was not retried
+  #uses = 0; // sends written at once while lingering: the linger restarts
+  #reconnects = 0;
+  #rtt: number | undefined;
+  readonly #report: Reporter;
+  readonly #iteration: IterateOptions<In>;
   #closed: Promise<void> | undefined;
   readonly #options: ConnectOptions<In, Out>;
   readonly #isFatalCause: (cause: unknown) => boolean;
@@ -220,6 +291,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
       scheduler = asyncScheduler,
     } = options;
     this.#serialize = serialize;
+    this.#report = createReporter(options.logger);
+    this.#iteration = options.iteration ?? {};
     this.#deserialize = deserialize;
     this.#appPong = heartbeat && heartbeat.message ? { isPong: heartbeat.isPong } : undefined;
     this.#bufferTimeout = timeout;
@@ -234,6 +307,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
         interval: heartbeat.interval ?? 25000,
         timeout: heartbeat.timeout ?? 10000,
         ping: heartbeat.message && ((conn) => this.#writeMessageNow(conn, heartbeat.message as () => Out)),
+        onRtt: (ms: number) => void (this.#rtt = ms),
       },
       closeTimeout,
       scheduler,
@@ -247,7 +321,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       overflow,
       highWaterMark,
       scheduler,
-      onDrop: (message, reason, cause) => this.#drops.next(cause === undefined ? { message, reason } : { message, reason, cause }),
+      onDrop: (entry, reason, cause) => this.#dropped(entry.message, reason, cause, entry.promised),
       onOccupied: (occupied) => (occupied ? this.#hold() : this.#release()),
     });
     this.#states.next(this.#currentState);
@@ -265,7 +339,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     });
     this.outgoing = {
       next: (message) => this.#feed(message),
-      error: (error: unknown) => this.#errors.next(asError(error)),
+      error: (error: unknown) => this.#error(asError(error), 'outgoing', 'outgoing.error() was called'),
       complete: noop,
     };
   }
@@ -278,8 +352,65 @@ class Client<In, Out> implements RxSocket<In, Out> {
     return this.#writer.waitingCount;
   }
 
+  get metrics(): SocketMetrics {
+    return { reconnects: this.#reconnects, rtt: this.#rtt, buffered: this.#writer.waitingCount, bufferedBytes: this.#writer.waitingBytes };
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<In> {
-    return eachValueFrom(this.messages$)[Symbol.asyncIterator]();
+    return this.iterate();
+  }
+
+  iterate(options?: IterateOptions<In>): MessageIterator<In> {
+    validateIterateOptions(options);
+    return this.#iterate(this.messages$, options);
+  }
+
+  #iterate(source: Observable<In>, options?: IterateOptions<In>): MessageIterator<In> {
+    const merged = { ...this.#iteration, ...options };
+    const { onDrop } = merged;
+    return iterate(source, {
+      ...merged,
+      onDrop: (message) => {
+        if (onDrop) return onDrop(message);
+        this.#report.warn('iteration', 'a for-await loop fell behind: messages dropped (see the `iteration` option)', { message });
+      },
+    });
+  }
+
+  opened(options: { timeout?: number } = {}): Promise<void> {
+    try {
+      checkOptionsObject('options', options);
+      checkKeys('', options, ['timeout']);
+      checkDelay('timeout', options.timeout, { infinity: true });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#currentState.status === 'open') return Promise.resolve();
+    const { timeout = Infinity } = options;
+    return new Promise<void>((resolve, reject) => {
+      const waiting = new Subscription();
+      const settle = (settler: () => void): void => {
+        waiting.unsubscribe();
+        settler();
+      };
+      waiting.add(
+        this.messages$.subscribe({
+          error: (error: unknown) => settle(() => reject(error)),
+          complete: () => settle(() => reject(new ConnectionClosedError({ code: 1000, reason: 'closed by the client', wasClean: true }))),
+        }),
+      );
+      if (waiting.closed) return;
+      waiting.add(this.#states.subscribe((state) => state.status === 'open' && settle(resolve)));
+      if (timeout !== Infinity && !waiting.closed) {
+        waiting.add(this.#attempt.scheduler.schedule(() => settle(() => reject(new ConnectTimeoutError(timeout))), timeout));
+      }
+    });
+  }
+
+  reconnect(): void {
+    if (this.#ended || !this.#session) return;
+    this.#stopSession();
+    this.#startSession();
   }
 
   send(message: Out, options?: SendOptions): Promise<void> {
@@ -332,7 +463,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
    */
   #submit(message: Out, timeout: number, onWritten: (() => void) | undefined): Promise<void> {
     if (this.#ended) {
-      this.#drops.next({ message, reason: 'closed' });
+      this.#dropped(message, 'closed', undefined, true);
       return quietRejection(droppedError('closed', message));
     }
     let data: WireData;
@@ -345,14 +476,15 @@ class Client<In, Out> implements RxSocket<In, Out> {
     try {
       written = this.#writer.tryWrite(data);
     } catch (error) {
-      this.#drops.next({ message, reason: 'error', cause: error });
+      this.#dropped(message, 'error', error, true);
       return quietRejection(droppedError('error', message, error));
     }
     if (written) {
+      this.#uses++;
       onWritten?.();
       return Promise.resolve();
     }
-    const entry = outgoingEntry(message, data, timeout, onWritten);
+    const entry = outgoingEntry(message, data, timeout, true, onWritten);
     this.#writer.enqueue(entry);
     // Settled already (dropped for overflow, or flushed with the buffer): no settlers needed.
     const { outcome } = entry;
@@ -370,15 +502,15 @@ class Client<In, Out> implements RxSocket<In, Out> {
     try {
       data = this.#serializeChecked(message);
     } catch (error) {
-      this.#errors.next(error as Error);
+      this.#error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
       return;
     }
     try {
-      if (this.#writer.tryWrite(data)) return;
+      if (this.#writer.tryWrite(data)) return void this.#uses++;
     } catch (error) {
-      return this.#drops.next({ message, reason: 'error', cause: error });
+      return this.#dropped(message, 'error', error, false);
     }
-    this.#writer.enqueue(outgoingEntry(message, data, this.#bufferTimeout));
+    this.#writer.enqueue(outgoingEntry(message, data, this.#bufferTimeout, false));
   }
 
   /** `serialize`, checked: throws its error, or a TypeError if it returned neither text nor binary. */
@@ -399,7 +531,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     try {
       message = this.#deserialize(data);
     } catch (error) {
-      this.#errors.next(new DecodeError(data, error));
+      this.#error(new DecodeError(data, error), 'decode', 'an incoming message could not be decoded (see `deserialize`)');
       return;
     }
     const appPong = this.#appPong;
@@ -409,7 +541,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
         isPong = appPong.isPong?.(message);
       } catch (error) {
         // Runs inside the socket's event handler: a throw there would wedge the connection.
-        this.#errors.next(asError(error));
+        this.#error(asError(error), 'isPong', '`heartbeat.isPong` threw');
         isPong = false;
       }
       if (isPong !== false) this.#pongTarget?.pong();
@@ -419,8 +551,9 @@ class Client<In, Out> implements RxSocket<In, Out> {
     else this.#incoming.next(message);
   }
 
-  channel(options: ChannelOptions<In, Out>): Observable<In> {
-    return createChannel(this.#channelHost, options);
+  channel(options: ChannelOptions<In, Out>): Channel<In> {
+    const channel$ = createChannel(this.#channelHost, options);
+    return Object.assign(channel$, { [Symbol.asyncIterator]: () => this.#iterate(channel$) });
   }
 
   request(message: Out, options: RequestOptions<In>): Promise<In> {
@@ -460,7 +593,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     try {
       this.#writer.writeNow(conn, this.#serializeChecked(make()));
     } catch (error) {
-      this.#errors.next(asError(error));
+      this.#error(asError(error), 'write', 'a heartbeat or channel message could not be written');
     }
   }
 
@@ -483,14 +616,19 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   #release(): void {
     if (this.#ended || --this.#holders > 0 || !this.#session) return;
-    const { lazyCloseTimeout = 0 } = this.#options;
+    const { lazyCloseTimeout = 5000 } = this.#options;
     if (lazyCloseTimeout === Infinity) return;
-    this.#idleTimer = this.#attempt.scheduler.schedule(() => {
-      this.#idleTimer = undefined;
-      if (this.#holders > 0) return;
-      this.#stopSession();
-      this.#setState({ status: 'idle', attempt: 0, ...(this.#currentState.lastClose && { lastClose: this.#currentState.lastClose }) });
-    }, lazyCloseTimeout);
+    const linger = (uses: number): void => {
+      this.#idleTimer = this.#attempt.scheduler.schedule(() => {
+        this.#idleTimer = undefined;
+        if (this.#holders > 0) return;
+        // Sends written at once meanwhile: still in use, linger again (no clock read per send).
+        if (this.#uses !== uses) return linger(this.#uses);
+        this.#stopSession();
+        this.#setState({ status: 'idle', attempt: 0, ...(this.#currentState.lastClose && { lastClose: this.#currentState.lastClose }) });
+      }, lazyCloseTimeout);
+    };
+    linger(this.#uses);
   }
 
   #startSession(): void {
@@ -574,7 +712,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   #retrying({ error, attempt }: RetryInfo): void {
     const close = closeInfo(error as ConnectionClosedError);
-    this.#errors.next(error as Error);
+    this.#error(error as Error, 'retry', `the connection failed (attempt ${attempt - 1}) and is retried`);
     if (this.#ended) return; // an errors$ observer closed the socket: no retry comes
     this.#setState({ status: 'reconnecting', attempt, lastClose: close });
   }
@@ -592,6 +730,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.#currentState.lastClose;
     this.#writer.close('closed');
     this.#setState({ status: 'closed', attempt: this.#currentState.attempt, ...(lastClose && { lastClose }) });
+    if (!this.#incoming.observed) this.#report.warn('fail', `the socket closed for good: ${messageOf(error)}`, { error });
     this.#incoming.error(error);
     this.#completeStreams();
   }
@@ -603,7 +742,21 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.#connectionLost.complete();
   }
 
+  /** An error for errors$; a warning too when nobody observes errors$. */
+  #error(error: Error, kind: string, what: string): void {
+    if (!this.#errors.observed) this.#report.warn(kind, `${what}: ${error.message} (observe errors$ to handle this)`, { error });
+    this.#errors.next(error);
+  }
+
+  /** A drop for dropped$; a warning too when neither dropped$ nor a send() promise reports it. */
+  #dropped(message: Out, reason: DropReason, cause: unknown, promised: boolean): void {
+    if (!promised && !this.#drops.observed) this.#report.warn('drop', `a message was dropped (${reason}) (observe dropped$ to handle this)`, { message, reason });
+    this.#drops.next(cause === undefined ? { payload: message, message, reason } : { payload: message, message, reason, cause });
+  }
+
   #setState(state: ConnectionState): void {
+    this.#report.debug(`state ${state.status}`, { ...state });
+    if (state.status === 'open' && this.#currentState.status === 'reconnecting') this.#reconnects++;
     this.#currentState = state;
     this.#states.next(state);
   }
@@ -617,6 +770,10 @@ class Client<In, Out> implements RxSocket<In, Out> {
   async #settleClosed(): Promise<void> {
     while (this.#closings.size > 0) await Promise.all(this.#closings);
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function asError(thrown: unknown): Error {

@@ -70,7 +70,7 @@ export interface AttemptConfig {
   wsOptions: WsOptions | ((attempt: number) => WsOptions | Promise<WsOptions>) | undefined;
   connectTimeout: number;
   /** With `ping`, an application-level heartbeat; without, ping frames where the socket has them. */
-  heartbeat: { interval: number; timeout: number; ping: ((conn: OpenConnection) => void) | undefined } | false;
+  heartbeat: { interval: number; timeout: number; ping: ((conn: OpenConnection) => void) | undefined; onRtt?: (ms: number) => void } | false;
   closeTimeout: number;
   scheduler: SchedulerLike;
   /** Each incoming frame: a string for text, a Uint8Array for binary. The hot path. */
@@ -164,6 +164,7 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
           scheduler,
           ping: () => sendPing(conn),
           onTimeout: () => end(new HeartbeatTimeoutError(beat.timeout)),
+          ...(beat.onRtt && { onRtt: beat.onRtt }),
         });
       }
       if (!config.handshake) return subscriber.next(conn);

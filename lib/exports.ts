@@ -1,7 +1,16 @@
 // The API shared by every build; each build's barrel adds its own `connect`.
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { ChannelError, type ChannelOptions } from './channel.js';
-export { type ConnectionState, type ConnectionStatus, type DroppedMessage, type RxSocket, type SendOptions } from './client.js';
+export {
+  type Channel,
+  type ConnectionState,
+  type ConnectionStatus,
+  type DroppedMessage,
+  type RxSocket,
+  type SendOptions,
+  type SocketMetrics,
+} from './client.js';
+export { iterate, IterationOverflowError, type IterateOptions, type IterationOverflow, type MessageIterator } from './iterate.js';
 export { isRetriableClose } from './close-codes.js';
 export {
   ConfigurationError,
@@ -19,6 +28,7 @@ export type {
   ConnectOptions,
   HandshakeConnection,
   HeartbeatOptions,
+  Logger,
   OverflowPolicy,
   ReconnectOptions,
   UrlSource,

@@ -1,5 +1,6 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { BackoffOptions } from './backoff.js';
+import type { IterateOptions } from './iterate.js';
 import type { CloseInfo } from './errors.js';
 import type { WebSocketConstructor } from './web-socket.js';
 
@@ -83,6 +84,18 @@ export interface WsOptions {
   agent?: unknown;
   [option: string]: unknown;
 }
+
+/**
+ * Receives what rxwire reports: `level` `'warn'` for failures nobody observed, `'debug'` for state
+ * changes; `details` carries the error, state or message concerned.
+ *
+ * @example
+ * ```ts
+ * const logger: Logger = (level, message, details) => (level === 'warn' ? console.warn : console.debug)(`[feed] ${message}`, details);
+ * const socket = connect('wss://example.com/feed', { logger });
+ * ```
+ */
+export type Logger = (level: 'warn' | 'debug', message: string, details?: Readonly<Record<string, unknown>>) => void;
 
 /**
  * What a message is written as: text, or binary.
@@ -294,12 +307,29 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
    */
   closeTimeout?: number;
   /**
-   * Milliseconds the connection stays open after its last holder (a `messages$` subscriber or a
-   * waiting message) is gone, before it closes with 1000 and `state$` returns to `'idle'` (>= 0
-   * and <= 2147483647, or `Infinity`: never).
-   * @default 0
+   * Milliseconds the connection lingers after its last holder is gone (a `messages$` subscriber,
+   * an iterator, a channel, a pending request, or a message waiting in the buffer; a `send()`
+   * holds it from the call), before it closes with 1000 and `state$` returns to `'idle'` (>= 0
+   * and <= 2147483647, or `Infinity`: never). The linger lets a script `await send()` and then
+   * iterate on the same connection, and a producer that sends every few seconds use one
+   * connection instead of a handshake per message; a script that ends without `close()` exits
+   * this long after its last use.
+   * @default 5000
    */
   lazyCloseTimeout?: number;
+  /**
+   * Bounds of `for await` over the socket and its channels (what waits for a slow loop). Every
+   * drop is counted on the iterator (`dropped`) and reported to `logger`.
+   * @default { size: 1000, overflow: 'drop-oldest' }
+   */
+  iteration?: IterateOptions<In>;
+  /**
+   * Where rxwire reports what nobody else observes: `'warn'` for a failure or drop that no
+   * `errors$`/`dropped$` subscriber saw (at the 1st, 2nd, 4th, 8th… occurrence, never per
+   * message), `'debug'` for every state change. `false`: silent.
+   * @default a logger that prints `'warn'` to `console.warn` and ignores `'debug'`
+   */
+  logger?: false | Logger;
   /**
    * The outgoing buffer's bounds.
    * @default { size: 1000, timeout: 10000, overflow: 'drop-newest' }
@@ -451,8 +481,9 @@ export function editDistance(a: string, b: string): number {
 
 const CONNECT_KEYS = [
   'WebSocket', 'protocols', 'wsOptions', 'serialize', 'deserialize', 'connectTimeout', 'reconnect', 'heartbeat',
-  'closeTimeout', 'lazyCloseTimeout', 'buffer', 'highWaterMark', 'handshake', 'scheduler',
+  'closeTimeout', 'lazyCloseTimeout', 'buffer', 'highWaterMark', 'handshake', 'scheduler', 'iteration', 'logger',
 ] as const;
+const ITERATION_KEYS = ['size', 'overflow', 'onDrop'] as const;
 const RECONNECT_KEYS = ['initialDelay', 'maxDelay', 'factor', 'jitter', 'random', 'maxAttempts', 'resetAfter', 'shouldReconnect'] as const;
 const HEARTBEAT_KEYS = ['interval', 'timeout', 'message', 'isPong'] as const;
 const BUFFER_KEYS = ['size', 'timeout', 'overflow'] as const;
@@ -540,6 +571,8 @@ export function validateOptions(options: unknown): void {
     checkFunction('heartbeat.message', h.message);
     checkFunction('heartbeat.isPong', h.isPong);
   }
+  if (o.logger !== undefined && o.logger !== false) checkFunction('logger', o.logger);
+  if (checkObject('iteration', o.iteration, false) && o.iteration) validateIterateOptions(o.iteration as Record<string, unknown>, 'iteration.');
   if (checkObject('buffer', o.buffer, false) && o.buffer) {
     const b = o.buffer as Record<string, unknown>;
     checkKeys('buffer.', b, BUFFER_KEYS);
@@ -556,6 +589,19 @@ export function validateSendOptions(options: unknown): asserts options is { time
   checkOptionsObject('options', options);
   checkKeys('', options, ['timeout']);
   checkDelay('timeout', options.timeout, { infinity: true });
+}
+
+/** Validates the options of an async iteration (`iterate()`, `socket.iterate()`, `iteration`). */
+export function validateIterateOptions(options: unknown, prefix = ''): void {
+  if (options === undefined) return;
+  checkOptionsObject(prefix ? prefix.slice(0, -1) : 'options', options);
+  checkKeys(prefix, options, ITERATION_KEYS);
+  checkNumber(`${prefix}size`, options.size, { min: 1, integer: true, infinity: true });
+  const { overflow } = options;
+  if (overflow !== undefined && overflow !== 'drop-oldest' && overflow !== 'drop-newest' && overflow !== 'error') {
+    invalid(`${prefix}overflow`, "'drop-oldest', 'drop-newest' or 'error'", overflow);
+  }
+  checkFunction(`${prefix}onDrop`, options.onDrop);
 }
 
 /** Validates the options of `reconnect` / `retryWithBackoff`; `prefix` names them in messages. */

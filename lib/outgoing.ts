@@ -26,6 +26,10 @@ export interface OutgoingEntry<Out> {
   outcome: Outcome | undefined;
   /** With the outcome `'error'`: what the socket's `send` threw. */
   cause?: unknown;
+  /** Whether a `send()` promise reports this message's fate (else only `dropped$` does). */
+  readonly promised: boolean;
+  /** Its size while it waits in the buffer (UTF-8 bytes of text, bytes of binary); 0 outside. */
+  bytes: number;
   /** Called synchronously when it is written (before `resolve`). */
   readonly onWritten: (() => void) | undefined;
   /** The `send()` promise and its settlers, created only for a message that has to wait. */
@@ -39,9 +43,25 @@ export function outgoingEntry<Out>(
   message: Out,
   data: WireData,
   timeout: number,
+  promised: boolean,
   onWritten?: () => void,
 ): OutgoingEntry<Out> {
-  return { message, data, timeout, deadline: Infinity, outcome: undefined, onWritten, resolve: undefined, reject: undefined, promise: undefined };
+  return {
+    message, data, timeout, deadline: Infinity, outcome: undefined, promised, bytes: 0, onWritten,
+    resolve: undefined, reject: undefined, promise: undefined,
+  };
+}
+
+/** UTF-8 length of text (without encoding it), byte length of binary data. */
+function byteLength(data: WireData): number {
+  if (typeof data !== 'string') return data.byteLength;
+  let bytes = data.length;
+  for (let i = 0; i < data.length; i++) {
+    const code = data.charCodeAt(i);
+    if (code >= 0x800) bytes += code >= 0xd800 && code <= 0xdbff ? 1 : 2; // a surrogate pair is 4 bytes in all
+    else if (code >= 0x80) bytes += 1;
+  }
+  return bytes;
 }
 
 /** Configuration of a {@link Writer}. */
@@ -51,7 +71,7 @@ export interface WriterConfig<Out> {
   highWaterMark: number;
   scheduler: SchedulerLike;
   /** Every drop, before the `send()` promise rejects; `cause` is the socket's error for `'error'`. */
-  onDrop: (message: Out, reason: DropReason, cause?: unknown) => void;
+  onDrop: (entry: OutgoingEntry<Out>, reason: DropReason, cause?: unknown) => void;
   /** The buffer became occupied (`true`: hold the connection) or empty (`false`). */
   onOccupied: (occupied: boolean) => void;
 }
@@ -90,6 +110,7 @@ export class Writer<Out> {
   #cancelWait: (() => void) | undefined;
   #corked: OpenConnection['raw'];
   #closedReason: DropReason | undefined;
+  #bytes = 0;
 
   readonly #config: WriterConfig<Out>;
 
@@ -113,6 +134,11 @@ export class Writer<Out> {
   /** Messages waiting to be written. */
   get waitingCount(): number {
     return this.#buffer.length;
+  }
+
+  /** Bytes of the messages waiting to be written. */
+  get waitingBytes(): number {
+    return this.#bytes;
   }
 
   /**
@@ -159,6 +185,8 @@ export class Writer<Out> {
   #offer(entry: OutgoingEntry<Out> | undefined): boolean {
     if (entry !== undefined) {
       if (entry.timeout !== Infinity) entry.deadline = this.#config.scheduler.now() + entry.timeout;
+      entry.bytes = byteLength(entry.data);
+      this.#bytes += entry.bytes;
       if (!this.#buffer.push(entry)) return false;
     }
     if (this.#waiting || !this.#conn) return false;
@@ -185,6 +213,8 @@ export class Writer<Out> {
   }
 
   #write(entry: OutgoingEntry<Out>): void {
+    this.#bytes -= entry.bytes;
+    entry.bytes = 0;
     try {
       this.#put(this.#conn as OpenConnection, entry.data);
     } catch (error) {
@@ -255,8 +285,10 @@ export class Writer<Out> {
 
   #drop(entry: OutgoingEntry<Out>, reason: DropReason, cause?: unknown): void {
     entry.outcome = reason;
+    this.#bytes -= entry.bytes;
+    entry.bytes = 0;
     if (cause !== undefined) entry.cause = cause;
-    this.#config.onDrop(entry.message, reason, cause);
+    this.#config.onDrop(entry, reason, cause);
     if (entry.reject) {
       // Every drop is reported on dropped$; a fire-and-forget send() must not crash the
       // process with an unhandled rejection. An awaiting caller still gets the error.

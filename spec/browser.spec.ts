@@ -323,7 +323,7 @@ function chromiumTests(): void {
     expect(result.same).toBe(true);
     expect(result.sent).toBe('closed');
     expect(result.recording.completions).toEqual({ messages: 1, states: 1, errors: 1, dropped: 1 });
-    expect(result.recording.states).toEqual(['idle', 'connecting', 'open', 'closed']);
+    expect(result.recording.states).toEqual(['idle', 'connecting', 'open', 'closing', 'closed']);
     expect(result.recording.errors).toEqual([]);
     expect(await closedAtServer).toEqual({ code: 4000, reason: 'bye' });
   });

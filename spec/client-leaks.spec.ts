@@ -77,7 +77,7 @@ switch (process.env.RXWIRE_MODE) {
     break;
   }
   case 'for-await-break': {
-    const socket = connect(url);
+    const socket = connect(url, { lazyCloseTimeout: 0 }); // the default lingers 5 s after the loop
     (async () => {
       for await (const m of socket) { log('message ' + JSON.stringify(m)); break; }
       log('done');

@@ -130,7 +130,7 @@ const cases: Case[] = [
     'an unknown option, no near miss',
     { colour: 'red' },
     TypeError,
-    'Unknown option `colour` (the options are `WebSocket`, `protocols`, `wsOptions`, `serialize`, `deserialize`, `connectTimeout`, `reconnect`, `heartbeat`, `closeTimeout`, `lazyCloseTimeout`, `buffer`, `highWaterMark`, `handshake`, `scheduler`)',
+    'Unknown option `colour` (the options are `WebSocket`, `protocols`, `wsOptions`, `serialize`, `deserialize`, `connectTimeout`, `reconnect`, `heartbeat`, `closeTimeout`, `lazyCloseTimeout`, `buffer`, `highWaterMark`, `handshake`, `scheduler`, `iteration`, `logger`)',
   ],
   ['buffer.sise', { buffer: { sise: 10 } }, TypeError, 'Unknown option `buffer.sise`: did you mean `buffer.size`?'],
   ['buffer.maxSize', { buffer: { maxSize: 10 } }, TypeError, 'Unknown option `buffer.maxSize` (the options are `buffer.size`, `buffer.timeout`, `buffer.overflow`)'],
@@ -309,7 +309,8 @@ describe('close(): code and reason are checked before anything closes', () => {
     await socket.close(4000, 'x'.repeat(123));
     expect(await states).toEqual([
       { status: 'idle', attempt: 0 },
-      { status: 'closed', attempt: 0 },
+      { status: 'closing', attempt: 0 },
+      { status: 'closed', attempt: 0, lastClose: { code: 4000, reason: 'x'.repeat(123), wasClean: true } },
     ]);
     expect(completed).toEqual(['errors$', 'dropped$']);
     await expect(socket.send('after close')).rejects.toMatchObject({ name: 'MessageDroppedError', reason: 'closed' });

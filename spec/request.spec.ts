@@ -241,7 +241,7 @@ describe('socket.request()', () => {
     const error = await rejection(socket.request({ id: 1, method: 'echo' }, { match: matchId(1), timeout: 50 }));
     expect(error).toBeInstanceOf(RequestTimeoutError);
     await waitFor(() => dropped.length === 1, 'the drop');
-    expect(dropped).toEqual<Array<DroppedMessage<Out>>>([{ message: { id: 1, method: 'echo' }, reason: 'timeout' }]);
+    expect(dropped).toEqual<Array<DroppedMessage<Out>>>([{ payload: { id: 1, method: 'echo' }, message: { id: 1, method: 'echo' }, reason: 'timeout' }]);
     expect(socket.buffered).toBe(0);
 
     await server.restart();

@@ -139,9 +139,13 @@ export function hold(socket: { readonly messages$: Observable<unknown> }): void 
   onDispose(() => subscription.unsubscribe());
 }
 
-/** `connect()` whose socket is closed in `afterEach`. */
+/**
+ * `connect()` whose socket is closed in `afterEach`. The lifecycle specs pin the idle transition
+ * itself, so their sockets close as soon as nothing holds them (`lazyCloseTimeout: 0`), and they
+ * observe failures themselves (`logger: false`); the defaults have specs of their own.
+ */
 export function client<In = unknown, Out = unknown>(url: Parameters<typeof connect>[0], options?: ConnectOptions<In, Out>): RxSocket<In, Out> {
-  const socket = connect<In, Out>(url, options);
+  const socket = connect<In, Out>(url, { lazyCloseTimeout: 0, logger: false, ...options });
   onDispose(() => socket.close());
   return socket;
 }

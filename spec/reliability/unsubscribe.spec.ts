@@ -24,7 +24,7 @@ interface Client {
 function spawnClient(url: string, scope: Scope, options: Parameters<typeof connect>[1]): Client {
   const client = { attempts: 0, attemptsAtLeave: NaN, statusAtLeave: '' } as Client & { socket: RxSocket<unknown, unknown> };
   // A URL function is called at the start of every attempt: it counts them.
-  client.socket = connect(() => (client.attempts++, url), options);
+  client.socket = connect(() => (client.attempts++, url), { lazyCloseTimeout: 0, ...options });
   scope.defer(() => client.socket.close());
   return client;
 }

@@ -1,0 +1,33 @@
+import type { Logger } from './options.js';
+
+/** Where a client's reports go: warnings rate-limited per kind, debug only to a user's logger. */
+export interface Reporter {
+  /**
+   * A failure or drop of `kind` that nobody observed: reported at its 1st, 2nd, 4th, 8th…
+   * occurrence, so a retry loop or a flood is visible without a line per event.
+   */
+  warn(kind: string, message: string, details?: Readonly<Record<string, unknown>>): void;
+  debug(message: string, details?: Readonly<Record<string, unknown>>): void;
+}
+
+/** The default logger: warnings to `console.warn`, nothing else. */
+const consoleLogger: Logger = (level, message) => {
+  if (level === 'warn') console.warn(`rxwire: ${message}`);
+};
+
+export function createReporter(logger: Logger | false | undefined): Reporter {
+  const log = logger === undefined ? consoleLogger : logger || undefined;
+  const counts = new Map<string, number>();
+  return {
+    warn(kind, message, details) {
+      if (!log) return;
+      const count = (counts.get(kind) ?? 0) + 1;
+      counts.set(kind, count);
+      if ((count & (count - 1)) !== 0) return; // not a power of two
+      log('warn', count === 1 ? message : `${message} (${count} times so far)`, details);
+    },
+    debug(message, details) {
+      if (log && log !== consoleLogger) log('debug', message, details);
+    },
+  };
+}
