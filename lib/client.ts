@@ -201,7 +201,7 @@ export interface Channel<In> extends Observable<In>, AsyncIterable<In> {}
  * ```
  */
 export interface SocketMetrics {
-  /** Times the connection opened again after a retried loss (or `reconnect()`). */
+  /** Times the connection opened again after a retried loss. */
   readonly reconnects: number;
   /** The round trip of the last answered heartbeat ping, in milliseconds; undefined before one. */
   readonly rtt: number | undefined;
