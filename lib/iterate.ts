@@ -20,7 +20,7 @@ export type IterationOverflow = 'drop-oldest' | 'drop-newest' | 'error';
  * @example
  * ```ts
  * const options: IterateOptions<Message> = { size: 100, overflow: 'drop-oldest', onDrop: (msg) => console.warn('behind', msg) };
- * for await (const msg of socket.iterate(options)) await handle(msg);
+ * for await (const msg of socket.iterate(options)) console.log(msg);
  * ```
  */
 export interface IterateOptions<T = unknown> {
@@ -49,7 +49,7 @@ export interface IterateOptions<T = unknown> {
  * @example
  * ```ts
  * const messages = socket.iterate({ size: 100 });
- * for await (const msg of messages) if (done(msg)) break;
+ * for await (const msg of messages) if (msg.type === 'bye') break;
  * console.log(`${messages.dropped} messages dropped while the loop was busy`);
  * ```
  */
@@ -64,7 +64,7 @@ export interface MessageIterator<T> extends AsyncIterableIterator<T> {
  * @example
  * ```ts
  * try {
- *   for await (const msg of socket.iterate({ size: 100, overflow: 'error' })) await slow(msg);
+ *   for await (const msg of socket.iterate({ size: 100, overflow: 'error' })) await new Promise((resolve) => setTimeout(resolve, 10, msg));
  * } catch (e) {
  *   if (e instanceof IterationOverflowError) console.error(`fell ${e.size} messages behind`);
  * }

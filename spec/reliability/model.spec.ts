@@ -31,7 +31,7 @@ const MAX_COMMANDS = sized(12, 25);
  * - close-in-messages$ (seed 1): [subscribe, arm close() in messages$, request(timeout 20), arm
  *   close() in dropped$]: RxJS onStoppedNotification 'N' (tripwire).
  */
-const KNOWN_DEFECTS: readonly CommandKind[] = (process.env.RXWIRE_MODEL_OFF ?? 'return-while-pending,close-in-messages$').split(',').filter(Boolean) as CommandKind[];
+const KNOWN_DEFECTS: readonly CommandKind[] = (process.env.RXWIRE_MODEL_OFF ?? 'close-in-messages$').split(',').filter(Boolean) as CommandKind[];
 
 const ALL = process.env.RXWIRE_MODEL_ALL === '1';
 /** `RXWIRE_MODEL_ONLY=greet,subscribe,push` generates only those kinds (to hunt one defect). */
