@@ -64,7 +64,7 @@ export interface MessageIterator<T> extends AsyncIterableIterator<T> {
  * @example
  * ```ts
  * try {
- *   for await (const msg of socket.iterate({ size: 100, overflow: 'error' })) await new Promise((resolve) => setTimeout(resolve, 10, msg));
+ *   for await (const msg of socket.iterate({ size: 100, overflow: 'error' })) console.log(msg);
  * } catch (e) {
  *   if (e instanceof IterationOverflowError) console.error(`fell ${e.size} messages behind`);
  * }
