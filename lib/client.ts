@@ -2,7 +2,16 @@ import { asyncScheduler, defer, Observable, ReplaySubject, Subject, Subscription
 import { isRetriableClose, isSendableCloseCode } from './close-codes.js';
 import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
 import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
-import { ConfigurationError, ConnectionClosedError, ConnectTimeoutError, DecodeError, type CloseInfo, type DropReason } from './errors.js';
+import {
+  closedByClient,
+  ConfigurationError,
+  ConnectionClosedError,
+  ConnectTimeoutError,
+  DecodeError,
+  describe,
+  type CloseInfo,
+  type DropReason,
+} from './errors.js';
 import { runHandshake, type HandshakeRun } from './handshake.js';
 import {
   checkDelay,
@@ -396,7 +405,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       waiting.add(
         this.messages$.subscribe({
           error: (error: unknown) => settle(() => reject(error)),
-          complete: () => settle(() => reject(new ConnectionClosedError({ code: 1000, reason: 'closed by the client', wasClean: true }))),
+          complete: () => settle(() => reject(closedByClient())),
         }),
       );
       if (waiting.closed) return;
@@ -696,7 +705,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       const closed =
         error instanceof ConnectionClosedError
           ? error
-          : new ConnectionClosedError({ code: 1000, reason: 'closed by the client', wasClean: true });
+          : closedByClient();
       this.#connectionLost.next({ serial: this.#serial, error: closed });
     }
   }
@@ -730,7 +739,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.#currentState.lastClose;
     this.#writer.close('closed');
     this.#setState({ status: 'closed', attempt: this.#currentState.attempt, ...(lastClose && { lastClose }) });
-    if (!this.#incoming.observed) this.#report.warn('fail', `the socket closed for good: ${messageOf(error)}`, { error });
+    if (!this.#incoming.observed) this.#report.warn('fail', `the socket closed for good: ${describe(error)}`, { error });
     this.#incoming.error(error);
     this.#completeStreams();
   }
@@ -770,10 +779,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
   async #settleClosed(): Promise<void> {
     while (this.#closings.size > 0) await Promise.all(this.#closings);
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function asError(thrown: unknown): Error {

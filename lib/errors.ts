@@ -165,6 +165,11 @@ export class MessageDroppedError<T = unknown> extends Error {
   }
 }
 
+/** The error of a connection the client itself closed: 1000, clean. */
+export function closedByClient(): ConnectionClosedError {
+  return new ConnectionClosedError({ code: 1000, reason: 'closed by the client', wasClean: true });
+}
+
 /** An error's message, or the thrown value as a string. */
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,5 +1,5 @@
 import { Observable, Subscription, type SchedulerLike } from 'rxjs';
-import { ConnectionClosedError } from './errors.js';
+import { closedByClient, ConnectionClosedError } from './errors.js';
 import { checkDelay, checkFunction, checkKeys, checkOptionsObject } from './options.js';
 
 /**
@@ -97,7 +97,7 @@ export function request<In, Out>(host: RequestHost<In, Out>, message: Out, optio
           if (matched) settle(() => resolve(incoming));
         },
         error: (error: unknown) => settle(() => reject(error)),
-        complete: () => settle(() => reject(new ConnectionClosedError({ code: 1000, reason: 'closed by the client', wasClean: true }))),
+        complete: () => settle(() => reject(closedByClient())),
       }),
     );
     subscription.add(
