@@ -159,8 +159,8 @@ export function createGraphqlClient(url: string, options: GraphqlClientOptions =
         subscribe: () => ({ type: 'subscribe', id, payload: { query, ...(variables && { variables: typeof variables === 'function' ? variables() : variables }) } }),
         unsubscribe: () => ({ type: 'complete', id }),
         filter: (message) => message.type === 'next' && message.id === id,
-        complete: (message) => message.type === 'complete' && message.id === id,
-        error: (message) => message.type === 'error' && message.id === id,
+        isComplete: (message) => message.type === 'complete' && message.id === id,
+        isError: (message) => message.type === 'error' && message.id === id,
       });
       return answeringPings(channel$).pipe(
         map((message) => (message as Next).payload as FormattedExecutionResult<T>),

@@ -124,7 +124,7 @@ export function createKrakenClient(url: string, options: Pick<ConnectOptions<Kra
           subscribe: () => ({ event: 'subscribe', pair: [pair], subscription }),
           unsubscribe: () => ({ event: 'unsubscribe', pair: [pair], subscription }),
           filter: (message) => isTicker(message) && message[3] === pair,
-          error: (message) => isEvent(message, 'subscriptionStatus') && message.status === 'error' && message.pair === pair,
+          isError: (message) => isEvent(message, 'subscriptionStatus') && message.status === 'error' && message.pair === pair,
         })
         .pipe(
           map((message) => {

@@ -34,10 +34,20 @@ export interface ChannelOptions<In, Out> {
    * A server message that completes the channel (not emitted).
    * @default undefined
    */
-  complete?: (message: In) => boolean;
+  isComplete?: (message: In) => boolean;
   /**
    * A server message that errors the channel with a {@link ChannelError} carrying it.
    * @default undefined
+   */
+  isError?: (message: In) => boolean;
+  /**
+   * @deprecated Renamed {@link ChannelOptions.isComplete} (it is a predicate, not a callback).
+   * Giving both is a TypeError.
+   */
+  complete?: (message: In) => boolean;
+  /**
+   * @deprecated Renamed {@link ChannelOptions.isError} (it is a predicate, not a callback).
+   * Giving both is a TypeError.
    */
   error?: (message: In) => boolean;
 }
@@ -77,7 +87,9 @@ export interface ChannelHost<In, Out> {
  */
 export function createChannel<In, Out>(host: ChannelHost<In, Out>, options: ChannelOptions<In, Out>): Observable<In> {
   validateChannelOptions(options);
-  const { subscribe, unsubscribe, filter, complete, error } = options;
+  const { subscribe, unsubscribe, filter } = options;
+  const complete = options.isComplete ?? options.complete;
+  const error = options.isError ?? options.error;
   return new Observable<In>((subscriber) => {
     let endedByServer = false;
     const removeChannel = host.addChannel(subscribe);
@@ -111,10 +123,17 @@ export function createChannel<In, Out>(host: ChannelHost<In, Out>, options: Chan
 /** Validates a channel's options when `channel()` is called, not at the first message. */
 function validateChannelOptions(options: unknown): void {
   checkOptionsObject('options', options);
-  checkKeys('', options, ['subscribe', 'unsubscribe', 'filter', 'complete', 'error']);
+  // The deprecated aliases are accepted but not offered in messages.
+  const { complete: _complete, error: _error, ...current } = options;
+  checkKeys('', current, ['subscribe', 'unsubscribe', 'filter', 'isComplete', 'isError']);
   checkFunction('subscribe', options.subscribe, true);
   checkFunction('filter', options.filter, true);
   checkFunction('unsubscribe', options.unsubscribe);
-  checkFunction('complete', options.complete);
-  checkFunction('error', options.error);
+  for (const [name, old] of [['isComplete', 'complete'], ['isError', 'error']] as const) {
+    checkFunction(name, options[name]);
+    checkFunction(old, options[old]);
+    if (options[name] !== undefined && options[old] !== undefined) {
+      throw new TypeError(`Give \`${name}\` or its deprecated alias \`${old}\`, not both`);
+    }
+  }
 }

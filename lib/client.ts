@@ -1,8 +1,9 @@
 import { asyncScheduler, defer, Observable, ReplaySubject, Subject, Subscription, tap, type Observer } from 'rxjs';
-import { isRetriableClose, isSendableCloseCode } from './close-codes.js';
+import { isRetriableClose, isSendableCloseCode, sendableCloseCodes, type CloseCodeRule } from './close-codes.js';
 import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
 import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
 import {
+  closeInfo,
   closedByClient,
   ConfigurationError,
   ConnectionClosedError,
@@ -147,8 +148,9 @@ export interface RxSocket<In, Out> extends AsyncIterable<In> {
    */
   send(message: Out, options?: SendOptions): Promise<void>;
   /**
-   * Closes for good with `code` (1000 or 3000–4999, else a RangeError) and `reason` (at most 123
-   * UTF-8 bytes). Waiting messages are dropped with `'closed'`. Every call returns the same
+   * Closes for good with `code` and `reason` (at most 123 UTF-8 bytes); a code the socket cannot
+   * send is a RangeError. A standard `WebSocket` sends 1000 and 3000–4999; `ws` (Node) also
+   * 1001 (going away), 1002, 1003 and 1007–1014. Waiting messages are dropped with `'closed'`. Every call returns the same
    * promise; it resolves once the socket is closed (or terminated after `closeTimeout`) and every
    * stream has completed.
    */
@@ -282,10 +284,14 @@ class Client<In, Out> implements RxSocket<In, Out> {
   #closed: Promise<void> | undefined;
   readonly #options: ConnectOptions<In, Out>;
   readonly #isFatalCause: (cause: unknown) => boolean;
+  /** `ws` sends every code RFC 6455 allows; a standard WebSocket only 1000 and 3000–4999. */
+  readonly #closeCodes: CloseCodeRule;
 
   constructor(url: UrlSource, options: ConnectOptions<In, Out>, listen: Listen, isFatalCause: (cause: unknown) => boolean) {
     this.#options = options;
     this.#isFatalCause = isFatalCause;
+    const prototype = (options.WebSocket as { prototype?: { terminate?: unknown } }).prototype;
+    this.#closeCodes = typeof prototype?.terminate === 'function' ? 'ws' : 'standard';
     const {
       WebSocket,
       protocols,
@@ -437,8 +443,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   close(code = 1000, reason = ''): Promise<void> {
-    if (!isSendableCloseCode(code)) {
-      throw new RangeError(`Expected \`code\` to be 1000 or an integer in 3000–4999, got \`${String(code)}\` (${typeof code})`);
+    if (!isSendableCloseCode(code, this.#closeCodes)) {
+      throw new RangeError(`Expected \`code\` to be ${sendableCloseCodes(this.#closeCodes)}, got \`${String(code)}\` (${typeof code})`);
     }
     if (typeof reason !== 'string' || new TextEncoder().encode(reason).length > 123) {
       throw new RangeError(`Expected \`reason\` to be a string of at most 123 UTF-8 bytes, got ${typeof reason === 'string' ? `${new TextEncoder().encode(reason).length} bytes` : typeof reason}`);
@@ -785,10 +791,6 @@ function asError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(String(thrown));
 }
 
-function closeInfo(error: ConnectionClosedError): CloseInfo {
-  const { code, reason, wasClean, status } = error;
-  return status === undefined ? { code, reason, wasClean } : { code, reason, wasClean, status };
-}
 
 /**
  * Creates a client with `defaultWebSocket` as the implementation when `options.WebSocket` is not

@@ -51,7 +51,7 @@ export interface OpenConnection {
   /** The TCP socket under `ws`, to cork a batch of writes; absent in browsers. */
   readonly raw: RawSocket | undefined;
   /**
-   * Closes (1000 or 3000–4999), terminating at `closeTimeout`; resolves when the socket is
+   * Closes (a code `close()` checked), terminating at `closeTimeout`; resolves when the socket is
    * closed, with how it closed (undefined if it was closed already). Every call returns the first
    * call's promise.
    */

@@ -90,21 +90,34 @@ export class ConnectTimeoutError extends ConnectionClosedError {
 
 /**
  * Every allowed attempt failed (`reconnect.maxAttempts`). Errors `messages$`; `cause` is the
- * last attempt's error.
+ * last attempt's error, and `code`/`lastClose` say how the last connection ended.
  *
  * @example
  * ```ts
- * socket.messages$.subscribe({ error: (e) => e instanceof RetriesExhaustedError && console.log(e.attempts) });
+ * socket.messages$.subscribe({
+ *   error: (e) => e instanceof RetriesExhaustedError && console.log(e.attempts, e.code, e.lastClose?.reason),
+ * });
  * ```
  */
 export class RetriesExhaustedError extends Error {
   override name = 'RetriesExhaustedError';
   /** The number of attempts made, all failed. */
   readonly attempts: number;
+  /**
+   * How the last attempt ended, when its error was a close (always so for a socket's retries;
+   * for {@link retryWithBackoff} over other sources only if the source's error carries a close).
+   */
+  readonly lastClose?: CloseInfo;
+  /** The last attempt's close code (`lastClose.code`), e.g. 1006 for a server that is down. */
+  readonly code?: number;
 
   constructor(attempts: number, cause: unknown) {
     super(`Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${describe(cause)}`, { cause });
     this.attempts = attempts;
+    if (cause instanceof ConnectionClosedError) {
+      this.lastClose = closeInfo(cause);
+      this.code = cause.code;
+    }
   }
 }
 
@@ -114,17 +127,22 @@ export class RetriesExhaustedError extends Error {
  *
  * @example
  * ```ts
- * socket.errors$.subscribe((e) => e instanceof DecodeError && console.warn('bad frame', e.data));
+ * socket.errors$.subscribe((e) => e instanceof DecodeError && console.warn('bad frame', e.payload));
  * ```
  */
 export class DecodeError extends Error {
   override name = 'DecodeError';
   /** The raw message: a string for text frames, a `Uint8Array` for binary frames. */
-  readonly data: string | Uint8Array;
+  readonly payload: string | Uint8Array;
 
-  constructor(data: string | Uint8Array, cause: unknown) {
+  constructor(payload: string | Uint8Array, cause: unknown) {
     super(`Could not decode an incoming message: ${describe(cause)}`, { cause });
-    this.data = data;
+    this.payload = payload;
+  }
+
+  /** @deprecated Renamed {@link DecodeError.payload}, the name every rxwire error uses for the message it carries. */
+  get data(): string | Uint8Array {
+    return this.payload;
   }
 }
 
@@ -163,6 +181,12 @@ export class MessageDroppedError<T = unknown> extends Error {
     this.reason = reason;
     this.payload = payload;
   }
+}
+
+/** A close error's {@link CloseInfo}, as a plain object. */
+export function closeInfo(error: ConnectionClosedError): CloseInfo {
+  const { code, reason, wasClean, status } = error;
+  return status === undefined ? { code, reason, wasClean } : { code, reason, wasClean, status };
 }
 
 /** The error of a connection the client itself closed: 1000, clean. */

@@ -36,8 +36,8 @@ function topic(name: string): ChannelOptions<In, Out> {
     subscribe: () => ({ op: 'sub', topic: name }),
     unsubscribe: () => ({ op: 'unsub', topic: name }),
     filter: (msg) => msg.topic === name && msg.n !== undefined,
-    complete: (msg) => msg.topic === name && msg.done === true,
-    error: (msg) => msg.topic === name && msg.fail !== undefined,
+    isComplete: (msg) => msg.topic === name && msg.done === true,
+    isError: (msg) => msg.topic === name && msg.fail !== undefined,
   };
 }
 
@@ -254,6 +254,24 @@ describe('socket.channel()', () => {
     await settle(socket, server, 1);
     expect(ops(server.on(1))).toEqual(['suba']);
     expect(ops(server.on(2))).toEqual(['mark1']);
+  });
+
+  test('the deprecated names complete and error still end the channel', async () => {
+    const server = await serve();
+    const socket = client(server.url);
+    watch(socket.messages$);
+    const deprecated = (name: string): ChannelOptions<In, Out> => {
+      const { isComplete, isError, ...rest } = topic(name);
+      return { ...rest, complete: isComplete, error: isError };
+    };
+    const a = watch(socket.channel(deprecated('a')));
+    const b = watch(socket.channel(deprecated('b')));
+    await waitFor(() => server.log.length === 2, 'both subscribe messages');
+    server.push({ topic: 'a', done: true });
+    server.push({ topic: 'b', fail: 'gone' });
+    await waitFor(() => a.completed && b.error !== undefined, 'a to complete and b to error');
+    expect(b.error).toMatchObject({ name: 'ChannelError', payload: { topic: 'b', fail: 'gone' } });
+    expect([a.values, b.values]).toEqual([[], []]);
   });
 
   test('a channel the server ended starts a new server-side subscription for its next subscriber', async () => {

@@ -25,12 +25,23 @@ describe('close()', () => {
     expect(conn.close).toEqual({ code: 4001, reason: 'first' });
   });
 
+  test('close(1001) in Node (ws) says the process is going away, and reaches the server as sent', async () => {
+    const server = await startWsPeer();
+    const socket = client(server.url);
+    collect(socket);
+    const conn = await server.connection(1);
+    await until(() => socket.state.status === 'open', 'open');
+    await socket.close(1001, 'shutting down');
+    expect(conn.close).toEqual({ code: 1001, reason: 'shutting down' });
+    expect(socket.state).toMatchObject({ status: 'closed', lastClose: { code: 1001, reason: 'shutting down' } });
+  });
+
   test('an invalid code or reason throws a RangeError and closes nothing', async () => {
     const server = await startWsPeer();
     const socket = client(server.url);
     const messages = collect(socket);
     const conn = await server.connection(1);
-    expect(() => socket.close(1001)).toThrow(RangeError);
+    expect(() => socket.close(1005)).toThrow(RangeError);
     expect(() => socket.close(2999)).toThrow(RangeError);
     expect(() => socket.close(5000)).toThrow(RangeError);
     expect(() => socket.close(1000, 'x'.repeat(124))).toThrow(RangeError);

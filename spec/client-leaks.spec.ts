@@ -254,7 +254,7 @@ test('malformed JSON: one DecodeError per bad message on errors$, and later mess
   const socket = client(server.url, { reconnect: { initialDelay: 10 } });
   const timeline: Array<[string, unknown]> = [];
   const rec = record(socket);
-  socket.errors$.subscribe((e) => timeline.push(['error', e instanceof DecodeError ? e.data : e.name]));
+  socket.errors$.subscribe((e) => timeline.push(['error', e instanceof DecodeError ? e.payload : e.name]));
   const messages = collect(socket, (m) => timeline.push(['message', m instanceof Uint8Array ? Array.from(m) : m]));
   await until(() => messages.values.length === 4, 'four good messages');
 
@@ -271,6 +271,7 @@ test('malformed JSON: one DecodeError per bad message on errors$, and later mess
   for (const error of rec.errors) {
     expect(error).toBeInstanceOf(DecodeError);
     expect((error as DecodeError).cause).toBeInstanceOf(SyntaxError);
+    expect((error as DecodeError).data).toBe((error as DecodeError).payload); // the deprecated name
   }
   expect(messages.values[2]).toBeInstanceOf(Uint8Array);
   expect(messages.errored).toBe(false);

@@ -318,7 +318,8 @@ describe('attempts', () => {
     const rec = record(socket);
     const messages = collect(socket);
     await messages.ended();
-    expect(messages.error).toMatchObject({ name: 'RetriesExhaustedError', attempts: 1, cause: { code: 1012 } });
+    expect(messages.error).toMatchObject({ name: 'RetriesExhaustedError', attempts: 1, cause: { code: 1012 }, code: 1012 });
+    expect((messages.error as RetriesExhaustedError).lastClose).toEqual({ code: 1012, reason: '', wasClean: true });
     expect(rec.errors).toEqual([]);
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closed:1(1012)']);
     await quiet(60);

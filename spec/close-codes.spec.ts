@@ -226,24 +226,38 @@ describe('isTlsCertificateError', () => {
 });
 
 describe('isSendableCloseCode: what close() accepts', () => {
-  test('1000 and 3000–4999 only', () => {
-    const accepted: number[] = [];
-    for (let code = 0; code <= 6000; code++) if (isSendableCloseCode(code)) accepted.push(code);
-    expect(accepted.length).toBe(2001);
-    expect(accepted[0]).toBe(1000);
-    expect(accepted[1]).toBe(3000);
-    expect(accepted[2000]).toBe(4999);
+  const accepted = (rule: 'standard' | 'ws'): number[] => {
+    const codes: number[] = [];
+    for (let code = 0; code <= 6000; code++) if (isSendableCloseCode(code, rule)) codes.push(code);
+    return codes;
+  };
+
+  test('a standard WebSocket: 1000 and 3000–4999 only (the default rule)', () => {
+    const codes = accepted('standard');
+    expect(codes.length).toBe(2001);
+    expect(codes.slice(0, 2)).toEqual([1000, 3000]);
+    expect(codes[2000]).toBe(4999);
+    expect(isSendableCloseCode(1001)).toBe(false);
+  });
+
+  test('ws: also 1001–1003 and 1007–1014, never the reserved 1004, 1005, 1006, 1015', () => {
+    const codes = accepted('ws');
+    expect(codes.filter((code) => code < 3000)).toEqual([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014]);
+    expect(codes.length).toBe(2000 + 12);
+    expect(codes[codes.length - 1]).toBe(4999);
   });
 
   test('non-integers and non-numbers are refused', () => {
-    expect([3000.5, NaN, Infinity, '1000', null, undefined, 1000n].map(isSendableCloseCode)).toEqual([
-      false,
-      false,
-      false,
-      false,
-      false,
-      false,
-      false,
-    ]);
+    for (const rule of ['standard', 'ws'] as const) {
+      expect([3000.5, NaN, Infinity, '1000', null, undefined, 1000n].map((code) => isSendableCloseCode(code, rule))).toEqual([
+        false,
+        false,
+        false,
+        false,
+        false,
+        false,
+        false,
+      ]);
+    }
   });
 });

@@ -262,13 +262,14 @@ describe('connect(): a static URL is checked at construction', () => {
 });
 
 describe('close(): code and reason are checked before anything closes', () => {
-  const codeMessage = (shown: string): string => `Expected \`code\` to be 1000 or an integer in 3000–4999, got ${shown}`;
+  const codeMessage = (shown: string): string => `Expected \`code\` to be 1000–1003, 1007–1014 or an integer in 3000–4999, got ${shown}`;
 
   test.each([
     [999, '`999` (number)'],
-    [1001, '`1001` (number)'],
+    [1004, '`1004` (number)'],
     [1005, '`1005` (number)'],
     [1006, '`1006` (number)'],
+    [1015, '`1015` (number)'],
     [2999, '`2999` (number)'],
     [5000, '`5000` (number)'],
     [3000.5, '`3000.5` (number)'],
@@ -280,6 +281,15 @@ describe('close(): code and reason are checked before anything closes', () => {
     const error = thrown(() => socket.close(code as never));
     expect(error.constructor).toBe(RangeError);
     expect(error.message).toBe(codeMessage(shown));
+  });
+
+  test('with a standard WebSocket (no ws extras), only 1000 and 3000–4999: what WebSocket.close() accepts', () => {
+    function Standard(address: string): unknown {
+      return new (require('ws').WebSocket)(address);
+    }
+    const socket = connect(url, { WebSocket: Standard as never });
+    const error = thrown(() => socket.close(1001));
+    expect(error).toEqual(new RangeError('Expected `code` to be 1000 or an integer in 3000–4999, got `1001` (number)'));
   });
 
   test.each([
@@ -301,7 +311,7 @@ describe('close(): code and reason are checked before anything closes', () => {
     const completed: string[] = [];
     socket.errors$.subscribe({ complete: () => void completed.push('errors$') });
     socket.dropped$.subscribe({ complete: () => void completed.push('dropped$') });
-    expect(() => socket.close(1001)).toThrow(RangeError);
+    expect(() => socket.close(1005)).toThrow(RangeError);
     expect(() => socket.close(1000, 'z'.repeat(124))).toThrow(RangeError);
     await Promise.resolve();
     expect(socket.state).toEqual({ status: 'idle', attempt: 0 });

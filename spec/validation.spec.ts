@@ -141,10 +141,15 @@ describe('channel(): options are checked when channel() is called', () => {
     ['no filter', { subscribe }, 'Expected `filter` to be a function, got `undefined` (undefined)'],
     ['filter a string', { subscribe, filter: 'trades' }, 'Expected `filter` to be a function, got `trades` (string)'],
     ['unsubscribe given as the message', { subscribe, filter, unsubscribe: { method: 'unsub' } }, 'Expected `unsubscribe` to be a function, got `Object` (object)'],
-    ['complete true', { subscribe, filter, complete: true }, 'Expected `complete` to be a function, got `true` (boolean)'],
-    ['error null', { subscribe, filter, error: null }, 'Expected `error` to be a function, got `null` (null)'],
+    ['isComplete true', { subscribe, filter, isComplete: true }, 'Expected `isComplete` to be a function, got `true` (boolean)'],
+    ['isError null', { subscribe, filter, isError: null }, 'Expected `isError` to be a function, got `null` (null)'],
+    ['complete (deprecated) true', { subscribe, filter, complete: true }, 'Expected `complete` to be a function, got `true` (boolean)'],
+    ['error (deprecated) null', { subscribe, filter, error: null }, 'Expected `error` to be a function, got `null` (null)'],
+    ['isComplete and its deprecated alias', { subscribe, filter, isComplete: filter, complete: filter }, 'Give `isComplete` or its deprecated alias `complete`, not both'],
+    ['isError and its deprecated alias', { subscribe, filter, isError: filter, error: filter }, 'Give `isError` or its deprecated alias `error`, not both'],
     ['a misspelt key', { subscribe, filter, unsubcribe: subscribe }, 'Unknown option `unsubcribe`: did you mean `unsubscribe`?'],
-    ['an unknown key', { subscribe, filter, topic: 'x' }, 'Unknown option `topic` (the options are `subscribe`, `unsubscribe`, `filter`, `complete`, `error`)'],
+    ['a misspelt new name', { subscribe, filter, isCompleted: filter }, 'Unknown option `isCompleted`: did you mean `isComplete`?'],
+    ['an unknown key', { subscribe, filter, topic: 'x' }, 'Unknown option `topic` (the options are `subscribe`, `unsubscribe`, `filter`, `isComplete`, `isError`)'],
   ];
 
   test.each(cases)('%s throws a TypeError', (_description, options, message) => {
@@ -158,6 +163,7 @@ describe('channel(): options are checked when channel() is called', () => {
   test('valid options are accepted, the optional ones undefined too', () => {
     const socket = quickClient<Msg, Msg>('ws://127.0.0.1:9');
     expect(() => socket.channel({ subscribe, filter })).not.toThrow();
-    expect(() => socket.channel({ subscribe, filter, unsubscribe: undefined, complete: () => false, error: () => false })).not.toThrow();
+    expect(() => socket.channel({ subscribe, filter, unsubscribe: undefined, isComplete: () => false, isError: () => false })).not.toThrow();
+    expect(() => socket.channel({ subscribe, filter, complete: () => false, error: () => false })).not.toThrow();
   });
 });

@@ -220,7 +220,7 @@ async function play(peer: RawPeer, frames: readonly Frame[]): Promise<CaseResult
   const events: Event[] = [];
   let ended = false;
   socket.errors$.subscribe((error) => {
-    if (error instanceof DecodeError) events.push({ kind: 'decode error', data: error.data as string });
+    if (error instanceof DecodeError) events.push({ kind: 'decode error', data: error.payload as string });
     else {
       events.push({ kind: 'retried', code: (error as ConnectionClosedError).code });
       ended = true;

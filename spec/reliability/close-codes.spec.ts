@@ -104,7 +104,7 @@ describe('close codes', () => {
   }, 120_000);
 
   const RUNS = sized(200, 2000);
-  test(`close(code) from the client, ${RUNS} fast-check codes (seed ${SEED}): 1000 and 3000–4999 are sent as given, anything else throws a RangeError and closes nothing`, async () => {
+  test(`close(code) from the client, ${RUNS} fast-check codes (seed ${SEED}): the codes ws may send (1000–1003, 1007–1014, 3000–4999) are sent as given, anything else throws a RangeError and closes nothing`, async () => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
     const server = scope.add(await createTestServer(), (s) => s.dispose());
@@ -127,7 +127,8 @@ describe('close codes', () => {
         await waitUntil(() => socket.state.status === 'open', 'open');
         const client = await server.waitForClient();
         const closed = new Promise<number>((resolve) => client.once('close', (c) => resolve(c)));
-        const valid = Number.isInteger(code) && (code === 1000 || (code >= 3000 && code <= 4999));
+        // What ws sends (RFC 6455 §7.4): 1000–1003, 1007–1014, 3000–4999.
+        const valid = Number.isInteger(code) && ((code >= 1000 && code <= 1014 && ![1004, 1005, 1006].includes(code)) || (code >= 3000 && code <= 4999));
         if (valid) {
           await socket.close(code);
           expect(await closed).toBe(code);
@@ -149,7 +150,7 @@ describe('close codes', () => {
     figure(
       `close(code) from the client, ${RUNS} fast-check codes, seed ${SEED}`,
       `${sent} sent as given, ${refused} refused with a RangeError; ${wsCloseThrows(records).length} ws.close() throws`,
-      'valid ⇔ 1000 or an integer in 3000–4999; refused codes close nothing; ws.close() never throws',
+      'valid ⇔ 1000–1003, 1007–1014 or an integer in 3000–4999 (ws); refused codes close nothing; ws.close() never throws',
     );
     expect(wsCloseThrows(records)).toEqual([]);
     expect(sent).toBeGreaterThan(0);
