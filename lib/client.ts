@@ -27,6 +27,7 @@ import {
   type WireData,
 } from './options.js';
 import { iterate, type IterateOptions, type MessageIterator } from './iterate.js';
+import type { PageSignal, WatchPage } from './page-events.js';
 import { droppedError, outgoingEntry, Writer } from './outgoing.js';
 import { createReporter, type Reporter } from './report.js';
 import { retryWithBackoff, type RetryInfo } from './reconnect.js';
@@ -287,11 +288,15 @@ class Client<In, Out> implements RxSocket<In, Out> {
   /** `ws` sends every code RFC 6455 allows; a standard WebSocket only 1000 and 3000–4999. */
   readonly #closeCodes: CloseCodeRule;
 
-  constructor(url: UrlSource, options: ConnectOptions<In, Out>, listen: Listen, isFatalCause: (cause: unknown) => boolean) {
+  readonly #watchPage: WatchPage | undefined;
+
+  constructor(url: UrlSource, options: ConnectOptions<In, Out>, platform: Platform) {
+    const { listen, isFatalCause = () => false } = platform;
     this.#options = options;
     this.#isFatalCause = isFatalCause;
+    this.#watchPage = options.pageEvents === false ? undefined : platform.watchPage;
     const prototype = (options.WebSocket as { prototype?: { terminate?: unknown } }).prototype;
-    this.#closeCodes = typeof prototype?.terminate === 'function' ? 'ws' : 'standard';
+    this.#closeCodes = typeof prototype?.terminate === 'function' ? 'rfc6455' : 'standard';
     const {
       WebSocket,
       protocols,
@@ -671,6 +676,14 @@ class Client<In, Out> implements RxSocket<In, Out> {
         )
       : attempt$;
     session.add(session$.subscribe({ next: (conn) => this.#opened(conn), error: (error: unknown) => this.#fail(error) }));
+    if (this.#watchPage && !session.closed) session.add(this.#watchPage((signal) => this.#pageSignal(signal)));
+  }
+
+  /** The page came back (or went offline): dial now instead of after the backoff, or probe. */
+  #pageSignal(signal: PageSignal): void {
+    const { status } = this.#currentState;
+    if (status === 'reconnecting' && signal !== 'offline') this.reconnect();
+    else if (status === 'open') this.#conn?.probe();
   }
 
   #stopSession(): void {
@@ -792,24 +805,28 @@ function asError(thrown: unknown): Error {
 }
 
 
+/** What a build gives the client: its WebSocket, its event adapter, and what it knows of its runtime. */
+export interface Platform {
+  /** The implementation when `options.WebSocket` is not given (`ws` in Node, the global elsewhere). */
+  readonly WebSocket: WebSocketConstructor | undefined;
+  /** The adapter to the socket's event API. */
+  readonly listen: Listen;
+  /** Causes of a close that retrying cannot fix (in Node: TLS certificate errors; browsers do not tell). */
+  readonly isFatalCause?: (cause: unknown) => boolean;
+  /** Page and network signals (browsers and workers). */
+  readonly watchPage?: WatchPage;
+}
+
 /**
- * Creates a client with `defaultWebSocket` as the implementation when `options.WebSocket` is not
- * given; `connect()` in each build passes its own (`ws` in Node, the native one elsewhere), the
- * adapter to its event API, and which causes of a close retrying cannot fix (in Node: TLS
- * certificate errors; browsers do not tell). Validates the options and a static URL.
+ * Creates a client on `platform` (each build's `connect()` passes its own). Validates the options
+ * and a static URL.
  */
-export function createClient<In, Out>(
-  url: UrlSource,
-  options: ConnectOptions<In, Out>,
-  defaultWebSocket: WebSocketConstructor | undefined,
-  listen: Listen,
-  isFatalCause: (cause: unknown) => boolean = () => false,
-): RxSocket<In, Out> {
+export function createClient<In, Out>(url: UrlSource, options: ConnectOptions<In, Out>, platform: Platform): RxSocket<In, Out> {
   validateOptions(options);
   if (typeof url !== 'function') normalizeUrl(url);
-  const WebSocket = options.WebSocket ?? defaultWebSocket;
+  const WebSocket = options.WebSocket ?? platform.WebSocket;
   if (!WebSocket) {
     throw new TypeError('No WebSocket implementation: this environment has no global `WebSocket`; pass one as the `WebSocket` option');
   }
-  return new Client<In, Out>(url, { ...options, WebSocket }, listen, isFatalCause);
+  return new Client<In, Out>(url, { ...options, WebSocket }, platform);
 }

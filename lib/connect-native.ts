@@ -1,12 +1,15 @@
 import { createClient, type RxSocket } from './client.js';
 import type { ConnectOptions, UrlSource } from './options.js';
 import { listenToDom } from './dom-events.js';
+import { watchPage } from './page-events.js';
 import type { WebSocketConstructor } from './web-socket.js';
 
 /**
  * Creates a lazy, self-reconnecting WebSocket client on the environment's native `WebSocket`
  * (browsers, workers, Deno). Nothing opens until `messages$` is subscribed or a message is sent.
  * Browsers cannot send ping frames: give `heartbeat.message` for an application-level heartbeat.
+ * When the page comes back online or visible, a waiting socket dials at once and an open one is
+ * checked with a heartbeat ping at once (`pageEvents`).
  *
  * @example
  * ```ts
@@ -20,5 +23,5 @@ import type { WebSocketConstructor } from './web-socket.js';
  */
 export function connect<In = unknown, Out = unknown>(url: UrlSource, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
   const native = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  return createClient(url, options, native, listenToDom);
+  return createClient(url, options, { WebSocket: native, listen: listenToDom, watchPage });
 }

@@ -24,5 +24,5 @@ import { listenToWs } from './ws-events.js';
  * ```
  */
 export function connect<In = unknown, Out = unknown>(url: UrlSource, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
-  return createClient(url, options, NodeWebSocket as unknown as WebSocketConstructor, listenToWs, isTlsCertificateError);
+  return createClient(url, options, { WebSocket: NodeWebSocket as unknown as WebSocketConstructor, listen: listenToWs, isFatalCause: isTlsCertificateError });
 }

@@ -58,6 +58,8 @@ export interface OpenConnection {
   close(code: number, reason?: string): Promise<CloseInfo | undefined>;
   /** An application-level pong arrived (the heartbeat's `isPong` accepted a message). */
   pong(): void;
+  /** Checks the connection now with a heartbeat ping (see `Heartbeat.probe`); without a heartbeat, nothing. */
+  probe(): void;
 }
 
 /** Everything one attempt needs. */
@@ -154,7 +156,7 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
       if (!active || !ws) return;
       if (!config.handshake) connectTimer?.unsubscribe();
       const socket = ws;
-      const conn: OpenConnection = { socket, raw, close: shutdown, pong: () => heartbeat?.pong() };
+      const conn: OpenConnection = { socket, raw, close: shutdown, pong: () => heartbeat?.pong(), probe: () => heartbeat?.probe() };
       const beat = config.heartbeat;
       const sendPing = beat && (beat.ping ?? (typeof socket.ping === 'function' ? () => socket.ping() : undefined));
       if (beat && sendPing) {

@@ -24,6 +24,12 @@ export interface Heartbeat {
    * moment to check the deadline against the clock, in case timers were throttled.
    */
   activity(): void;
+  /**
+   * Checks now rather than at the next interval (the page came back online or visible): pings at
+   * once, unless a ping is already waiting for its pong; then its deadline stands, judged by the
+   * clock since timers may have been throttled.
+   */
+  probe(): void;
   stop(): void;
 }
 
@@ -95,6 +101,11 @@ export function startHeartbeat(config: HeartbeatConfig): Heartbeat {
       seen++;
       // Throttled timers: the clock says the deadline passed though its timer has not fired.
       if (!stopped && !judging && pingAt >= 0 && scheduler.now() - pingAt > timeout) expire();
+    },
+    probe() {
+      if (stopped || judging) return;
+      if (pingAt < 0) sendPing();
+      else if (scheduler.now() - pingAt > timeout) expire();
     },
     stop,
   };

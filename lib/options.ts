@@ -331,6 +331,15 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
    */
   logger?: false | Logger;
   /**
+   * In browsers and workers: check the connection at once when the page comes back online, becomes
+   * visible again or is restored from the back/forward cache, instead of waiting for throttled
+   * timers. A socket waiting to reconnect dials at once (attempt 1); an open one sends a heartbeat
+   * ping at once (so a connection that died while the laptop slept is found within
+   * `heartbeat.timeout`), and so on `offline`. No effect in Node, nor without a page or worker.
+   * @default true
+   */
+  pageEvents?: boolean;
+  /**
    * The outgoing buffer's bounds.
    * @default { size: 1000, timeout: 10000, overflow: 'drop-newest' }
    */
@@ -481,7 +490,7 @@ export function editDistance(a: string, b: string): number {
 
 const CONNECT_KEYS = [
   'WebSocket', 'protocols', 'wsOptions', 'serialize', 'deserialize', 'connectTimeout', 'reconnect', 'heartbeat',
-  'closeTimeout', 'lazyCloseTimeout', 'buffer', 'highWaterMark', 'handshake', 'scheduler', 'iteration', 'logger',
+  'closeTimeout', 'lazyCloseTimeout', 'buffer', 'highWaterMark', 'handshake', 'scheduler', 'iteration', 'logger', 'pageEvents',
 ] as const;
 const ITERATION_KEYS = ['size', 'overflow', 'onDrop'] as const;
 const RECONNECT_KEYS = ['initialDelay', 'maxDelay', 'factor', 'jitter', 'random', 'maxAttempts', 'resetAfter', 'shouldReconnect'] as const;
@@ -572,6 +581,7 @@ export function validateOptions(options: unknown): void {
     checkFunction('heartbeat.isPong', h.isPong);
   }
   if (o.logger !== undefined && o.logger !== false) checkFunction('logger', o.logger);
+  if (o.pageEvents !== undefined && typeof o.pageEvents !== 'boolean') invalid('pageEvents', 'a boolean', o.pageEvents);
   if (checkObject('iteration', o.iteration, false) && o.iteration) validateIterateOptions(o.iteration as Record<string, unknown>, 'iteration.');
   if (checkObject('buffer', o.buffer, false) && o.buffer) {
     const b = o.buffer as Record<string, unknown>;

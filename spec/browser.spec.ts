@@ -295,6 +295,80 @@ function chromiumTests(): void {
     await page.waitForFunction(() => harness.socket!.state.status === 'open');
   });
 
+  it("back online: a socket waiting out a 20 s backoff dials at once ('online'); with pageEvents: false it waits", async () => {
+    const server = await gatedServer();
+    const slow = { initialDelay: 20_000, maxDelay: 20_000, jitter: false };
+    await page.evaluate(
+      ([url, reconnect]) => {
+        harness.open(url, { reconnect });
+        (globalThis as { other?: unknown }).other = harness.rxwire.connect(url, { reconnect, pageEvents: false });
+        (globalThis as unknown as { other: { messages$: { subscribe(): void } } }).other.messages$.subscribe();
+      },
+      [server.url, slow] as const,
+    );
+    await waitFor(() => server.kit.clients.size === 2, 'both sockets connected');
+    await page.waitForFunction(() => harness.socket?.state.status === 'open');
+    server.stop();
+    await page.waitForFunction(() => {
+      const other = (globalThis as unknown as { other: { state: { status: string } } }).other;
+      return harness.socket?.state.status === 'reconnecting' && other.state.status === 'reconnecting';
+    });
+    server.restart();
+    const started = Date.now();
+    await context!.setOffline(true);
+    await context!.setOffline(false);
+    await page.waitForFunction(() => harness.socket?.state.status === 'open', undefined, { timeout: 5000 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    const states = await page.evaluate(() => harness.recording!.states);
+    expect(states).toEqual(['idle', 'connecting', 'open', 'reconnecting', 'connecting', 'open']);
+    // The other socket ignored the page: it still waits for its backoff (nothing to await: absence).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const other = await page.evaluate(() => (globalThis as unknown as { other: { state: { status: string; attempt: number } } }).other.state);
+    expect(other).toEqual(expect.objectContaining({ status: 'reconnecting', attempt: 2 }));
+    await page.evaluate(() => (globalThis as unknown as { other: { close(): Promise<void> } }).other.close());
+  });
+
+  it('visible again: an open socket is probed at once, so a dead server is found within heartbeat.timeout, not interval', async () => {
+    const server = await gatedServer();
+    let answering = true;
+    let pings = 0;
+    server.kit.received$.subscribe(({ client, data }) => {
+      if ((JSON.parse(data as string) as { type: string }).type !== 'ping') return;
+      pings++;
+      if (answering) client.send(JSON.stringify({ type: 'pong' }));
+    });
+    await page.evaluate((url) => {
+      harness.open(url, {
+        reconnect: { initialDelay: 10, maxDelay: 50, jitter: false },
+        heartbeat: {
+          interval: 60_000,
+          timeout: 300,
+          message: () => ({ type: 'ping' }),
+          isPong: (message) => (message as { type?: string }).type === 'pong',
+        },
+      });
+    }, server.url);
+    const peer = await server.kit.waitForClient();
+    await page.waitForFunction(() => harness.socket?.state.status === 'open');
+    expect(pings).toBe(0); // the first ping is a minute away
+
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await waitFor(() => pings === 1, 'the probe ping');
+    await page.waitForFunction(() => harness.socket!.metrics.rtt !== undefined); // its pong arrived
+    expect(await page.evaluate(() => harness.socket!.state.status)).toBe('open');
+
+    answering = false; // the server holds the connection but no longer answers
+    const closed = whenClosed(peer);
+    const started = Date.now();
+    await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
+    await page.waitForFunction(() => harness.recording!.errors.length > 0, undefined, { timeout: 5000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(pings).toBe(2);
+    expect(await page.evaluate(() => harness.recording!.errors)).toEqual([expect.objectContaining({ name: 'HeartbeatTimeoutError' })]);
+    await closed;
+    await server.kit.waitForClient(); // and it reconnected
+  });
+
   it('close() completes every stream once, returns the same promise, and checks the code as browsers do', async () => {
     const server = await gatedServer();
     await page.evaluate((url) => void harness.open(url), server.url);

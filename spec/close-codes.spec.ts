@@ -226,7 +226,7 @@ describe('isTlsCertificateError', () => {
 });
 
 describe('isSendableCloseCode: what close() accepts', () => {
-  const accepted = (rule: 'standard' | 'ws'): number[] => {
+  const accepted = (rule: 'standard' | 'rfc6455'): number[] => {
     const codes: number[] = [];
     for (let code = 0; code <= 6000; code++) if (isSendableCloseCode(code, rule)) codes.push(code);
     return codes;
@@ -240,15 +240,15 @@ describe('isSendableCloseCode: what close() accepts', () => {
     expect(isSendableCloseCode(1001)).toBe(false);
   });
 
-  test('ws: also 1001–1003 and 1007–1014, never the reserved 1004, 1005, 1006, 1015', () => {
-    const codes = accepted('ws');
+  test('rfc6455 (ws): also 1001–1003 and 1007–1014, never the reserved 1004, 1005, 1006, 1015', () => {
+    const codes = accepted('rfc6455');
     expect(codes.filter((code) => code < 3000)).toEqual([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014]);
     expect(codes.length).toBe(2000 + 12);
     expect(codes[codes.length - 1]).toBe(4999);
   });
 
   test('non-integers and non-numbers are refused', () => {
-    for (const rule of ['standard', 'ws'] as const) {
+    for (const rule of ['standard', 'rfc6455'] as const) {
       expect([3000.5, NaN, Infinity, '1000', null, undefined, 1000n].map((code) => isSendableCloseCode(code, rule))).toEqual([
         false,
         false,

@@ -394,3 +394,69 @@ describe('startHeartbeat: stop()', () => {
     expect(own).toEqual([[100], [110, 111, 112, 130], [112, 200]]);
   });
 });
+
+describe('startHeartbeat: probe() (the page came back online or visible)', () => {
+  test('pings at once, and the next ping follows one interval after the pong', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 1000, timeout: 50, pongAfter: 10 });
+      at(ts, 300, () => heartbeat.probe());
+      at(ts, 1400, () => heartbeat.stop());
+      flush();
+      expect(log).toEqual([
+        [300, 'ping'],
+        [1300, 'ping'],
+      ]);
+    });
+  });
+
+  test('a probe nobody answers times out after `timeout`, not after interval + timeout', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { log } = start(ts, { interval: 60_000, timeout: 50 });
+      flush();
+      expect(log).toEqual([
+        [60_000, 'ping'],
+        [60_050, 'timeout'],
+      ]);
+    });
+    const ts2 = newScheduler();
+    ts2.run(({ flush }) => {
+      const { heartbeat, log } = start(ts2, { interval: 60_000, timeout: 50 });
+      at(ts2, 200, () => heartbeat.probe());
+      flush();
+      expect(log).toEqual([
+        [200, 'ping'],
+        [250, 'timeout'],
+      ]);
+    });
+  });
+
+  test('while a ping waits, a probe sends no second ping; past its deadline (throttled timers) it judges at once', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { scheduler, setLag } = throttled(ts);
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 50, scheduler });
+      at(ts, 50, () => setLag(10_000)); // the page is hidden: its timers freeze (the ping's deadline too)
+      at(ts, 120, () => heartbeat.probe()); // the ping of 100 waits: no second ping
+      at(ts, 399, () => setLag(0)); // visible again, 300 ms after the ping; the deadline's timer is still frozen
+      at(ts, 400, () => heartbeat.probe());
+      flush();
+      expect(log).toEqual([
+        [100, 'ping'],
+        [400, 'timeout'],
+      ]);
+    });
+  });
+
+  test('after stop(), a probe does nothing', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { heartbeat, log } = start(ts, { interval: 100, timeout: 50 });
+      at(ts, 10, () => heartbeat.stop());
+      at(ts, 20, () => heartbeat.probe());
+      flush();
+      expect(log).toEqual([]);
+    });
+  });
+});
