@@ -1,2 +1,2 @@
-export * from './exports.js';
-export { connect } from './connect-native.js';
+export * from './api.js';
+export { connect } from './client/connect-native.js';

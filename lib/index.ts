@@ -4,5 +4,5 @@
  *
  * @module rxwire
  */
-export * from './exports.js';
-export { connect } from './connect.js';
+export * from './api.js';
+export { connect } from './client/connect.js';

@@ -61,7 +61,7 @@ describe('browser build: bundle', () => {
   it('bundles for platform browser with no ws code and no Node built-ins', () => {
     const { code, inputs, imports } = bundle('lib/browser.ts', 'esm', ['rxjs']);
     expect(imports).toEqual(['rxjs']);
-    expect(inputs.filter((input) => /node_modules\/ws\//.test(input) || /(^|\/)lib\/connect\.ts$/.test(input))).toEqual([]);
+    expect(inputs.filter((input) => /node_modules\/ws\//.test(input) || /(^|\/)lib\/(client\/connect|transports\/ws(-errors|-options)?)\.ts$/.test(input))).toEqual([]);
     expect(code).not.toMatch(/\brequire\s*\(/);
     expect(code).not.toMatch(/["']ws["']/);
     expect(code).not.toMatch(/["']node:/);

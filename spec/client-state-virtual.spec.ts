@@ -1,6 +1,6 @@
 import { VirtualTimeScheduler } from 'rxjs';
 import { connect, RetriesExhaustedError, type ConnectionState } from '../lib/index.js';
-import type { WebSocketLike } from '../lib/web-socket.js';
+import type { WebSocketLike } from '../lib/core/transport.js';
 import './helpers/tripwires';
 
 /**

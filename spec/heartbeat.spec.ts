@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { startHeartbeat, type Heartbeat } from '../lib/heartbeat.js';
+import { startHeartbeat, type Heartbeat } from '../lib/core/heartbeat.js';
 import { newScheduler } from './helpers/test-scheduler.js';
 
 // startHeartbeat in virtual time: a ping every `interval` ms, each answered by a pong within

@@ -1,7 +1,7 @@
 import type { TestScheduler } from 'rxjs/testing';
 import type { DropReason } from '../lib/index.js';
-import { OfflineBuffer } from '../lib/offline-buffer.js';
-import type { OverflowPolicy } from '../lib/options.js';
+import { OfflineBuffer } from '../lib/core/send-queue.js';
+import type { OverflowPolicy } from '../lib/core/send-queue.js';
 import { newScheduler } from './helpers/test-scheduler.js';
 
 // OfflineBuffer in virtual time: a bounded FIFO whose entries expire at their own deadlines, with

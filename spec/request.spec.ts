@@ -11,7 +11,7 @@ import {
   type DroppedMessage,
   type RxSocket,
 } from '../lib/index.js';
-import { request, type RequestHost } from '../lib/request.js';
+import { request, type RequestHost } from '../lib/core/request.js';
 import { onDispose } from './helpers/dispose.js';
 import { jsonPeer, quickClient, type JsonPeer } from './helpers/numbered-server.js';
 import './helpers/tripwires.js';

@@ -1,5 +1,5 @@
-import { ConfigurationError } from '../lib/errors.js';
-import { normalizeUrl, resolveUrl } from '../lib/url.js';
+import { ConfigurationError } from '../lib/core/errors.js';
+import { normalizeUrl, resolveUrl } from '../lib/client/url.js';
 import { thrown } from './helpers/thrown.js';
 
 // normalizeUrl checks a static URL and returns it as a ws:/wss: string (http:/https: mapped);

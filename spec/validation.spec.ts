@@ -3,7 +3,7 @@ import {
   matchId,
   type ChannelOptions,
 } from '../lib/index.js';
-import { request, type RequestHost } from '../lib/request.js';
+import { request, type RequestHost } from '../lib/core/request.js';
 import { jsonPeer, quickClient, type JsonPeer } from './helpers/numbered-server.js';
 import { thrown } from './helpers/thrown.js';
 import './helpers/tripwires.js';

@@ -1,5 +1,4 @@
 import { isObservable, ReplaySubject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import type { HandshakeConnection } from './options.js';
 
 /** The user's handshake function, as the `handshake` option takes it. */
 export type HandshakeFunction<In, Out> = (conn: HandshakeConnection<In, Out>) => PromiseLike<unknown> | Observable<unknown>;
@@ -90,3 +89,27 @@ export function runHandshake<In, Out>(
     },
   };
 }
+
+/**
+ * One connection as a `handshake` sees it: `send` writes directly on this connection (bypassing
+ * the buffer), and `messages$` has the messages that arrive during the handshake, replayed to a
+ * late subscriber; it completes when the handshake decides (the Observable emits or completes, or
+ * the Promise settles) or the connection is lost. Messages that arrive after the decision reach
+ * the socket's `messages$`, in order, once the connection is open.
+ *
+ * @example
+ * ```ts
+ * const socket = connect<Message, Message>('wss://example.com/graphql', {
+ *   protocols: 'graphql-transport-ws',
+ *   handshake: (conn: HandshakeConnection<Message, Message>) => {
+ *     conn.send({ type: 'connection_init' });
+ *     return conn.messages$.pipe(first((reply) => reply.type === 'connection_ack'));
+ *   },
+ * });
+ * ```
+ */
+export interface HandshakeConnection<In, Out> {
+  send(message: Out): void;
+  readonly messages$: Observable<In>;
+}
+

@@ -1,8 +1,9 @@
 import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConfigurationError, ConnectionClosedError, ConnectTimeoutError, describe, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
-import { startHeartbeat, type Heartbeat } from './heartbeat.js';
-import type { UrlSource, WsOptions } from './options.js';
-import { CLOSED, CONNECTING, OPEN, type WebSocketConstructor, type WebSocketLike } from './web-socket.js';
+import { ConfigurationError, ConnectionClosedError, ConnectTimeoutError, describe, HeartbeatTimeoutError, type CloseInfo } from '../core/errors.js';
+import { startHeartbeat, type Heartbeat } from '../core/heartbeat.js';
+import type { UrlSource } from './url.js';
+import type { WsOptions } from '../transports/ws-options.js';
+import { CLOSED, CONNECTING, OPEN, type WebSocketConstructor, type WebSocketLike } from '../core/transport.js';
 import { resolveUrl } from './url.js';
 
 /** The `net.Socket` under a `ws` client, taken from its public `'upgrade'` event. */

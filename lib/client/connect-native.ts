@@ -1,8 +1,9 @@
 import { createClient, type RxSocket } from './client.js';
-import type { ConnectOptions, UrlSource } from './options.js';
-import { listenToDom } from './dom-events.js';
-import { watchPage } from './page-events.js';
-import type { WebSocketConstructor } from './web-socket.js';
+import type { ConnectOptions } from './options.js';
+import type { UrlSource } from './url.js';
+import { listenToDom } from '../transports/native.js';
+import { watchPage } from '../transports/page-events.js';
+import type { WebSocketConstructor } from '../core/transport.js';
 
 /**
  * Creates a lazy, self-reconnecting WebSocket client on the environment's native `WebSocket`

@@ -1,5 +1,4 @@
-import { ConfigurationError } from './errors.js';
-import type { UrlSource } from './options.js';
+import { ConfigurationError } from '../core/errors.js';
 
 /**
  * Checks a URL and returns it as a ws: or wss: string; http: and https: are mapped, anything
@@ -63,3 +62,18 @@ export async function resolveUrl(source: UrlSource): Promise<string> {
     throw new ConfigurationError('url', `The URL function returned an unusable URL: ${(error as Error).message}`, { cause: error });
   }
 }
+
+/**
+ * Where to connect: a URL, or a function called before every attempt (for fresh tokens).
+ *
+ * @example
+ * ```ts
+ * const url: UrlSource = async () => {
+ *   const token = await (await fetch('https://example.com/ws-token')).text();
+ *   return `wss://example.com/feed?token=${encodeURIComponent(token)}`;
+ * };
+ * const socket = connect(url); // every reconnect fetches a fresh token
+ * ```
+ */
+export type UrlSource = string | URL | (() => string | URL | Promise<string | URL>);
+

@@ -110,3 +110,45 @@ export function startHeartbeat(config: HeartbeatConfig): Heartbeat {
     stop,
   };
 }
+
+/**
+ * Options of `heartbeat`: a ping every `interval`, each answered within `timeout`. In Node (`ws`)
+ * the pings are ping frames. Browsers cannot send ping frames: there, and wherever `message` is
+ * given, the heartbeat is application-level — `message()` is written (bypassing the buffer) and
+ * an incoming message accepted by `isPong` (without `isPong`: any message) meets the deadline.
+ *
+ * @example
+ * ```ts
+ * const heartbeat: HeartbeatOptions<Message, Message> = {
+ *   interval: 15_000,
+ *   timeout: 5_000,
+ *   message: () => ({ op: 'ping' }),
+ *   isPong: (reply) => reply.op === 'pong',
+ * };
+ * const socket = connect<Message, Message>('wss://example.com/live', { heartbeat });
+ * ```
+ */
+export interface HeartbeatOptions<In = unknown, Out = unknown> {
+  /**
+   * Milliseconds between pings (> 0 and <= 2147483647).
+   * @default 25000
+   */
+  interval?: number;
+  /**
+   * Milliseconds a ping may wait for its pong (> 0 and <= 2147483647). A miss terminates the socket and ends the
+   * connection as `{ code: 1006, reason: 'heartbeat timeout' }`.
+   * @default 10000
+   */
+  timeout?: number;
+  /**
+   * The application-level ping message. Without it, browsers have no heartbeat.
+   * @default undefined (ping frames in Node)
+   */
+  message?(): Out;
+  /**
+   * Which incoming message is the pong; such messages do not reach `messages$`.
+   * @default undefined (any incoming message meets the deadline)
+   */
+  isPong?(message: In): boolean;
+}
+

@@ -1,5 +1,6 @@
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import { eachValueFrom } from 'rxjs-for-await';
+import { checkFunction, checkKeys, checkNumber, checkOptionsObject, invalid } from './validate.js';
 
 /**
  * What a `for await` loop does when it falls behind: `'drop-oldest'` evicts the message that has
@@ -181,3 +182,19 @@ export function iterate<T>(source: Observable<T>, options: IterateOptions<T> = {
   };
   return iterator;
 }
+
+const ITERATION_KEYS = ['size', 'overflow', 'onDrop'] as const;
+
+/** Validates the options of an async iteration (`iterate()`, `socket.iterate()`, `iteration`). */
+export function validateIterateOptions(options: unknown, prefix = ''): void {
+  if (options === undefined) return;
+  checkOptionsObject(prefix ? prefix.slice(0, -1) : 'options', options);
+  checkKeys(prefix, options, ITERATION_KEYS);
+  checkNumber(`${prefix}size`, options.size, { min: 1, integer: true, infinity: true });
+  const { overflow } = options;
+  if (overflow !== undefined && overflow !== 'drop-oldest' && overflow !== 'drop-newest' && overflow !== 'error') {
+    invalid(`${prefix}overflow`, "'drop-oldest', 'drop-newest' or 'error'", overflow);
+  }
+  checkFunction(`${prefix}onDrop`, options.onDrop);
+}
+

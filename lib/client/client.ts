@@ -1,7 +1,8 @@
 import { asyncScheduler, defer, Observable, ReplaySubject, Subject, Subscription, tap, type Observer } from 'rxjs';
-import { isRetriableClose, isSendableCloseCode, sendableCloseCodes, type CloseCodeRule } from './close-codes.js';
-import { createChannel, type ChannelHost, type ChannelOptions } from './channel.js';
-import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './connection.js';
+import { isSendableCloseCode, sendableCloseCodes, type CloseCodeRule } from '../core/close-codes.js';
+import { isRetriableClose } from './close-policy.js';
+import { createChannel, type ChannelHost, type ChannelOptions } from '../core/channel.js';
+import { openConnection, type AttemptConfig, type Listen, type OpenConnection } from './dial.js';
 import {
   closeInfo,
   closedByClient,
@@ -12,28 +13,22 @@ import {
   describe,
   type CloseInfo,
   type DropReason,
-} from './errors.js';
-import { runHandshake, type HandshakeRun } from './handshake.js';
-import {
-  checkDelay,
-  checkKeys,
-  checkOptionsObject,
-  show,
-  validateIterateOptions,
-  validateOptions,
-  validateSendOptions,
-  type ConnectOptions,
-  type UrlSource,
-  type WireData,
-} from './options.js';
-import { iterate, type IterateOptions, type MessageIterator } from './iterate.js';
-import type { PageSignal, WatchPage } from './page-events.js';
-import { droppedError, outgoingEntry, Writer } from './outgoing.js';
-import { createReporter, type Reporter } from './report.js';
-import { retryWithBackoff, type RetryInfo } from './reconnect.js';
-import { request, type RequestHost, type RequestOptions } from './request.js';
+} from '../core/errors.js';
+import { runHandshake, type HandshakeRun } from '../core/handshake.js';
+import { checkDelay, checkKeys, checkOptionsObject, show } from '../core/validate.js';
+import { validateIterateOptions } from '../core/iterate.js';
+import { validateOptions, validateSendOptions } from './validate-options.js';
+import { type ConnectOptions } from './options.js';
+import { type UrlSource } from './url.js';
+import { type WireData } from '../core/codec.js';
+import { iterate, type IterateOptions, type MessageIterator } from '../core/iterate.js';
+import type { PageSignal, WatchPage } from '../transports/page-events.js';
+import { droppedError, outgoingEntry, Writer } from '../core/writer.js';
+import { createReporter, type Reporter } from '../core/report.js';
+import { retryWithBackoff, type RetryInfo } from '../core/retry-with-backoff.js';
+import { request, type RequestHost, type RequestOptions } from '../core/request.js';
 import { normalizeUrl } from './url.js';
-import type { WebSocketConstructor } from './web-socket.js';
+import type { WebSocketConstructor } from '../core/transport.js';
 
 /**
  * Where the connection is: `'idle'` (nothing open, nothing wanted), `'connecting'` (the first
@@ -815,6 +810,8 @@ export interface Platform {
   readonly isFatalCause?: (cause: unknown) => boolean;
   /** Page and network signals (browsers and workers). */
   readonly watchPage?: WatchPage;
+  /** Checks the contents of a static `wsOptions` object (Node: `ws`'s option names, header syntax). */
+  readonly checkWsOptions?: (wsOptions: Record<string, unknown>) => void;
 }
 
 /**
@@ -822,7 +819,7 @@ export interface Platform {
  * and a static URL.
  */
 export function createClient<In, Out>(url: UrlSource, options: ConnectOptions<In, Out>, platform: Platform): RxSocket<In, Out> {
-  validateOptions(options);
+  validateOptions(options, platform.checkWsOptions);
   if (typeof url !== 'function') normalizeUrl(url);
   const WebSocket = options.WebSocket ?? platform.WebSocket;
   if (!WebSocket) {

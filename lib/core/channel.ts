@@ -1,5 +1,5 @@
 import { Observable, share } from 'rxjs';
-import { checkFunction, checkKeys, checkOptionsObject } from './options.js';
+import { checkFunction, checkKeys, checkOptionsObject } from './validate.js';
 
 /**
  * One server-side subscription multiplexed over the socket, as {@link RxSocket.channel} takes it.

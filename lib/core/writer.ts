@@ -1,9 +1,10 @@
 import { concatMap, filter, Observable, Subject, type SchedulerLike, type Subscription } from 'rxjs';
-import type { OpenConnection } from './connection.js';
+import type { OpenConnection } from '../client/dial.js';
 import { MessageDroppedError, type DropReason } from './errors.js';
-import { OfflineBuffer } from './offline-buffer.js';
-import type { OverflowPolicy, WireData } from './options.js';
-import { OPEN } from './web-socket.js';
+import { OfflineBuffer } from './send-queue.js';
+import type { OverflowPolicy } from './send-queue.js';
+import type { WireData } from './codec.js';
+import { OPEN } from './transport.js';
 
 /** An entry's outcome once it has left the writer: written, or dropped with a reason. */
 export type Outcome = 'written' | DropReason;

@@ -1,4 +1,3 @@
-import type { Logger } from './options.js';
 
 /** Where a client's reports go: warnings rate-limited per kind, debug only to a user's logger. */
 export interface Reporter {
@@ -31,3 +30,16 @@ export function createReporter(logger: Logger | false | undefined): Reporter {
     },
   };
 }
+
+/**
+ * Receives what rxwire reports: `level` `'warn'` for failures nobody observed, `'debug'` for state
+ * changes; `details` carries the error, state or message concerned.
+ *
+ * @example
+ * ```ts
+ * const logger: Logger = (level, message, details) => (level === 'warn' ? console.warn : console.debug)(`[feed] ${message}`, details);
+ * const socket = connect('wss://example.com/feed', { logger });
+ * ```
+ */
+export type Logger = (level: 'warn' | 'debug', message: string, details?: Readonly<Record<string, unknown>>) => void;
+

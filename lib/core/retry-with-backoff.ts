@@ -1,7 +1,7 @@
 import { asyncScheduler, Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { RetriesExhaustedError } from './errors.js';
-import { validateReconnect } from './options.js';
+import { checkDelay, checkFunction, checkNumber, checkScheduler, invalid } from './validate.js';
 
 /**
  * What {@link retryWithBackoff} tells about a retry it scheduled.
@@ -143,4 +143,24 @@ export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): Mono
         delayTimer?.unsubscribe();
       };
     });
+}
+
+/** Validates the options of `reconnect` / `retryWithBackoff`; `prefix` names them in messages. */
+export function validateReconnect(r: Record<string, unknown>, prefix: string): void {
+  checkDelay(`${prefix}initialDelay`, r.initialDelay);
+  checkDelay(`${prefix}maxDelay`, r.maxDelay);
+  checkNumber(`${prefix}factor`, r.factor, { min: 1 });
+  checkNumber(`${prefix}maxAttempts`, r.maxAttempts, { min: 1, integer: true, infinity: true });
+  checkDelay(`${prefix}resetAfter`, r.resetAfter, { infinity: true });
+  if (r.jitter !== undefined && typeof r.jitter !== 'boolean') invalid(`${prefix}jitter`, 'a boolean', r.jitter);
+  checkFunction(`${prefix}random`, r.random);
+  checkFunction(`${prefix}shouldReconnect`, r.shouldReconnect);
+  checkFunction(`${prefix}shouldRetry`, r.shouldRetry);
+  checkFunction(`${prefix}onRetry`, r.onRetry);
+  checkFunction(`${prefix}onReset`, r.onReset);
+  checkScheduler(`${prefix}scheduler`, r.scheduler);
+  // Only when both are given: a lone maxDelay below the default initialDelay simply caps it.
+  if (typeof r.initialDelay === 'number' && typeof r.maxDelay === 'number' && r.maxDelay < r.initialDelay) {
+    invalid(`${prefix}maxDelay`, `a number >= \`${prefix}initialDelay\` (${r.initialDelay})`, r.maxDelay, RangeError);
+  }
 }

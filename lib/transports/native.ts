@@ -1,5 +1,5 @@
-import type { SocketEvents } from './connection.js';
-import type { WebSocketLike } from './web-socket.js';
+import type { SocketEvents } from '../client/dial.js';
+import type { WebSocketLike } from '../core/transport.js';
 
 /**
  * The standard event API (browsers, workers, Deno, Node's global WebSocket). Binary frames arrive

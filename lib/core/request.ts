@@ -1,6 +1,6 @@
 import { Observable, Subscription, type SchedulerLike } from 'rxjs';
 import { closedByClient, ConnectionClosedError } from './errors.js';
-import { checkDelay, checkFunction, checkKeys, checkOptionsObject } from './options.js';
+import { checkDelay, checkFunction, checkKeys, checkOptionsObject } from './validate.js';
 
 /**
  * Options of {@link RxSocket.request}.

@@ -1,7 +1,7 @@
-import { closeCodeOfProtocolError } from './close-codes.js';
-import type { RawSocket, SocketEvents } from './connection.js';
-import { listenToDom } from './dom-events.js';
-import type { WebSocketLike } from './web-socket.js';
+import { closeCodeOfProtocolError } from './ws-errors.js';
+import type { RawSocket, SocketEvents } from '../client/dial.js';
+import { listenToDom } from './native.js';
+import type { WebSocketLike } from '../core/transport.js';
 
 interface WsSocket extends WebSocketLike {
   on(event: string, listener: (...args: never[]) => void): unknown;

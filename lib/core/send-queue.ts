@@ -1,6 +1,5 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { DropReason } from './errors.js';
-import type { OverflowPolicy } from './options.js';
 
 /** What the buffer needs of an entry: when it expires (scheduler time; `Infinity`: never). */
 export interface Expiring {
@@ -151,3 +150,46 @@ export class OfflineBuffer<E extends Expiring> {
     }, Math.max(0, deadline - scheduler.now()));
   }
 }
+
+/**
+ * How a full buffer makes room.
+ *
+ * @example
+ * ```ts
+ * // Quotes: a newer price supersedes an older one, so a full buffer evicts the oldest.
+ * const overflow: OverflowPolicy = 'drop-oldest';
+ * const socket = connect('wss://example.com/quotes', { buffer: { size: 50, overflow } });
+ * ```
+ */
+export type OverflowPolicy = 'drop-newest' | 'drop-oldest';
+
+/**
+ * Options of the outgoing `buffer`: what waits while the socket cannot take more.
+ *
+ * @example
+ * ```ts
+ * // Cursor positions: only recent ones matter, and one older than 2 s is worthless.
+ * const buffer: BufferOptions = { size: 10, timeout: 2_000, overflow: 'drop-oldest' };
+ * const socket = connect('wss://example.com/cursors', { buffer });
+ * ```
+ */
+export interface BufferOptions {
+  /**
+   * Messages that may wait (integer >= 0), the first included. `0`: only messages that can be
+   * written at once are accepted.
+   * @default 1000
+   */
+  size?: number;
+  /**
+   * Milliseconds a message may wait before it is dropped with reason `'timeout'` (>= 0 and
+   * <= 2147483647, or `Infinity`: no limit), counted from `send()`. Overridable per `send()`.
+   * @default 10000
+   */
+  timeout?: number;
+  /**
+   * Which message a full buffer drops: the new arrival, or the earliest enqueued.
+   * @default 'drop-newest'
+   */
+  overflow?: OverflowPolicy;
+}
+

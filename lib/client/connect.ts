@@ -1,9 +1,11 @@
 import { WebSocket as NodeWebSocket } from 'ws';
 import { createClient, type RxSocket } from './client.js';
-import { isTlsCertificateError } from './close-codes.js';
-import type { ConnectOptions, UrlSource } from './options.js';
-import type { WebSocketConstructor } from './web-socket.js';
-import { listenToWs } from './ws-events.js';
+import { isTlsCertificateError } from '../transports/ws-errors.js';
+import { checkWsOptions } from '../transports/ws-options.js';
+import type { ConnectOptions } from './options.js';
+import type { UrlSource } from './url.js';
+import type { WebSocketConstructor } from '../core/transport.js';
+import { listenToWs } from '../transports/ws.js';
 
 /**
  * Creates a lazy, self-reconnecting WebSocket client. Nothing opens until `messages$` is
@@ -24,5 +26,5 @@ import { listenToWs } from './ws-events.js';
  * ```
  */
 export function connect<In = unknown, Out = unknown>(url: UrlSource, options: ConnectOptions<In, Out> = {}): RxSocket<In, Out> {
-  return createClient(url, options, { WebSocket: NodeWebSocket as unknown as WebSocketConstructor, listen: listenToWs, isFatalCause: isTlsCertificateError });
+  return createClient(url, options, { WebSocket: NodeWebSocket as unknown as WebSocketConstructor, listen: listenToWs, isFatalCause: isTlsCertificateError, checkWsOptions });
 }
