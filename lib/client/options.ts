@@ -1,6 +1,7 @@
-import type { Observable, SchedulerLike } from 'rxjs';
-import type { BackoffOptions } from '../core/backoff.js';
-import type { IterateOptions } from '../core/iterate.js';
+import { asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
+import { BACKOFF_DEFAULTS, type BackoffOptions } from '../core/backoff.js';
+import { ITERATE_DEFAULTS, type IterateOptions } from '../core/iterate.js';
+import { RETRY_DEFAULTS } from '../core/retry-with-backoff.js';
 import type { CloseInfo } from '../core/errors.js';
 import type { WireData } from '../core/codec.js';
 import type { HandshakeConnection } from '../core/handshake.js';
@@ -182,3 +183,80 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
   scheduler?: SchedulerLike;
 }
 
+
+/**
+ * Every default of {@link ConnectOptions}, in one table (each option's TSDoc says the same).
+ * Those of the core pieces come from beside them: the backoff, the retry operator, iteration.
+ */
+export const DEFAULTS = {
+  connectTimeout: 10000,
+  closeTimeout: 1000,
+  lazyCloseTimeout: 5000,
+  highWaterMark: 1024 * 1024,
+  buffer: { size: 1000, timeout: 10000, overflow: 'drop-newest' },
+  heartbeat: { interval: 25000, timeout: 10000 },
+  reconnect: { ...BACKOFF_DEFAULTS, ...RETRY_DEFAULTS },
+  iteration: ITERATE_DEFAULTS,
+  pageEvents: true,
+} as const;
+
+/** {@link ConnectOptions} with every default applied (nested objects merged key by key). */
+export interface ResolvedOptions<In, Out> {
+  readonly WebSocket: WebSocketConstructor;
+  readonly protocols: string | string[] | undefined;
+  readonly wsOptions: ConnectOptions<In, Out>['wsOptions'];
+  readonly serialize: ((message: Out) => WireData) | undefined;
+  readonly deserialize: ((data: string | Uint8Array) => In) | undefined;
+  readonly connectTimeout: number;
+  readonly closeTimeout: number;
+  readonly lazyCloseTimeout: number;
+  readonly highWaterMark: number;
+  readonly buffer: Required<BufferOptions>;
+  readonly heartbeat: false | { interval: number; timeout: number; message: (() => Out) | undefined; isPong: ((message: In) => boolean) | undefined };
+  readonly reconnect: false | ReconnectOptions;
+  readonly iteration: IterateOptions<In>;
+  readonly handshake: ConnectOptions<In, Out>['handshake'];
+  readonly scheduler: SchedulerLike;
+  readonly logger: false | Logger | undefined;
+  readonly pageEvents: boolean;
+}
+
+/** Applies {@link DEFAULTS} to validated `options`; `WebSocket` is the build's when not given. */
+export function resolveOptions<In, Out>(options: ConnectOptions<In, Out>, WebSocket: WebSocketConstructor): ResolvedOptions<In, Out> {
+  const {
+    connectTimeout = DEFAULTS.connectTimeout,
+    closeTimeout = DEFAULTS.closeTimeout,
+    lazyCloseTimeout = DEFAULTS.lazyCloseTimeout,
+    highWaterMark = DEFAULTS.highWaterMark,
+    buffer: { size = DEFAULTS.buffer.size, timeout = DEFAULTS.buffer.timeout, overflow = DEFAULTS.buffer.overflow } = {},
+    heartbeat = {},
+    reconnect = {},
+    pageEvents = DEFAULTS.pageEvents,
+    scheduler = asyncScheduler,
+  } = options;
+  return {
+    WebSocket: options.WebSocket ?? WebSocket,
+    protocols: options.protocols,
+    wsOptions: options.wsOptions,
+    serialize: options.serialize,
+    deserialize: options.deserialize,
+    connectTimeout,
+    closeTimeout,
+    lazyCloseTimeout,
+    highWaterMark,
+    buffer: { size, timeout, overflow },
+    heartbeat: heartbeat && {
+      interval: heartbeat.interval ?? DEFAULTS.heartbeat.interval,
+      timeout: heartbeat.timeout ?? DEFAULTS.heartbeat.timeout,
+      message: heartbeat.message,
+      isPong: heartbeat.isPong,
+    },
+    // The retry operator applies the backoff and retry defaults itself.
+    reconnect,
+    iteration: options.iteration ?? {},
+    handshake: options.handshake,
+    scheduler,
+    logger: options.logger,
+    pageEvents,
+  };
+}

@@ -36,6 +36,9 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+/** The backoff's defaults, documented on {@link BackoffOptions}. */
+export const BACKOFF_DEFAULTS = { initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: true } as const;
+
 /**
  * The delay before retry `retry` (1 = the first retry, that is the second attempt), in
  * milliseconds: `min(maxDelay, initialDelay * factor^(retry - 1))`, and with `jitter` a uniform
@@ -48,7 +51,13 @@ export interface BackoffOptions {
  * ```
  */
 export function backoffDelay(retry: number, options: BackoffOptions = {}): number {
-  const { initialDelay = 1000, maxDelay = 30000, factor = 2, jitter = true, random = Math.random } = options;
+  const {
+    initialDelay = BACKOFF_DEFAULTS.initialDelay,
+    maxDelay = BACKOFF_DEFAULTS.maxDelay,
+    factor = BACKOFF_DEFAULTS.factor,
+    jitter = BACKOFF_DEFAULTS.jitter,
+    random = Math.random,
+  } = options;
   const exponent = Math.max(0, retry - 1);
   // 0 * Infinity is NaN once factor^exponent overflows: a zero initial delay stays zero.
   const capped = initialDelay === 0 ? 0 : Math.min(maxDelay, initialDelay * Math.pow(factor, exponent));

@@ -1,3 +1,6 @@
+import { DecodeError } from './errors.js';
+import { show } from './validate.js';
+
 /**
  * What a message is written as: text, or binary.
  *
@@ -11,3 +14,48 @@
  */
 export type WireData = string | Uint8Array | ArrayBuffer;
 
+
+/** Turns messages into wire data and back; the errors name what failed. */
+export interface Codec<In, Out> {
+  /**
+   * `serialize`, checked: throws its error, or a TypeError when it returned neither text nor
+   * binary (naming `JSON.stringify` when the default serializer skipped the message).
+   */
+  encode(message: Out): WireData;
+  /** `deserialize`: throws a {@link DecodeError} carrying the raw frame and the cause. */
+  decode(data: string | Uint8Array): In;
+}
+
+/** JSON for text frames; binary frames as they are. */
+const defaultDeserialize = (data: string | Uint8Array): unknown => (typeof data === 'string' ? JSON.parse(data) : data);
+
+/** Builds the codec of `serialize`/`deserialize` (defaults: JSON for text, binary as is). */
+export function createCodec<In, Out>(
+  serialize: ((message: Out) => WireData) | undefined,
+  deserialize: ((data: string | Uint8Array) => In) | undefined,
+): Codec<In, Out> {
+  const write = serialize ?? (JSON.stringify as (message: Out) => WireData);
+  const read = deserialize ?? (defaultDeserialize as (data: string | Uint8Array) => In);
+  return {
+    encode(message) {
+      const data: unknown = write(message);
+      if (isWireData(data)) return data;
+      if (data === undefined && serialize === undefined) {
+        // JSON.stringify's undefined: a message it skips (undefined, a function, a symbol).
+        throw new TypeError(`Expected the message to be JSON-serializable: JSON.stringify returned undefined (got ${show(message)})`);
+      }
+      throw new TypeError(`Expected \`serialize\` to return a string or binary data, got ${data === null ? 'null' : typeof data}`);
+    },
+    decode(data) {
+      try {
+        return read(data);
+      } catch (error) {
+        throw new DecodeError(data, error);
+      }
+    },
+  };
+}
+
+function isWireData(data: unknown): data is WireData {
+  return typeof data === 'string' || ArrayBuffer.isView(data) || data instanceof ArrayBuffer;
+}

@@ -82,6 +82,9 @@ export class IterationOverflowError extends Error {
   }
 }
 
+/** The iteration's defaults, documented on {@link IterateOptions}. */
+export const ITERATE_DEFAULTS = { size: 1000, overflow: 'drop-oldest' } as const;
+
 /**
  * Iterates `source` with `for await`, through `rxjs-for-await`'s `eachValueFrom`, paced so that
  * what the loop has not taken yet waits in one bounded queue here (not in an unbounded one).
@@ -96,7 +99,7 @@ export class IterationOverflowError extends Error {
  * ```
  */
 export function iterate<T>(source: Observable<T>, options: IterateOptions<T> = {}): MessageIterator<T> {
-  const { size = 1000, overflow = 'drop-oldest', onDrop } = options;
+  const { size = ITERATE_DEFAULTS.size, overflow = ITERATE_DEFAULTS.overflow, onDrop } = options;
   const queue: T[] = [];
   let demand = 0; // next() calls that wait for a value
   let dropped = 0;

@@ -64,6 +64,9 @@ export interface RequestHost<In, Out> {
   readonly scheduler: SchedulerLike;
 }
 
+/** A request's defaults, documented on {@link RequestOptions}. */
+export const REQUEST_DEFAULTS = { timeout: 10000 } as const;
+
 /**
  * Sends `message` and resolves with the first incoming message `match` accepts. Rejects with
  * {@link RequestTimeoutError}, with the drop error if the message is dropped, with
@@ -76,7 +79,7 @@ export function request<In, Out>(host: RequestHost<In, Out>, message: Out, optio
   } catch (error) {
     return Promise.reject(error);
   }
-  const { match, timeout = 10000 } = options;
+  const { match, timeout = REQUEST_DEFAULTS.timeout } = options;
   return new Promise<In>((resolve, reject) => {
     const subscription = new Subscription();
     let writtenOn: number | undefined;

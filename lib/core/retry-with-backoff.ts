@@ -69,6 +69,9 @@ export interface RetryWithBackoffOptions extends BackoffOptions {
   scheduler?: SchedulerLike;
 }
 
+/** The retry operator's own defaults (the backoff's are `BACKOFF_DEFAULTS`), documented on its options. */
+export const RETRY_DEFAULTS = { maxAttempts: Infinity, resetAfter: 5000 } as const;
+
 /**
  * Resubscribes to the source when it errors, after `backoffDelay(failures)` ms (exponential, full
  * jitter), up to `maxAttempts` attempts in all; a source that emitted and then stayed up
@@ -84,8 +87,8 @@ export interface RetryWithBackoffOptions extends BackoffOptions {
 export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): MonoTypeOperatorFunction<T> {
   validateReconnect(options as Record<string, unknown>, '');
   const {
-    maxAttempts = Infinity,
-    resetAfter = 5000,
+    maxAttempts = RETRY_DEFAULTS.maxAttempts,
+    resetAfter = RETRY_DEFAULTS.resetAfter,
     shouldRetry = () => true,
     onRetry,
     onReset,

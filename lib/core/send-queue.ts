@@ -1,13 +1,15 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { DropReason } from './errors.js';
 
-/** What the buffer needs of an entry: when it expires (scheduler time; `Infinity`: never). */
-export interface Expiring {
+/** What the queue needs of an entry: when it expires (scheduler time; `Infinity`: never), and its size. */
+export interface Queued {
   readonly deadline: number;
+  /** Bytes it counts for while it waits. */
+  readonly bytes: number;
 }
 
-/** Bounds of an {@link OfflineBuffer} and where its drops go. */
-export interface OfflineBufferConfig<E> {
+/** Bounds of an {@link SendQueue} and where its drops go. */
+export interface SendQueueConfig<E> {
   /** Entries that may wait, the first included (>= 0, `Infinity` allowed). */
   size: number;
   overflow: OverflowPolicy;
@@ -25,22 +27,28 @@ export interface OfflineBufferConfig<E> {
  * an earlier deadline than the last one makes the queue unsorted, and expiry sweeps it whole.
  * Overflow evicts by position: the new arrival, or the earliest enqueued.
  */
-export class OfflineBuffer<E extends Expiring> {
+export class SendQueue<E extends Queued> {
   #items: Array<E | undefined> = [];
   #head = 0;
+  #bytes = 0;
   #sorted = true;
   #lastDeadline = -Infinity;
   #timer: Subscription | undefined;
   #timerAt = Infinity;
 
-  readonly #config: OfflineBufferConfig<E>;
+  readonly #config: SendQueueConfig<E>;
 
-  constructor(config: OfflineBufferConfig<E>) {
+  constructor(config: SendQueueConfig<E>) {
     this.#config = config;
   }
 
   get length(): number {
     return this.#items.length - this.#head;
+  }
+
+  /** The sum of the waiting entries' `bytes`. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Appends `entry`, or drops it (or the oldest) when full. Returns false if `entry` was dropped. */
@@ -54,6 +62,7 @@ export class OfflineBuffer<E extends Expiring> {
     if (entry.deadline < this.#lastDeadline) this.#sorted = false;
     else this.#lastDeadline = entry.deadline;
     this.#items.push(entry);
+    this.#bytes += entry.bytes;
     if (this.length === 1) this.#config.onOccupied(true);
     if (entry.deadline < this.#timerAt) this.#armTimer(entry.deadline);
     // Evict before reporting: a dropped$ observer that sends again must find the buffer full.
@@ -69,8 +78,9 @@ export class OfflineBuffer<E extends Expiring> {
   /** Removes and returns the entry that has waited longest. */
   shift(): E | undefined {
     if (this.#head >= this.#items.length) return undefined;
-    const entry = this.#items[this.#head];
+    const entry = this.#items[this.#head] as E;
     this.#items[this.#head++] = undefined;
+    this.#bytes -= entry.bytes;
     if (this.#head === this.#items.length) this.#empty();
     else if (this.#head > 1024 && this.#head * 2 > this.#items.length) this.#compact();
     return entry;
@@ -87,6 +97,7 @@ export class OfflineBuffer<E extends Expiring> {
     if (expired.length === 0) return;
     this.#items = waiting.filter((entry) => entry.deadline > now);
     this.#head = 0;
+    for (const entry of expired) this.#bytes -= entry.bytes;
     if (this.#items.length === 0) this.#empty();
     else this.#recomputeOrder();
     for (const entry of expired) this.#config.onDrop(entry, 'timeout');
@@ -103,6 +114,7 @@ export class OfflineBuffer<E extends Expiring> {
   #empty(): void {
     this.#items = [];
     this.#head = 0;
+    this.#bytes = 0;
     this.#sorted = true;
     this.#lastDeadline = -Infinity;
     this.#disarmTimer();

@@ -1,3 +1,6 @@
+import type { SchedulerLike } from 'rxjs';
+import type { WireData } from './codec.js';
+
 /**
  * The part of a WebSocket that rxwire uses; both `ws` and the browser's `WebSocket` have it.
  *
@@ -35,3 +38,51 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 export const CONNECTING = 0;
 export const OPEN = 1;
 export const CLOSED = 3;
+
+/**
+ * An open socket as the per-connection core writes to it, whatever its runtime: the seam between
+ * the core and `lib/transports/` (no Node socket call outside a transport).
+ */
+export interface Transport {
+  /** Whether the socket is open (readyState OPEN): writes are accepted. */
+  isOpen(): boolean;
+  /** Bytes the socket holds unsent. */
+  bufferedAmount(): number;
+  /**
+   * Writes one message; throws what the socket's `send` throws. Writes of one tick may leave
+   * together (`ws` corks its TCP socket until a microtask).
+   */
+  send(data: WireData): void;
+  /** Calls `done` once the socket may take more (`'drain'` in Node, a poll elsewhere); returns a canceller. */
+  whenDrained(done: () => void): () => void;
+  /** Sends a ping frame; undefined where the runtime cannot (browsers). */
+  readonly ping: (() => void) | undefined;
+}
+
+/** What a socket tells the connection, whatever its event API. */
+export interface SocketEvents {
+  /**
+   * An error; `protocolCode` is the close code of a protocol error in the peer's frames, which
+   * ends the connection at once (the adapter knows its library's error codes).
+   */
+  error(error: unknown, protocolCode?: number): void;
+  /** The HTTP status of a refused upgrade. */
+  status(code: number | undefined): void;
+  /** Open, with the {@link Transport} to write to it. */
+  open(transport: Transport): void;
+  /** A frame: a string for text, a Uint8Array for binary. */
+  message(data: string | Uint8Array): void;
+  pong(): void;
+  /**
+   * Both close frames were exchanged and this side ended its half of the TCP connection; only the
+   * peer's FIN is awaited. `ws` tells (its TCP socket's 'finish'); browsers close by themselves.
+   */
+  ended(): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * Attaches a connection's handlers to a socket (`ws`'s API in Node, the standard one elsewhere);
+ * `scheduler` times what the runtime cannot wait for by event (a drain poll).
+ */
+export type Listen = (socket: WebSocketLike, on: SocketEvents, scheduler: SchedulerLike) => void;

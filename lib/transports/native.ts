@@ -1,18 +1,36 @@
-import type { SocketEvents } from '../client/dial.js';
-import type { WebSocketLike } from '../core/transport.js';
+import type { SchedulerLike } from 'rxjs';
+import type { WireData } from '../core/codec.js';
+import { OPEN, type SocketEvents, type Transport, type WebSocketLike } from '../core/transport.js';
+
+/** Milliseconds between `bufferedAmount` checks: the standard API has no 'drain' event. */
+const DRAIN_POLL = 5;
 
 /**
  * The standard event API (browsers, workers, Deno, Node's global WebSocket). Binary frames arrive
  * as ArrayBuffer (`binaryType = 'arraybuffer'`; browsers default to Blob) and are handed on as
  * Uint8Array.
  */
-export function listenToDom(socket: WebSocketLike, on: SocketEvents): void {
+export function listenToDom(socket: WebSocketLike, on: SocketEvents, scheduler: SchedulerLike): void {
   const target = socket as WebSocketLike & { addEventListener(type: string, listener: (event: never) => void): void };
   socket.binaryType = 'arraybuffer';
   target.addEventListener('error', (event: { error?: unknown }) => on.error(event.error ?? new Error('WebSocket error')));
-  target.addEventListener('open', () => on.open(undefined));
+  target.addEventListener('open', () => on.open(nativeTransport(socket, scheduler)));
   target.addEventListener('message', ({ data }: { data: unknown }) => {
     on.message(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
   });
   target.addEventListener('close', (event: { code: number; reason: string }) => on.close(event.code, event.reason));
+}
+
+/** A standard socket as a {@link Transport}: no ping frames, `bufferedAmount` polled for drain. */
+export function nativeTransport(socket: WebSocketLike, scheduler: SchedulerLike): Transport {
+  return {
+    isOpen: () => socket.readyState === OPEN,
+    bufferedAmount: () => socket.bufferedAmount,
+    send: (data: WireData) => socket.send(data as string),
+    whenDrained: (done) => {
+      const timer = scheduler.schedule(done, DRAIN_POLL);
+      return () => timer.unsubscribe();
+    },
+    ping: undefined,
+  };
 }

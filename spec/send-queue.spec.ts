@@ -1,15 +1,16 @@
 import type { TestScheduler } from 'rxjs/testing';
 import type { DropReason } from '../lib/index.js';
-import { OfflineBuffer } from '../lib/core/send-queue.js';
+import { SendQueue } from '../lib/core/send-queue.js';
 import type { OverflowPolicy } from '../lib/core/send-queue.js';
 import { newScheduler } from './helpers/test-scheduler.js';
 
-// OfflineBuffer in virtual time: a bounded FIFO whose entries expire at their own deadlines, with
+// SendQueue in virtual time: a bounded FIFO whose entries expire at their own deadlines, with
 // one expiry timer at a time. Drops and occupancy changes are logged as [time, ...].
 
 interface Entry {
   readonly id: string;
   readonly deadline: number;
+  readonly bytes: number;
 }
 
 type Event = [number, 'drop', string, DropReason] | [number, 'occupied', boolean];
@@ -17,9 +18,9 @@ type Event = [number, 'drop', string, DropReason] | [number, 'occupied', boolean
 function create(
   ts: TestScheduler,
   { size = Infinity, overflow = 'drop-newest' }: { size?: number; overflow?: OverflowPolicy } = {},
-): { buffer: OfflineBuffer<Entry>; log: Event[] } {
+): { buffer: SendQueue<Entry>; log: Event[] } {
   const log: Event[] = [];
-  const buffer = new OfflineBuffer<Entry>({
+  const buffer = new SendQueue<Entry>({
     size,
     overflow,
     scheduler: ts,
@@ -31,10 +32,10 @@ function create(
 
 /** An entry that expires `timeout` ms from now. */
 function entry(ts: TestScheduler, id: string, timeout = Infinity): Entry {
-  return { id, deadline: ts.now() + timeout };
+  return { id, deadline: ts.now() + timeout, bytes: id.length };
 }
 
-function drain(buffer: OfflineBuffer<Entry>): string[] {
+function drain(buffer: SendQueue<Entry>): string[] {
   const ids: string[] = [];
   for (let e = buffer.shift(); e !== undefined; e = buffer.shift()) ids.push(e.id);
   return ids;
@@ -45,7 +46,7 @@ function pending(ts: TestScheduler): number[] {
   return ts.actions.map((action) => action.delay);
 }
 
-describe('OfflineBuffer: FIFO', () => {
+describe('SendQueue: FIFO', () => {
   test('shift() returns entries in the order they were pushed, then undefined', () => {
     const ts = newScheduler();
     const { buffer } = create(ts);
@@ -80,7 +81,7 @@ describe('OfflineBuffer: FIFO', () => {
   });
 });
 
-describe('OfflineBuffer: size', () => {
+describe('SendQueue: size', () => {
   test('length counts every waiting entry, the first included', () => {
     const ts = newScheduler();
     const { buffer } = create(ts);
@@ -135,7 +136,7 @@ describe('OfflineBuffer: size', () => {
   });
 });
 
-describe('OfflineBuffer: overflow', () => {
+describe('SendQueue: overflow', () => {
   test('drop-newest: 10 pushed into size 4 keeps the first 4 and drops the 6 newest, in arrival order', () => {
     const ts = newScheduler();
     const { buffer, log } = create(ts, { size: 4, overflow: 'drop-newest' });
@@ -226,12 +227,12 @@ describe('OfflineBuffer: overflow', () => {
   });
 });
 
-describe('OfflineBuffer: overflow, re-entrant', () => {
+describe('SendQueue: overflow, re-entrant', () => {
   test('drop-oldest: an onDrop that pushes again finds the buffer full (size is never exceeded)', () => {
     const ts = newScheduler();
     const log: string[] = [];
     let resent = false;
-    const buffer: OfflineBuffer<Entry> = new OfflineBuffer<Entry>({
+    const buffer: SendQueue<Entry> = new SendQueue<Entry>({
       size: 2,
       overflow: 'drop-oldest',
       scheduler: ts,
@@ -239,21 +240,21 @@ describe('OfflineBuffer: overflow, re-entrant', () => {
         log.push(`${dropped.id}:${reason}:${buffer.length}`);
         if (!resent) {
           resent = true;
-          buffer.push({ id: `${dropped.id}-again`, deadline: Infinity });
+          buffer.push({ id: `${dropped.id}-again`, deadline: Infinity, bytes: 0 });
         }
       },
       onOccupied: () => undefined,
     });
-    buffer.push({ id: 'a', deadline: Infinity });
-    buffer.push({ id: 'b', deadline: Infinity });
-    buffer.push({ id: 'c', deadline: Infinity });
+    buffer.push({ id: 'a', deadline: Infinity, bytes: 0 });
+    buffer.push({ id: 'b', deadline: Infinity, bytes: 0 });
+    buffer.push({ id: 'c', deadline: Infinity, bytes: 0 });
     // c evicts a; a's observer re-sends, which evicts b; the buffer holds 2 throughout
     expect(log).toEqual(['a:overflow:2', 'b:overflow:2']);
     expect(drain(buffer)).toEqual(['c', 'a-again']);
   });
 });
 
-describe('OfflineBuffer: expiry', () => {
+describe('SendQueue: expiry', () => {
   test('same timeout for all (sorted deadlines): each entry expires at its own deadline, 100 after its push', () => {
     const ts = newScheduler();
     ts.run(({ flush }) => {
@@ -389,9 +390,9 @@ describe('OfflineBuffer: expiry', () => {
   test('expire(now) drops every entry at or before now, in queue order, and no later one', () => {
     const ts = newScheduler();
     const { buffer, log } = create(ts);
-    buffer.push({ id: 'a', deadline: 10 });
-    buffer.push({ id: 'b', deadline: 20 });
-    buffer.push({ id: 'c', deadline: 21 });
+    buffer.push({ id: 'a', deadline: 10, bytes: 0 });
+    buffer.push({ id: 'b', deadline: 20, bytes: 0 });
+    buffer.push({ id: 'c', deadline: 21, bytes: 0 });
     buffer.expire(20);
     expect(log.filter(([, kind]) => kind === 'drop')).toEqual([
       [0, 'drop', 'a', 'timeout'],
@@ -401,7 +402,7 @@ describe('OfflineBuffer: expiry', () => {
   });
 });
 
-describe('OfflineBuffer: one timer at a time', () => {
+describe('SendQueue: one timer at a time', () => {
   test('1000 entries with the same timeout: one scheduled action, for the head', () => {
     const ts = newScheduler();
     const { buffer } = create(ts);
@@ -449,7 +450,7 @@ describe('OfflineBuffer: one timer at a time', () => {
   });
 });
 
-describe('OfflineBuffer: onOccupied', () => {
+describe('SendQueue: onOccupied', () => {
   test('reports empty → occupied on the first push and occupied → empty on the last shift, once each', () => {
     const ts = newScheduler();
     const { buffer, log } = create(ts);
@@ -492,7 +493,7 @@ describe('OfflineBuffer: onOccupied', () => {
   });
 });
 
-describe('OfflineBuffer: clear(reason)', () => {
+describe('SendQueue: clear(reason)', () => {
   test('drops every waiting entry with the reason, in queue order, and empties the buffer', () => {
     const ts = newScheduler();
     const { buffer, log } = create(ts);
@@ -546,6 +547,29 @@ describe('OfflineBuffer: clear(reason)', () => {
         [30, 'drop', 'c', 'timeout'],
         [40, 'drop', 'd', 'timeout'],
       ]);
+    });
+  });
+});
+
+describe('SendQueue: bytes', () => {
+  test('counts the bytes of what waits, through push, shift, overflow, expiry and clear', () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const { buffer } = create(ts, { size: 3, overflow: 'drop-oldest' });
+      buffer.push(entry(ts, 'a', 100)); // 1 byte
+      buffer.push(entry(ts, 'bb', 50)); // 2: out of deadline order (a sweep on expiry)
+      buffer.push(entry(ts, 'ccc')); // 3
+      expect(buffer.bytes).toBe(6);
+      buffer.push(entry(ts, 'dddd')); // evicts a
+      expect(buffer.bytes).toBe(9);
+      buffer.shift(); // bb
+      expect(buffer.bytes).toBe(7);
+      buffer.push(entry(ts, 'e', 10));
+      expect(buffer.bytes).toBe(8);
+      ts.schedule(() => expect(buffer.bytes).toBe(7), 20); // e expired
+      flush();
+      buffer.clear('closed');
+      expect([buffer.bytes, buffer.length]).toEqual([0, 0]);
     });
   });
 });

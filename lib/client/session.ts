@@ -1,0 +1,335 @@
+import { defer, Observable, ReplaySubject, share, Subject, Subscription, tap, type SchedulerLike } from 'rxjs';
+import type { OpenConnection } from '../core/connection.js';
+import { closeInfo, closedByClient, ConfigurationError, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
+import { runHandshake, type HandshakeFunction, type HandshakeRun } from '../core/handshake.js';
+import { retryWithBackoff, type RetryInfo } from '../core/retry-with-backoff.js';
+import type { Reporter } from '../core/report.js';
+import type { Writer } from '../core/writer.js';
+import type { PageSignal, WatchPage } from '../transports/page-events.js';
+import { isRetriableClose } from './close-policy.js';
+import { openConnection, type AttemptConfig } from './dial.js';
+import type { ReconnectOptions } from './options.js';
+import type { ConnectionState } from './rx-socket.js';
+
+/** What the session tells the client facade. */
+export interface SessionHost<In, Out> {
+  /** A connection opened, before `'open'` is announced: write what belongs to it (channel subscriptions). */
+  opening(conn: OpenConnection): void;
+  /** A message that arrived after the handshake decided, delivered once `'open'` is announced. */
+  deliver(message: In): void;
+  /** A retried failure, for `errors$`. */
+  error(error: Error, kind: string, what: string): void;
+  /** Writes a handshake's message on its connection at once (serialized; throws as `serialize` does). */
+  writeNow(conn: OpenConnection, message: Out): void;
+  /** The socket ended for good: `error` when a close was not retried, none after `close()`. */
+  ended(error?: unknown): void;
+  /** The streams can complete: `state$` has, the requests' `connectionLost$` will next. */
+  completed(): void;
+}
+
+/** How the session dials, retries and lingers. */
+export interface SessionConfig<In, Out> {
+  /** The dial and per-connection config, without what the session provides per attempt. */
+  readonly attempt: Omit<AttemptConfig, 'attempt' | 'handshake' | 'closeFrame' | 'onClosing'>;
+  readonly handshake: HandshakeFunction<In, Out> | undefined;
+  readonly reconnect: false | ReconnectOptions;
+  readonly lazyCloseTimeout: number;
+  readonly scheduler: SchedulerLike;
+  readonly writer: Writer<Out>;
+  /** Causes of a close that retrying cannot fix (TLS certificate errors in Node). */
+  readonly isFatalCause: (cause: unknown) => boolean;
+  readonly watchPage: WatchPage | undefined;
+  /** Where state changes go as `'debug'`. */
+  readonly report: Reporter;
+}
+
+/**
+ * The connection's lifecycle: lazy and ref-counted (holders subscribe to {@link Session.hold}'s
+ * shared Observable; `share({ resetOnRefCountZero })` closes the connection `lazyCloseTimeout` ms
+ * after the last holder left), dialed with `retryWithBackoff`, and a `state$` that says where it
+ * is. Terminal after `close()` or a close that is not retried.
+ */
+export class Session<In, Out> {
+  readonly #states = new ReplaySubject<ConnectionState>(1);
+  readonly state$ = this.#states.asObservable();
+  /** Each connection that ended, with its serial: what pending requests wait for. */
+  readonly connectionLost$ = new Subject<{ serial: number; error: ConnectionClosedError }>();
+  readonly #config: SessionConfig<In, Out>;
+  readonly #host: SessionHost<In, Out>;
+  readonly #held$: Observable<never>;
+  /** Emits when the session becomes terminal: a pending linger ends at once, leaving no timer. */
+  readonly #terminal$ = new Subject<true>();
+  readonly #closings = new Set<Promise<unknown>>();
+  #state: ConnectionState = { status: 'idle', attempt: 0 };
+  #attempts: Subscription | undefined; // the running dial-and-retry chain
+  #conn: OpenConnection | undefined;
+  #serial = 0; // of the current connection
+  #handshake: HandshakeRun<In> | undefined;
+  /** The close frame for a socket still in its handshake when close() is called. */
+  #closeFrame: readonly [code: number, reason: string] = [1000, ''];
+  /** With an application-level heartbeat: the connection whose pongs count (in its handshake too). */
+  #pongTarget: OpenConnection | undefined;
+  #ended = false; // close() was called, or a close was not retried
+  #closed: Promise<void> | undefined;
+  #reconnects = 0;
+
+  constructor(config: SessionConfig<In, Out>, host: SessionHost<In, Out>) {
+    this.#config = config;
+    this.#host = host;
+    const { lazyCloseTimeout } = config;
+    this.#held$ = new Observable<never>(() => {
+      this.#start();
+      return () => this.#idle();
+    }).pipe(share({ resetOnRefCountZero: lazyCloseTimeout === Infinity ? false : () => this.#linger(lazyCloseTimeout) }));
+    this.#states.next(this.#state);
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The open connection, if any. */
+  get conn(): OpenConnection | undefined {
+    return this.#conn;
+  }
+
+  /** The serial of the current (or last) connection. */
+  get serial(): number {
+    return this.#serial;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  /** The connection an application-level pong counts for: the open one, or the one in its handshake. */
+  get pongTarget(): OpenConnection | undefined {
+    return this.#pongTarget;
+  }
+
+  /** The handshake in progress, which incoming messages are routed to. */
+  get handshake(): HandshakeRun<In> | undefined {
+    return this.#handshake;
+  }
+
+  /** Holds the connection (dialing it if idle) until the subscription is unsubscribed. */
+  hold(): Subscription {
+    return this.#ended ? Subscription.EMPTY : this.#held$.subscribe();
+  }
+
+  /** Drops the current connection and dials again at once, attempt 1. Only while active. */
+  reconnect(): void {
+    if (this.#ended || !this.#attempts) return;
+    this.#stop();
+    this.#start();
+  }
+
+  /**
+   * Closes for good with `code`/`reason` (already checked). Returns the promise every later call
+   * gets; it resolves once every socket this session opened has closed and `host.ended()` ran.
+   */
+  close(code: number, reason: string): Promise<void> {
+    if (this.#closed) return this.#closed;
+    this.#end();
+    this.#closeFrame = [code, reason];
+    // The promise exists before any observer runs: a close() from a dropped$ observer gets it too.
+    let done!: () => void;
+    this.#closed = new Promise<void>((resolve) => (done = resolve));
+    let lastClose: CloseInfo = { code, reason, wasClean: true };
+    const conn = this.#conn;
+    if (conn) this.#track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
+    const { attempt, lastClose: previous } = this.#state;
+    this.#setState({ status: 'closing', attempt, ...(previous && { lastClose: previous }) });
+    this.#config.writer.close('closed');
+    this.#stop();
+    void this.#settleClosed().then(() => {
+      this.#setState({ status: 'closed', attempt: this.#state.attempt, lastClose });
+      this.#host.ended();
+      this.#complete();
+      done();
+    });
+    return this.#closed;
+  }
+
+  /**
+   * `share`'s reset notifier: emits `ms` after the last holder left, unless sends were written at
+   * once meanwhile (then it waits `ms` again), and at once when the session ends (no timer is left
+   * behind). It never completes: `share` unsubscribes it when it emits, and a completion after
+   * that would reach a stopped subscriber.
+   */
+  #linger(ms: number): Observable<true> {
+    const { scheduler, writer } = this.#config;
+    return new Observable<true>((subscriber) => {
+      if (this.#ended) return subscriber.next(true);
+      let timer: Subscription | undefined;
+      const wait = (uses: number): void => {
+        timer = scheduler.schedule(() => (writer.writtenAtOnce === uses ? subscriber.next(true) : wait(writer.writtenAtOnce)), ms);
+      };
+      const ending = this.#terminal$.subscribe(() => subscriber.next(true));
+      wait(writer.writtenAtOnce);
+      return () => {
+        timer?.unsubscribe();
+        ending.unsubscribe();
+      };
+    });
+  }
+
+  /** The last holder left and the linger passed: close the connection, back to idle. */
+  #idle(): void {
+    if (this.#ended) return;
+    this.#stop();
+    this.#setState({ status: 'idle', attempt: 0, ...(this.#state.lastClose && { lastClose: this.#state.lastClose }) });
+  }
+
+  #start(): void {
+    // Taken before 'connecting' is announced: a state$ observer that sends or subscribes then
+    // holds this chain instead of starting a second one.
+    const attempts = new Subscription();
+    this.#attempts = attempts;
+    this.#setState({ status: 'connecting', attempt: 1 });
+    if (this.#ended || attempts.closed) return; // a state$ observer closed the socket or let go
+    const { attempt, scheduler, reconnect, handshake } = this.#config;
+    const attempt$ = defer(() =>
+      openConnection({
+        ...attempt,
+        attempt: this.#state.attempt,
+        handshake: handshake && ((conn) => this.#runHandshake(conn, handshake)),
+        closeFrame: () => this.#closeFrame,
+        onClosing: (closing) => this.#track(closing),
+      }),
+    ).pipe(
+      // The loss is handled before the retry decides; the open at the very end of the chain, so
+      // an observer that closes the socket in there leaves no operator to notify afterwards.
+      tap({ error: (error: unknown) => this.#lost(error) }),
+    );
+    const connections$ = reconnect
+      ? attempt$.pipe(
+          retryWithBackoff({
+            ...reconnect,
+            scheduler,
+            shouldRetry: (error) => this.#shouldRetry(error),
+            onRetry: (info) => this.#retrying(info),
+            onReset: () => this.#setState({ ...this.#state, attempt: 0 }),
+          }),
+        )
+      : attempt$;
+    attempts.add(connections$.subscribe({ next: (conn) => this.#opened(conn), error: (error: unknown) => this.#fail(error) }));
+    const { watchPage } = this.#config;
+    if (watchPage && !attempts.closed) attempts.add(watchPage((signal) => this.#pageSignal(signal)));
+  }
+
+  #stop(): void {
+    const attempts = this.#attempts;
+    this.#attempts = undefined;
+    attempts?.unsubscribe();
+    this.#lost();
+  }
+
+  /** The page came back (or went offline): dial now instead of after the backoff, or probe. */
+  #pageSignal(signal: PageSignal): void {
+    const { status } = this.#state;
+    if (status === 'reconnecting' && signal !== 'offline') this.reconnect();
+    else if (status === 'open') this.#conn?.probe();
+  }
+
+  #runHandshake(conn: OpenConnection, handshake: HandshakeFunction<In, Out>): Promise<unknown> {
+    this.#pongTarget = conn;
+    const run = runHandshake<In, Out>(handshake, (message) => this.#host.writeNow(conn, message), this.#config.scheduler);
+    this.#handshake = run;
+    return run.result;
+  }
+
+  #opened(conn: OpenConnection): void {
+    this.#conn = conn;
+    this.#pongTarget = conn;
+    this.#serial++;
+    const afterHandshake = this.#handshake?.finish();
+    this.#handshake = undefined;
+    // Channels subscribe on every connection, before the buffer flushes; and before 'open' is
+    // announced, so that a channel subscribed by a state$ observer is written once, by itself.
+    this.#host.opening(conn);
+    const { lastClose } = this.#state;
+    this.#setState({ status: 'open', attempt: this.#state.attempt, ...(lastClose && { lastClose }) });
+    if (this.#ended) return; // a state$ observer closed the socket: the writer is closed too
+    // Messages the server sent right after the handshake's answer, in the same read: in order,
+    // before anything newer.
+    if (afterHandshake) for (const message of afterHandshake) this.#host.deliver(message);
+    if (this.#conn !== conn) return; // an observer ended this connection
+    this.#config.writer.attach(conn);
+  }
+
+  /** The connection ended (`error`), or was closed by the client (no error). */
+  #lost(error?: unknown): void {
+    this.#handshake?.finish();
+    this.#handshake = undefined;
+    const conn = this.#conn;
+    this.#conn = undefined;
+    this.#pongTarget = undefined;
+    this.#config.writer.detach();
+    if (conn) this.connectionLost$.next({ serial: this.#serial, error: error instanceof ConnectionClosedError ? error : closedByClient() });
+  }
+
+  #shouldRetry(error: unknown): boolean {
+    if (this.#ended) return false;
+    const close = error as ConnectionClosedError;
+    const { reconnect, isFatalCause } = this.#config;
+    if (reconnect && reconnect.shouldReconnect) return reconnect.shouldReconnect(closeInfo(close));
+    if (close.cause instanceof ConfigurationError) return false; // retrying cannot fix it
+    return !isFatalCause(close.cause) && isRetriableClose(close);
+  }
+
+  #retrying({ error, attempt }: RetryInfo): void {
+    this.#host.error(error as Error, 'retry', `the connection failed (attempt ${attempt - 1}) and is retried`);
+    if (this.#ended) return; // an errors$ observer closed the socket: no retry comes
+    this.#setState({ status: 'reconnecting', attempt, lastClose: closeInfo(error as ConnectionClosedError) });
+  }
+
+  /** A close that is not retried, or retries exhausted: terminal. */
+  #fail(error: unknown): void {
+    if (this.#ended) return;
+    this.#end();
+    // Before any observer runs: a close() from a state$ or messages$ observer gets this promise.
+    this.#closed = this.#settleClosed();
+    this.#attempts = undefined;
+    this.#lost();
+    const last = error instanceof ConnectionClosedError ? error : (error as { cause?: unknown }).cause;
+    const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.#state.lastClose;
+    this.#config.writer.close('closed');
+    this.#setState({ status: 'closed', attempt: this.#state.attempt, ...(lastClose && { lastClose }) });
+    this.#host.ended(error);
+    this.#complete();
+  }
+
+  /** Terminal from here: no holder dials again, and a pending linger ends now. */
+  #end(): void {
+    this.#ended = true;
+    this.#terminal$.next(true);
+  }
+
+  #complete(): void {
+    this.#states.complete();
+    this.#host.completed();
+    this.connectionLost$.complete();
+  }
+
+  #setState(state: ConnectionState): void {
+    this.#config.report.debug(`state ${state.status}`, { ...state });
+    if (state.status === 'open' && this.#state.status === 'reconnecting') this.#reconnects++;
+    this.#state = state;
+    this.#states.next(state);
+  }
+
+  #track(closing: Promise<unknown>): void {
+    this.#closings.add(closing);
+    void closing.then(() => this.#closings.delete(closing));
+  }
+
+  /** Resolves when every socket this session opened has closed. */
+  async #settleClosed(): Promise<void> {
+    while (this.#closings.size > 0) await Promise.all(this.#closings);
+  }
+}

@@ -1,0 +1,182 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { ConnectionClosedError, describe, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { CLOSED, CONNECTING, OPEN, type Listen, type Transport, type WebSocketLike } from './transport.js';
+
+/** An open connection, as the writer, the heartbeat and the session see it. */
+export interface OpenConnection {
+  /** Where its messages are written. */
+  readonly transport: Transport;
+  /**
+   * Closes with `code` (one `close()` checked), terminating at `closeTimeout`; resolves when the
+   * socket is closed, with how it closed (undefined if it was closed already). Every call
+   * returns the first call's promise.
+   */
+  close(code: number, reason?: string): Promise<CloseInfo | undefined>;
+  /** An application-level pong arrived (the heartbeat's `isPong` accepted a message). */
+  pong(): void;
+  /** Checks the connection now with a heartbeat ping (see `Heartbeat.probe`); without a heartbeat, nothing. */
+  probe(): void;
+}
+
+/** What the per-connection runtime needs, whichever side opened the socket. */
+export interface ConnectionConfig {
+  listen: Listen;
+  scheduler: SchedulerLike;
+  /** Milliseconds a graceful close may take before the socket is terminated. */
+  closeTimeout: number;
+  /**
+   * With `ping`, an application-level heartbeat (a message written on the connection); without,
+   * ping frames where the transport has them.
+   */
+  heartbeat: { interval: number; timeout: number; ping: ((conn: OpenConnection) => void) | undefined; onRtt?: (ms: number) => void } | false;
+  /** Each incoming frame: a string for text, a Uint8Array for binary. The hot path. */
+  onMessage: (data: string | Uint8Array) => void;
+  /** Runs after the socket opened and before the connection counts as open; a rejection ends it. */
+  handshake: ((conn: OpenConnection) => Promise<unknown>) | undefined;
+  /** A socket started closing in the background: its end, to wait for. */
+  onClosing: (closed: Promise<unknown>) => void;
+}
+
+/** What the runtime tells its owner: each at most once, and nothing after `stop()`. */
+export interface ConnectionEvents {
+  /** Open, and the handshake (if any) done. */
+  open(conn: OpenConnection): void;
+  /** Ended, with `ConnectionClosedError` (or a subclass) saying how. */
+  end(error: ConnectionClosedError): void;
+}
+
+/** A socket under the runtime. */
+export interface ConnectionRuntime {
+  /** Ends the connection with `error` (e.g. a connect timeout): terminates the socket, reports `end`. */
+  fail(error: ConnectionClosedError): void;
+  /**
+   * The owner lets go: closes gracefully with `code`/`reason` (terminating while the handshake is
+   * in progress or at `closeTimeout`); nothing is reported afterwards.
+   */
+  stop(code: number, reason: string): void;
+}
+
+/**
+ * The per-connection runtime, one for both roles (as `ws`'s `setSocket` is): listens to `socket`,
+ * runs the heartbeat and the handshake once it is open, and maps how it ends to a
+ * `ConnectionClosedError` (`HeartbeatTimeoutError` for a zombie, the peer's code and reason, the
+ * protocol error's code, the HTTP status of a refused upgrade, the error that caused it).
+ */
+export function runConnection(socket: WebSocketLike, config: ConnectionConfig, events: ConnectionEvents): ConnectionRuntime {
+  const { scheduler, closeTimeout } = config;
+  let active = true; // false once this connection has ended or been let go
+  let lastError: unknown;
+  let status: number | undefined;
+  let heartbeat: Heartbeat | undefined;
+  let closing: Promise<CloseInfo | undefined> | undefined;
+  let closeTimer: Subscription | undefined;
+  const closeWaiters: Array<(info: CloseInfo) => void> = [];
+
+  const end = (error: ConnectionClosedError): void => {
+    if (!active) return;
+    active = false;
+    heartbeat?.stop();
+    // A failed attempt or a zombie will not answer a close frame: terminate, never wait.
+    if (socket.readyState !== CLOSED) config.onClosing(shutdown(1006));
+    events.end(error);
+  };
+
+  /**
+   * Closes the socket whatever its state, bounded by `closeTimeout`: gracefully with a sendable
+   * `code`, by terminating with 1006 or while the handshake is in progress.
+   */
+  const shutdown = (code: number, reason?: string): Promise<CloseInfo | undefined> => {
+    if (closing) return closing;
+    closing = new Promise<CloseInfo | undefined>((resolve) => {
+      if (socket.readyState === CLOSED) return resolve(undefined);
+      closeWaiters.push(resolve);
+      if (socket.readyState === CONNECTING || code === 1006) {
+        terminate(socket);
+      } else {
+        socket.close(code, reason);
+        closeTimer = scheduler.schedule(() => terminate(socket), closeTimeout);
+      }
+    });
+    return closing;
+  };
+
+  const onClose = (code: number, reason: string): void => {
+    closeTimer?.unsubscribe();
+    const info: CloseInfo = { code, reason: reason || reasonOf(lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
+    for (const resolve of closeWaiters.splice(0)) resolve(info);
+    end(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
+  };
+
+  const onOpen = (transport: Transport): void => {
+    if (!active) return;
+    const conn: OpenConnection = { transport, close: shutdown, pong: () => heartbeat?.pong(), probe: () => heartbeat?.probe() };
+    const beat = config.heartbeat;
+    const sendPing = beat && (beat.ping ?? transport.ping);
+    if (beat && sendPing) {
+      heartbeat = startHeartbeat({
+        interval: beat.interval,
+        timeout: beat.timeout,
+        scheduler,
+        ping: () => sendPing(conn),
+        onTimeout: () => end(new HeartbeatTimeoutError(beat.timeout)),
+        ...(beat.onRtt && { onRtt: beat.onRtt }),
+      });
+    }
+    if (!config.handshake) return events.open(conn);
+    config.handshake(conn).then(
+      () => void (active && events.open(conn)),
+      (error: unknown) => {
+        lastError = error;
+        end(new ConnectionClosedError({ code: 1006, reason: `handshake failed: ${describe(error)}`, wasClean: false }, { cause: error }));
+      },
+    );
+  };
+
+  config.listen(
+    socket,
+    {
+      error: (error, code) => {
+        lastError ??= error;
+        // ws answers a protocol error with its own close and then waits up to 30 s for the
+        // peer: end now, with the mapped code, so a silent peer cannot hide it.
+        if (code !== undefined) end(new ConnectionClosedError({ code, reason: (error as Error).message, wasClean: false }, { cause: error }));
+      },
+      status: (code) => void (status = code),
+      open: onOpen,
+      message: (data) => {
+        if (!active) return;
+        heartbeat?.activity();
+        config.onMessage(data);
+      },
+      pong: () => heartbeat?.pong(),
+      // RFC 6455 7.1.1: a client may close the TCP connection itself if the server does not;
+      // after closeTimeout, rather than ws's 30 s with the socket still counted as open.
+      ended: () => void (closeTimer ??= scheduler.schedule(() => terminate(socket), closeTimeout)),
+      close: onClose,
+    },
+    scheduler,
+  );
+
+  return {
+    fail: end,
+    stop(code, reason) {
+      if (!active) return;
+      active = false;
+      heartbeat?.stop();
+      config.onClosing(shutdown(code, reason));
+    },
+  };
+}
+
+/** Ends a socket at once: `ws`'s `terminate()`; elsewhere `close()`, and its events are ignored. */
+function terminate(socket: WebSocketLike): void {
+  const ws = socket as WebSocketLike & { terminate?: () => void };
+  if (typeof ws.terminate === 'function') ws.terminate();
+  else if (socket.readyState === CONNECTING || socket.readyState === OPEN) socket.close();
+}
+
+/** The reason text for an end with no close frame: the error's message, or nothing. */
+function reasonOf(error: unknown): string {
+  return error === undefined ? '' : describe(error);
+}
