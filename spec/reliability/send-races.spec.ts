@@ -22,8 +22,16 @@ interface Stats {
   syncThrows: number;
   settled: number;
   written: number;
+  /** Rejections with a MessageDroppedError, by reason, of calls made while dropped$ was open. */
+  readonly dropRejections: Map<string, number>;
+  /** Entries of dropped$ by reason, counted on their own path. */
+  readonly dropReports: Map<string, number>;
   readonly byState: Map<string, number>;
   readonly violations: string[];
+}
+
+function increment(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
 async function episode(proxy: FaultProxy, stats: Stats, random: () => number): Promise<void> {
@@ -34,10 +42,12 @@ async function episode(proxy: FaultProxy, stats: Stats, random: () => number): P
     closeTimeout: 100,
   });
   let closeCalled = false;
+  let droppedOpen = true;
 
   const kinds: Kind[] = ['good', 'good', 'good', 'good', 'good', 'good', 'undefined', 'bigint', 'negative timeout', 'zero timeout'];
   const call = (state: string): void => {
     const afterClose = closeCalled;
+    const reportable = droppedOpen;
     const kind = kinds[Math.floor(random() * kinds.length)] as Kind;
     stats.calls++;
     stats.byState.set(state, (stats.byState.get(state) ?? 0) + 1);
@@ -62,6 +72,7 @@ async function episode(proxy: FaultProxy, stats: Stats, random: () => number): P
       (error: unknown) => {
         stats.settled++;
         const drop = error instanceof MessageDroppedError ? error.reason : undefined;
+        if (drop !== undefined && reportable) increment(stats.dropRejections, drop);
         if (afterClose) {
           if (drop !== 'closed') stats.violations.push(`${state} (${kind}) after close(): rejected with ${String(error)}`);
         } else if (kind === 'good' || kind === 'zero timeout') {
@@ -88,8 +99,14 @@ async function episode(proxy: FaultProxy, stats: Stats, random: () => number): P
   socket.errors$.subscribe({ next: () => burst('in an errors$ observer', 10), complete: () => burst('in errors$ complete', 10) });
   let reentrant = 0;
   socket.dropped$.subscribe({
-    next: () => void (reentrant++ < 50 && call('in a dropped$ observer')),
-    complete: () => burst('in dropped$ complete', 10),
+    next: ({ reason }) => {
+      increment(stats.dropReports, reason);
+      if (reentrant++ < 50) call('in a dropped$ observer');
+    },
+    complete: () => {
+      droppedOpen = false;
+      burst('in dropped$ complete', 10);
+    },
   });
 
   burst('idle (the first send opens the connection)');
@@ -144,7 +161,7 @@ test(`${CALLS.toLocaleString('en')} send() calls in racy states: 0 synchronous t
     }
   })();
 
-  const stats: Stats = { calls: 0, syncThrows: 0, settled: 0, written: 0, byState: new Map(), violations: [] };
+  const stats: Stats = { calls: 0, syncThrows: 0, settled: 0, written: 0, dropRejections: new Map(), dropReports: new Map(), byState: new Map(), violations: [] };
   const random = prng(SEED);
   let episodes = 0;
   while (stats.calls < CALLS) {
@@ -161,7 +178,11 @@ test(`${CALLS.toLocaleString('en')} send() calls in racy states: 0 synchronous t
   expect(stats.syncThrows).toBe(0);
   expect(stats.violations.slice(0, 20)).toEqual([]);
   expect(stats.settled).toBe(stats.calls);
-  expect(stats.calls).toBeGreaterThanOrEqual(CALLS);
+  // Every drop a call saw was reported on dropped$ with the same reason, and no other was: both
+  // counted on their own paths, by reason (calls made once dropped$ had completed cannot be).
+  expect(Object.fromEntries(stats.dropReports)).toEqual(Object.fromEntries(stats.dropRejections));
+  expect(stats.dropReports.get('closed')).toBeGreaterThan(0);
+  expect(stats.dropReports.get('timeout')).toBeGreaterThan(0);
   // Every state was visited in every episode.
   for (const [state, count] of stats.byState) expect({ state, visited: count >= episodes }).toEqual({ state, visited: true });
 }, 120_000);
