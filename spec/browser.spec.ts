@@ -104,13 +104,13 @@ interface Gated {
 
 async function gatedServer(): Promise<Gated> {
   const kit = await createTestServer();
-  onDispose(() => kit.dispose());
+  onDispose(() => kit.close());
   const gate = await createFaultProxy({ target: kit.url });
   onDispose(() => gate.close());
   const received: Gated['received'] = [];
   kit.received$.subscribe(({ data, isBinary }) => received.push(isBinary ? Array.from(data as Buffer) : (data as string)));
   return {
-    url: gate.url(),
+    url: gate.url,
     kit,
     received,
     stop: () => {
@@ -178,7 +178,7 @@ function chromiumTests(): void {
         serialize: (message) => (message instanceof Uint8Array ? message : JSON.stringify(message)),
       });
     }, server.url);
-    const peer = await server.kit.waitForClient();
+    const peer = await server.kit.waitForConnection();
     peer.send(JSON.stringify({ hello: 'browser' }));
     peer.send(Buffer.from([1, 2, 255]), { binary: true });
     await page.waitForFunction(() => harness.recording?.messages.length === 2);
@@ -201,7 +201,7 @@ function chromiumTests(): void {
     await page.evaluate((url) => {
       harness.open(url, { reconnect: { initialDelay: 10, maxDelay: 50, jitter: false } });
     }, server.url);
-    await server.kit.waitForClient();
+    await server.kit.waitForConnection();
     await page.waitForFunction(() => harness.socket?.state.status === 'open');
 
     server.stop();
@@ -213,7 +213,7 @@ function chromiumTests(): void {
     expect(buffered).toBe(5);
 
     server.restart();
-    const peer = await server.kit.waitForClient();
+    const peer = await server.kit.waitForConnection();
     await waitFor(() => server.received.length === 5, 'the 5 buffered messages', 10000);
     expect(server.received.map((text) => JSON.parse(text as string))).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
     peer.send(JSON.stringify({ after: 'restart' }));
@@ -276,7 +276,7 @@ function chromiumTests(): void {
         },
       });
     }, server.url);
-    const peer = await server.kit.waitForClient();
+    const peer = await server.kit.waitForConnection();
     await waitFor(() => pings >= 4, '4 answered pings');
     peer.send(JSON.stringify({ type: 'data' }));
     await page.waitForFunction(() => harness.recording?.messages.length === 1);
@@ -291,14 +291,14 @@ function chromiumTests(): void {
     const errors = await page.evaluate(() => harness.recording!.errors);
     expect(errors[0]).toMatchObject({ name: 'HeartbeatTimeoutError', instanceOf: 'HeartbeatTimeoutError' });
     await closed; // the browser abandoned the silent connection (no terminate() there: it closes)
-    await server.kit.waitForClient(); // and reconnected
+    await server.kit.waitForConnection(); // and reconnected
     await page.waitForFunction(() => harness.socket!.state.status === 'open');
   });
 
   it('close() completes every stream once, returns the same promise, and checks the code as browsers do', async () => {
     const server = await gatedServer();
     await page.evaluate((url) => void harness.open(url), server.url);
-    const peer = await server.kit.waitForClient();
+    const peer = await server.kit.waitForConnection();
     await page.waitForFunction(() => harness.socket?.state.status === 'open');
     const closedAtServer = whenClosed(peer);
 

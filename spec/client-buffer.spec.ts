@@ -389,7 +389,7 @@ describe('a stalled peer', () => {
     const sockets: WebSocket[] = [];
     const SIZE = 16;
     const TIMEOUT = 600;
-    const socket = client<{ seq: number }>(proxy.url(), {
+    const socket = client<{ seq: number }>(proxy.url, {
       WebSocket: probeWebSocket(samples, sockets),
       serialize,
       highWaterMark: HIGH_WATER,
@@ -486,7 +486,7 @@ describe('a stalled peer', () => {
     const proxy = await proxied(server);
     const SIZE = 8;
     const sockets: WebSocket[] = [];
-    const socket = client<{ seq: number }>(proxy.url(), {
+    const socket = client<{ seq: number }>(proxy.url, {
       WebSocket: probeWebSocket([], sockets),
       serialize,
       highWaterMark: HIGH_WATER,
@@ -503,7 +503,7 @@ describe('a stalled peer', () => {
       },
     });
     sends.push(socket.send({ seq: 0 }));
-    const serverSide = await server.waitForClient();
+    const serverSide = await server.waitForConnection();
     await waitFor(() => server.received.length === 1, 'the first message');
 
     proxy.set('up', { kind: 'stall' });

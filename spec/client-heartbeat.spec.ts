@@ -21,7 +21,7 @@ test('a zombie behind a blackholed proxy is detected within interval + timeout: 
   const server = await startWsPeer();
   const proxy = await proxyTo(server.url);
   const tracked = trackedWebSocket();
-  const socket = client(proxy.url(), { heartbeat, reconnect: { initialDelay: 10, jitter: false }, WebSocket: tracked.WebSocket });
+  const socket = client(proxy.url, { heartbeat, reconnect: { initialDelay: 10, jitter: false }, WebSocket: tracked.WebSocket });
   const rec = record(socket);
   const messages = collect(socket);
   await until(() => socket.state.status === 'open', 'open');
@@ -64,7 +64,7 @@ test('a zombie behind a blackholed proxy is detected within interval + timeout: 
 test('with reconnect: false a heartbeat timeout ends messages$ with HeartbeatTimeoutError', async () => {
   const server = await startWsPeer();
   const proxy = await proxyTo(server.url);
-  const socket = client(proxy.url(), { heartbeat, reconnect: false });
+  const socket = client(proxy.url, { heartbeat, reconnect: false });
   const rec = record(socket);
   const messages = collect(socket);
   await until(() => socket.state.status === 'open', 'open');
@@ -79,7 +79,7 @@ test('heartbeat: false: no ping and no heartbeat timer; a silent link stays open
   const server = await startWsPeer();
   const proxy = await proxyTo(server.url);
   const spy = spyScheduler();
-  const socket = client(proxy.url(), {
+  const socket = client(proxy.url, {
     heartbeat: false,
     scheduler: spy.scheduler,
     connectTimeout: 4000,

@@ -34,7 +34,7 @@ async function serve(options: ServeOptions = {}): Promise<Server> {
   const server: Server = Object.assign(await gatedServer(options.wsOptions ?? {}), { connections: 0 });
   void (async () => {
     for (;;) {
-      const ws = await server.waitForClient().catch(() => undefined); // rejects once disposed
+      const ws = await server.waitForConnection().catch(() => undefined); // rejects once disposed
       if (!ws) return;
       server.connections++;
       options.onConnection?.(ws);
@@ -318,7 +318,7 @@ describe('what a resolved send() means', () => {
     const proxy = await createFaultProxy({ target: server.target });
     onDispose(() => proxy.close());
     const sockets: WebSocket[] = [];
-    const socket = client<string>(proxy.url(), { WebSocket: recordingWebSocket(sockets) });
+    const socket = client<string>(proxy.url, { WebSocket: recordingWebSocket(sockets) });
     hold(socket);
     await socket.send('before');
     await waitFor(() => server.received.length === 1, 'the first message');

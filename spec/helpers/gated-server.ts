@@ -17,8 +17,8 @@ export interface GatedServer {
   /** Whether each of `received` came as a binary frame. */
   readonly binary: boolean[];
   readonly clients: ReadonlySet<WebSocket>;
-  /** The next server-side socket to arrive (the test server's own `waitForClient`). */
-  waitForClient(): Promise<WebSocket>;
+  /** The next server-side socket to arrive (the test server's own `waitForConnection`). */
+  waitForConnection(): Promise<WebSocket>;
   closeAll(code: number, reason?: string): Promise<void>;
   /** Resets every connection and refuses new ones, keeping the port (no other test can take it). */
   stop(): Promise<void>;
@@ -28,18 +28,18 @@ export interface GatedServer {
 
 export async function gatedServer(wsOptions: TestServerOptions['wsOptions'] = {}): Promise<GatedServer> {
   const kit = await createTestServer({ wsOptions });
-  onDispose(() => kit.dispose());
+  onDispose(() => kit.close());
   // Clients connect through a gate that holds the port for the whole test: "stopping" refuses
   // connections rather than freeing the port, which a server of another test could then take.
   const gate = await createFaultProxy({ target: kit.url });
   onDispose(() => gate.close());
   const server: GatedServer = {
-    url: gate.url(),
+    url: gate.url,
     target: kit.url,
     received: [],
     binary: [],
     clients: kit.clients,
-    waitForClient: () => kit.waitForClient(),
+    waitForConnection: () => kit.waitForConnection(),
     closeAll: (code, reason) => kit.closeAll(code, reason),
     stop: async () => {
       gate.accept('refuse');

@@ -107,7 +107,7 @@ describe('close codes', () => {
   test(`close(code) from the client, ${RUNS} fast-check codes (seed ${SEED}): 1000 and 3000–4999 are sent as given, anything else throws a RangeError and closes nothing`, async () => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const records: WsRecord[] = [];
     let sent = 0;
     let refused = 0;
@@ -125,7 +125,7 @@ describe('close codes', () => {
         const socket = connect(server.url, { heartbeat: false, WebSocket: ws.WebSocket });
         socket.messages$.subscribe({ error: () => undefined });
         await waitUntil(() => socket.state.status === 'open', 'open');
-        const client = await server.waitForClient();
+        const client = await server.waitForConnection();
         const closed = new Promise<number>((resolve) => client.once('close', (c) => resolve(c)));
         const valid = Number.isInteger(code) && (code === 1000 || (code >= 3000 && code <= 4999));
         if (valid) {

@@ -90,7 +90,7 @@ interface RunResult {
 async function run(server: TestServer, proxy: FaultProxy, plan: Plan): Promise<RunResult> {
   proxy.set('both', { kind: 'pass' });
   proxy.accept('pass');
-  const socket: RxSocket<unknown, unknown> = connect(proxy.url(), {
+  const socket: RxSocket<unknown, unknown> = connect(proxy.url, {
     heartbeat: { interval: 30, timeout: 30 },
     reconnect: { initialDelay: 3, maxDelay: 15 },
     closeTimeout: CLOSE_TIMEOUT,
@@ -188,11 +188,11 @@ describe('close() interleavings', () => {
   test(`${RUNS} randomized interleavings (seed ${SEED}): one promise, messages$ completes once, never errors`, async () => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const proxy = scope.add(await createFaultProxy({ target: server.url }), (p) => p.close());
     void (async () => {
       for (;;) {
-        const ws = await server.waitForClient().catch(() => undefined);
+        const ws = await server.waitForConnection().catch(() => undefined);
         if (!ws) return;
         if (ws.readyState === 1) ws.send('{"hello":1}');
       }
@@ -257,7 +257,7 @@ describe('close() interleavings', () => {
   test("close() from a state$ observer at 'open' trips no RxJS onStoppedNotification", async () => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const socket = connect(server.url, { heartbeat: false });
     scope.defer(() => socket.close());
     const trippedBefore = tripped.length;
@@ -277,12 +277,12 @@ describe('close() interleavings', () => {
   test('close() from a dropped$ observer while close() drops the waiting messages returns the same promise, and the first code is sent', async () => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const socket = connect(server.url, { highWaterMark: 0, heartbeat: false });
     scope.defer(() => socket.close());
     socket.messages$.subscribe();
     await waitUntil(() => socket.state.status === 'open', 'open');
-    const client = await server.waitForClient();
+    const client = await server.waitForConnection();
     const seen = new Promise<[number, string]>((resolve) => client.once('close', (code, reason) => resolve([code, reason.toString()])));
     let inner: Promise<void> | undefined;
     socket.dropped$.subscribe(() => void (inner ??= socket.close(3001, 'from dropped$')));

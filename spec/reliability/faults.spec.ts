@@ -49,12 +49,12 @@ describe('one fault mid-stream: exactly one reconnect, every in-flight message h
   test.each(cases)('$name', async ({ name, apply, code, mayLose }) => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const proxy = scope.add(await createFaultProxy({ target: server.url }), (p) => p.close());
 
     const received: number[] = [];
     server.received$.subscribe(({ data }) => received.push((JSON.parse(data.toString()) as { seq: number }).seq));
-    const socket = connect<unknown, { seq: number }>(proxy.url(), {
+    const socket = connect<unknown, { seq: number }>(proxy.url, {
       heartbeat: false,
       reconnect: { initialDelay: 20, maxDelay: 20, jitter: false },
       buffer: { size: 1000, timeout: 3000 },

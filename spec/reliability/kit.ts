@@ -109,10 +109,10 @@ export interface GatedServer {
 }
 
 export async function gatedServer(scope: Scope, options: TestServerOptions = {}): Promise<GatedServer> {
-  const server = scope.add(await createTestServer(options), (s) => s.dispose());
+  const server = scope.add(await createTestServer(options), (s) => s.close());
   const gate = scope.add(await createFaultProxy({ target: server.url }), (g) => g.close());
   return {
-    url: gate.url(),
+    url: gate.url,
     server,
     gate,
     down(how) {

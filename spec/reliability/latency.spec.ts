@@ -69,13 +69,13 @@ function timedWebSocket(timing: Pinging): WebSocketConstructor {
 test('latency, 1-byte slicing and a throttle: messages intact and in order both ways, 0 false heartbeat timeouts', async () => {
   const scope = new Scope();
   onDispose(() => scope.dispose());
-  const server = scope.add(await createTestServer({ echo: true }), (s) => s.dispose());
+  const server = scope.add(await createTestServer({ echo: true }), (s) => s.close());
   const proxy = scope.add(await createFaultProxy({ target: server.url, random: prng(SEED) }), (p) => p.close());
   const atServer: string[] = [];
   server.received$.subscribe(({ data }) => atServer.push(data as string));
 
   const timing: Pinging = { pings: [], rtts: [] };
-  const socket = connect<{ seq: number; text: string }, { seq: number; text: string }>(proxy.url(), {
+  const socket = connect<{ seq: number; text: string }, { seq: number; text: string }>(proxy.url, {
     heartbeat,
     WebSocket: timedWebSocket(timing),
     reconnect: { initialDelay: 10 },

@@ -35,7 +35,7 @@ function increment(counts: Map<string, number>, key: string): void {
 }
 
 async function episode(proxy: FaultProxy, stats: Stats, random: () => number): Promise<void> {
-  const socket: RxSocket<unknown, unknown> = connect(proxy.url(), {
+  const socket: RxSocket<unknown, unknown> = connect(proxy.url, {
     heartbeat: false,
     reconnect: { initialDelay: 5, maxDelay: 20 },
     buffer: { size: 200, timeout: 300 },
@@ -151,11 +151,11 @@ async function episode(proxy: FaultProxy, stats: Stats, random: () => number): P
 test(`${CALLS.toLocaleString('en')} send() calls in racy states: 0 synchronous throws, every call settles`, async () => {
   const scope = new Scope();
   onDispose(() => scope.dispose());
-  const server = scope.add(await createTestServer(), (s) => s.dispose());
+  const server = scope.add(await createTestServer(), (s) => s.close());
   const proxy = scope.add(await createFaultProxy({ target: server.url }), (p) => p.close());
   void (async () => {
     for (;;) {
-      const ws = await server.waitForClient().catch(() => undefined);
+      const ws = await server.waitForConnection().catch(() => undefined);
       if (!ws) return;
       ws.send(JSON.stringify({ hello: true }));
     }

@@ -31,7 +31,7 @@ const serialize = (m: { seq: number }): string => String(m.seq).padEnd(MESSAGE, 
 test(`${mb(TOTAL_BYTES)} pushed by an awaiting producer through a stall: bufferedAmount ≤ HWM + one message, memory flat, all arrive in order`, async () => {
   const scope = new Scope();
   onDispose(() => scope.dispose());
-  const server = scope.add(await createTestServer({ wsOptions: { maxPayload: 2 * MESSAGE } }), (s) => s.dispose());
+  const server = scope.add(await createTestServer({ wsOptions: { maxPayload: 2 * MESSAGE } }), (s) => s.close());
   const proxy = scope.add(await createFaultProxy({ target: server.url }), (p) => p.close());
   let received = 0;
   let outOfOrder = 0;
@@ -44,7 +44,7 @@ test(`${mb(TOTAL_BYTES)} pushed by an awaiting producer through a stall: buffere
   });
 
   const ws = instrumentedWebSocket({ sends: true });
-  const socket = connect<unknown, { seq: number }>(proxy.url(), {
+  const socket = connect<unknown, { seq: number }>(proxy.url, {
     WebSocket: ws.WebSocket,
     serialize,
     heartbeat: false,

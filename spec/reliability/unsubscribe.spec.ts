@@ -42,7 +42,7 @@ describe('unsubscribe while connecting', () => {
     const random = prng(SEED);
     let serverSaw = 0;
     void (async () => {
-      for (;;) if (await gated.server.waitForClient().catch(() => undefined)) serverSaw++; else return;
+      for (;;) if (await gated.server.waitForConnection().catch(() => undefined)) serverSaw++; else return;
     })();
 
     // A quarter leave synchronously (before the URL is even resolved), a quarter on the next turn

@@ -34,10 +34,10 @@ describe('zombie: a blackholed link is detected by the heartbeat', () => {
 
   test('control: with heartbeat off, a blackholed link stays open', async () => {
     const server = await createTestServer();
-    onDispose(() => server.dispose());
+    onDispose(() => server.close());
     const proxy = await createFaultProxy({ target: server.url });
     onDispose(() => proxy.close());
-    const socket = connect(proxy.url(), { heartbeat: false, reconnect: { initialDelay: 10 }, closeTimeout: 100 });
+    const socket = connect(proxy.url, { heartbeat: false, reconnect: { initialDelay: 10 }, closeTimeout: 100 });
     onDispose(() => socket.close());
     const errors: Error[] = [];
     socket.errors$.subscribe((error) => errors.push(error));

@@ -46,9 +46,9 @@ export async function zombieDetection(options: ZombieOptions): Promise<ZombieRes
   const { direction, runs, interval, timeout, seed } = options;
   const scope = new Scope();
   try {
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const proxy = scope.add(await createFaultProxy({ target: server.url }), (p) => p.close());
-    const socket = connect(proxy.url(), {
+    const socket = connect(proxy.url, {
       heartbeat: { interval, timeout },
       reconnect: { initialDelay: 10, maxDelay: 10, jitter: false },
     });
@@ -107,7 +107,7 @@ export async function closeAgainstZombie(options: CloseZombieOptions): Promise<C
   const { runs, closeTimeout } = options;
   const scope = new Scope();
   try {
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const proxy = scope.add(await createFaultProxy({ target: server.url }), (p) => p.close());
     const durations: number[] = [];
     let allClosed = true;
@@ -116,7 +116,7 @@ export async function closeAgainstZombie(options: CloseZombieOptions): Promise<C
     for (let run = 0; run < runs; run++) {
       proxy.set('both', { kind: 'pass' });
       const { WebSocket, record } = instrumentedWebSocket();
-      const socket = connect(proxy.url(), { heartbeat: false, closeTimeout, WebSocket });
+      const socket = connect(proxy.url, { heartbeat: false, closeTimeout, WebSocket });
       socket.messages$.subscribe({ complete: () => completions++, error: () => messageErrors++ });
       await waitUntil(() => socket.state.status === 'open', 'open', 10_000);
       proxy.set('both', { kind: 'blackhole' });
