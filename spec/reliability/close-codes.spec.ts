@@ -4,7 +4,9 @@ import { connect, ConnectionClosedError, isRetriableClose, type RxSocket } from 
 import { closePayload, createRawPeer, createTestServer, type RawConnection } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, instrumentedWebSocket, now, round, Scope, SEED, sized, waitUntil, type WsRecord } from './kit';
+import { instrumentedWebSocket, now, round, SEED, sized, type WsRecord } from './kit';
+import { sleep, waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
 
 // Every close code a server may send — 1000…1015, 3000, and all of 4000–4999 — through a real
 // socket: retried or not exactly as docs/reconnect.md's table says. And the client side: close()
@@ -68,7 +70,7 @@ describe('close codes', () => {
       const seen = errors.length;
       const conn = await peer.waitForConnection();
       sendCode(conn, code);
-      const outcome = await waitUntil(
+      const outcome = await waitFor(
         () => (errors.length > seen ? 'retried' : ended !== undefined ? 'fatal' : undefined),
         `the outcome of ${code}`,
         3000,
@@ -85,7 +87,7 @@ describe('close codes', () => {
         fatal++;
         // Fatal means no reconnect: the peer sees no further connection from this client.
         const connections = peer.connections.length;
-        await delay(30);
+        await sleep(30);
         if (peer.connections.length !== connections) mismatches.push(`${code}: reconnected after a fatal close`);
       }
     }
@@ -124,7 +126,7 @@ describe('close codes', () => {
         records.push(ws.record);
         const socket = connect(server.url, { heartbeat: false, WebSocket: ws.WebSocket });
         socket.messages$.subscribe({ error: () => undefined });
-        await waitUntil(() => socket.state.status === 'open', 'open');
+        await waitFor(() => socket.state.status === 'open', 'open');
         const client = await server.waitForConnection();
         const closed = new Promise<number>((resolve) => client.once('close', (c) => resolve(c)));
         const valid = Number.isInteger(code) && (code === 1000 || (code >= 3000 && code <= 4999));

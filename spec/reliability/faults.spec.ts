@@ -3,7 +3,9 @@ import { connect, MessageDroppedError } from '../../lib/index.js';
 import { createFaultProxy, createTestServer, type FaultProxy, type TestServer } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, now, round, Scope, settleWithin, waitUntil } from './kit';
+import { now, round, settleWithin } from './kit';
+import { sleep, waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
 
 // One fault in the middle of a steady stream — a reset, a link cut after N bytes (toxiproxy's
 // limit_data), a slow close (the closing handshake takes 300 ms) — must cost exactly one
@@ -82,7 +84,7 @@ describe('one fault mid-stream: exactly one reconnect, every in-flight message h
       noticedAt = now();
       proxy.set('both', { kind: 'pass' });
     });
-    await waitUntil(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
 
     const outcomes: Array<'pending' | 'written' | string> = [];
     const resolvedAt: number[] = [];
@@ -106,7 +108,7 @@ describe('one fault mid-stream: exactly one reconnect, every in-flight message h
     const produce = async (until: () => boolean): Promise<void> => {
       while (!until()) {
         for (let i = 0; i < PER_TICK; i++) send();
-        await delay(TICK_MS);
+        await sleep(TICK_MS);
       }
     };
 
@@ -120,7 +122,7 @@ describe('one fault mid-stream: exactly one reconnect, every in-flight message h
     await settleWithin(Promise.all(settled), 'every send', 5000);
     const sentinel = outcomes.length;
     send();
-    await waitUntil(() => received.includes(sentinel), 'the last message at the server', 5000);
+    await waitFor(() => received.includes(sentinel), 'the last message at the server', 5000);
 
     const written = outcomes.filter((o) => o === 'written').length;
     const rejected = outcomes.flatMap((o, seq) => (o !== 'written' && o !== 'pending' ? [{ seq, reason: o }] : []));

@@ -3,7 +3,9 @@ import { connect, MessageDroppedError, type RxSocket } from '../../lib/index.js'
 import { createFaultProxy, createTestServer, type FaultProxy } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, prng, Scope, SEED, sized, waitUntil } from './kit';
+import { prng, SEED, sized } from './kit';
+import { sleep, waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
 
 // send() in every racy state, many times over: while idle (the send opens the connection, and
 // the state$ observer that sees 'connecting' sends again, inside the first send), inside every
@@ -117,9 +119,9 @@ async function episode(proxy: FaultProxy, stats: Stats, random: () => number): P
     error: (error: unknown) => stats.violations.push(`messages$ errored: ${String(error)}`),
   });
   burst('connecting');
-  await waitUntil(() => socket.state.status === 'open', 'open');
+  await waitFor(() => socket.state.status === 'open', 'open');
   burst('open');
-  await waitUntil(() => hello > 0, 'the hello message');
+  await waitFor(() => hello > 0, 'the hello message');
 
   // A reset: sends in the same tick, in a microtask, on the next turns, while the client finds out.
   proxy.reset('rst');
@@ -127,17 +129,17 @@ async function episode(proxy: FaultProxy, stats: Stats, random: () => number): P
   queueMicrotask(() => burst('racing a reset (microtask)'));
   setImmediate(() => burst('racing a reset (next turn)'));
   setTimeout(() => burst('racing a reset (1 ms later)'), 1);
-  await waitUntil(() => opens >= 2, 'open again after the reset');
+  await waitFor(() => opens >= 2, 'open again after the reset');
 
   // The backoff wait: connections refused for a while.
   proxy.accept('refuse');
   proxy.reset('rst');
-  await waitUntil(() => socket.state.status === 'reconnecting', 'reconnecting');
+  await waitFor(() => socket.state.status === 'reconnecting', 'reconnecting');
   burst('during the backoff wait');
-  await delay(3);
+  await sleep(3);
   burst('during the backoff wait');
   proxy.accept('pass');
-  await waitUntil(() => opens >= 3, 'open again after the refusals');
+  await waitFor(() => opens >= 3, 'open again after the refusals');
 
   burst('open, writing', 100);
   closeCalled = true;
@@ -168,7 +170,7 @@ test(`${CALLS.toLocaleString('en')} send() calls in racy states: 0 synchronous t
     await episode(proxy, stats, random);
     episodes++;
   }
-  await waitUntil(() => stats.settled === stats.calls, `${stats.calls} calls to settle (${stats.settled} so far)`, 10_000);
+  await waitFor(() => stats.settled === stats.calls, `${stats.calls} calls to settle (${stats.settled} so far)`, 10_000);
 
   figure(
     `send() in ${stats.byState.size} racy states, ${episodes} clients`,

@@ -3,8 +3,9 @@ import { connect } from '../../lib/index.js';
 import { createFaultProxy, createTestServer } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, generous, percentile, round, SEED, sized, waitUntil } from './kit';
+import { generous, percentile, round, SEED, sized } from './kit';
 import { zombieDetection } from './scenarios';
+import { sleep, waitFor } from '../helpers/wait';
 
 // Zombie links: the proxy keeps both sockets open and swallows bytes (both ways, up only, down
 // only). The heartbeat must notice within interval + timeout (+ 100 ms of timer slack) every time;
@@ -43,10 +44,10 @@ describe('zombie: a blackholed link is detected by the heartbeat', () => {
     socket.errors$.subscribe((error) => errors.push(error));
     let ended = false;
     socket.messages$.subscribe({ error: () => (ended = true), complete: () => (ended = true) });
-    await waitUntil(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     proxy.set('both', { kind: 'blackhole' });
     const quietMs = 3 * FIGURE + 500;
-    await delay(quietMs);
+    await sleep(quietMs);
     figure('control: heartbeat off, blackhole both', `still '${socket.state.status}' after ${quietMs} ms, ${errors.length} errors`, "'open', 0 errors, 1 connection");
     expect(socket.state.status).toBe('open');
     expect(errors).toEqual([]);

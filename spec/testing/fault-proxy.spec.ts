@@ -2,9 +2,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createFaultProxy, type FaultProxy } from '../../lib/testing/fault-proxy.js';
 import { createTestServer, type TestServer } from '../../lib/testing/test-server.js';
 import { InvalidOptionError, NotLoopbackError } from '../../lib/testing/errors.js';
-import { autoDispose, deferred, pause, pingWithin, probe, terminate, waitFor, within, type Probe } from './helpers.js';
-
-const track = autoDispose();
+import { pingWithin, probe, terminate, within, type Probe } from './helpers.js';
+import { deferred, waitFor, sleep } from '../helpers/wait';
+import { track } from '../helpers/dispose';
 
 async function setup(): Promise<{ server: TestServer; proxy: FaultProxy }> {
   const server = track(await createTestServer({ echo: true }), (s) => s.close());
@@ -55,7 +55,7 @@ describe('createFaultProxy', () => {
     proxy.set('up', { kind: 'blackhole' });
     client.ws.send('lost');
     await terminate(client);
-    await pause(500);
+    await sleep(500);
     expect(received).toHaveLength(0);
     expect(server.clients.has(serverSide)).toBe(true);
     expect(serverSide.readyState).toBe(serverSide.OPEN);
@@ -70,10 +70,10 @@ describe('createFaultProxy', () => {
     const count = 128;
     const chunk = Buffer.alloc(256 * 1024, 0x61);
     for (let i = 0; i < count; i++) client.ws.send(Buffer.concat([Buffer.from(String(i).padStart(8, '0')), chunk]));
-    await pause(300);
+    await sleep(300);
     const held = client.ws.bufferedAmount;
     expect(held).toBeGreaterThan(4 * 1024 * 1024);
-    await pause(700);
+    await sleep(700);
     // Stalled means not draining: the kernel may take a last segment, never megabytes.
     expect(client.ws.bufferedAmount).toBeGreaterThan(held - 1024 * 1024);
     expect(received).toHaveLength(0);

@@ -1,7 +1,8 @@
 import { createFaultProxy } from '../../lib/testing/fault-proxy.js';
 import { createRawPeer } from '../../lib/testing/raw-peer.js';
 import { createTestServer } from '../../lib/testing/test-server.js';
-import { probe, terminate, waitFor, within } from './helpers.js';
+import { probe, terminate, within } from './helpers.js';
+import { waitFor, sleep } from '../helpers/wait';
 
 function count(kind: string): number {
   return process.getActiveResourcesInfo().filter((k) => k === kind).length;
@@ -20,7 +21,7 @@ async function settledHandles(): Promise<ReturnType<typeof handles>> {
   let last = JSON.stringify(handles());
   let steady = 0;
   while (steady < 5 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     const now = JSON.stringify(handles());
     steady = now === last ? steady + 1 : 0;
     last = now;

@@ -1,9 +1,9 @@
 import { firstValueFrom, toArray } from 'rxjs';
 import { createTestServer, type Received, type TestServer, type TestServerOptions } from '../../lib/testing/test-server.js';
 import { DisposedError } from '../../lib/testing/errors.js';
-import { autoDispose, probe, terminate, waitFor, within, type Probe } from './helpers.js';
-
-const track = autoDispose();
+import { probe, terminate, within, type Probe } from './helpers.js';
+import { waitFor } from '../helpers/wait';
+import { track } from '../helpers/dispose';
 
 async function server(options?: TestServerOptions): Promise<TestServer> {
   return track(await createTestServer(options), (s) => s.close());

@@ -1,6 +1,7 @@
 import { connect } from '../../../lib/index.js';
 import { createTestServer } from '../../../lib/testing/index.js';
-import { heapAfterGc, listenerCounts, now, Scope } from '../kit';
+import { heapAfterGc, listenerCounts, now } from '../kit';
+import { Scope } from '../../helpers/scope';
 
 /**
  * Soak: connect, send, receive the echo, close, many times over.
