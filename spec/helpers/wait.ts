@@ -34,8 +34,8 @@ const POLL_MS = 5;
 
 /**
  * Resolves with the first truthy value of `check`, evaluated now, at every {@link poke} and every
- * few ms (for state nobody records, such as `socket.state` or counts at a server); rejects after
- * `within` ms naming `what`, or as soon as `check` throws.
+ * few ms (for state nobody records, such as `socket.state` or counts at a server), and once more
+ * at the deadline; rejects after `within` ms naming `what`, or as soon as `check` throws.
  */
 export function waitFor<T>(check: () => T | undefined | null | false, what: string, within = 5000): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -57,6 +57,8 @@ export function waitFor<T>(check: () => T | undefined | null | false, what: stri
       resolve(value);
     };
     const deadline = setTimeout(() => {
+      waiter(); // a last look: the condition may have come true since the last poll
+      if (!waiters.has(waiter)) return;
       done();
       reject(new Error(`Timed out after ${within} ms waiting for ${what}`));
     }, within);

@@ -269,7 +269,8 @@ describe('close() interleavings', () => {
     socket.messages$.subscribe({ complete: () => completions++ });
     await waitFor(() => closing, 'close() from the open observer');
     await closing;
-    await sleep(10); // RxJS reports stopped notifications on a timer
+    // RxJS reports stopped notifications in a setTimeout(0); timers of equal delay run in order.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     expect(completions).toBe(1);
     expect(tripped.splice(trippedBefore)).toEqual([]);
   });

@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { onDispose } from './helpers/dispose.js';
-import './helpers/tripwires.js';
-import { waitFor } from './helpers/wait.js';
+import { onDispose } from '../helpers/dispose.js';
+import '../helpers/tripwires.js';
+import { waitFor } from '../helpers/wait.js';
 
 // examples/demo.ts as a newcomer runs it, in a child process: it must show reconnects, and it
 // must exit by itself — after --duration, and on Ctrl-C (SIGINT) — with every handle closed.
 
-const root = join(__dirname, '..');
+const root = join(__dirname, '..', '..');
 
 /** A port that was free a moment ago. */
 async function freePort(): Promise<number> {
