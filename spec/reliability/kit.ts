@@ -26,8 +26,10 @@ export function sized<T>(ci: T, soak: T): T {
 export const SEED = Number.parseInt(process.env.RXWIRE_SEED ?? '', 10) || 0x5eed;
 
 /**
- * The bound a spec asserts for a timing figure: the figure plus max(500 ms, 50%), so a noisy CI
- * machine is never red by chance. The strict figures are `npm run reliability`'s.
+ * The upper bound a spec asserts for a timing figure: the figure plus max(500 ms, 50%), so a noisy
+ * CI machine is never red by chance. The strict figures are `npm run reliability`'s. Noise only
+ * makes things later, so where the claim has a lower bound (a timeout must have passed) assert
+ * it beside this one, tight: a timer that fires too early must turn the spec red.
  */
 export function generous(figureMs: number): number {
   return Math.round(figureMs + Math.max(500, figureMs * 0.5));
