@@ -200,8 +200,9 @@ describe('serialize', () => {
     await next(socket.state$, (s) => s.status === 'open');
     await expect(socket.send({ kind: 'throw' })).rejects.toBe(boom);
     await socket.send({ kind: 'ok' });
-    await waitFor(() => server.received.length === 1, 'the good message');
-    await sleep(20);
+    // The good message is the sentinel: the socket is FIFO, so anything written before it has
+    // arrived by the time it has.
+    await waitFor(() => parsed<{ kind: string }>(server).some((m) => m.kind === 'ok'), 'the good message');
     expect(parsed(server)).toEqual([{ kind: 'ok' }]);
     expect(drops).toEqual([]);
   });
@@ -375,8 +376,9 @@ describe('what a resolved send() means', () => {
     expect(() => (promise = socket.send('x'))).not.toThrow();
     const rejection = await (promise as Promise<void>).catch((e: unknown) => e);
     expect(rejection).toMatchObject({ name: 'MessageDroppedError', reason: 'timeout', payload: 'x' });
-    expect(errors.length).toBeGreaterThanOrEqual(1);
-    expect((errors[0] as { cause?: unknown }).cause).toBe(boom);
+    // One entry per failed attempt (how many fit in 100 ms varies): every one caused by the URL.
+    expect(errors).not.toHaveLength(0);
+    for (const error of errors) expect((error as { cause?: unknown }).cause).toBe(boom);
   });
 
   test('a message sent while idle opens the connection, is delivered, and the connection goes idle again', async () => {
