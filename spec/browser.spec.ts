@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { WebSocket } from 'ws';
-import { createFaultProxy, createTestServer, type TestServer } from '../lib/testing/index.js';
-import { onDispose } from './helpers/dispose.js';
+import { testScope } from './helpers/dispose.js';
+import { gatedServer as gated, type GatedServer } from './helpers/gated-server.js';
 import type { Harness } from './helpers/browser-page.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -92,34 +92,8 @@ if (!haveChromium && inCI) {
   describe('browser build in Chromium', chromiumTests);
 }
 
-/** A server behind a gate that refuses and resets connections while "stopped", keeping its port. */
-interface Gated {
-  readonly url: string;
-  readonly kit: TestServer;
-  /** Every message received, across restarts: text as string, binary as byte arrays. */
-  readonly received: Array<string | number[]>;
-  stop(): void;
-  restart(): void;
-}
-
-async function gatedServer(): Promise<Gated> {
-  const kit = await createTestServer();
-  onDispose(() => kit.dispose());
-  const gate = await createFaultProxy({ target: kit.url });
-  onDispose(() => gate.close());
-  const received: Gated['received'] = [];
-  kit.received$.subscribe(({ data, isBinary }) => received.push(isBinary ? Array.from(data as Buffer) : (data as string)));
-  return {
-    url: gate.url(),
-    kit,
-    received,
-    stop: () => {
-      gate.accept('refuse');
-      gate.reset('rst');
-    },
-    restart: () => gate.accept('pass'),
-  };
-}
+/** The suite's gated server, closed in `afterEach`. */
+const gatedServer = (): Promise<GatedServer> => gated(testScope);
 
 function whenClosed(ws: WebSocket): Promise<{ code: number; reason: string }> {
   return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
@@ -178,7 +152,7 @@ function chromiumTests(): void {
         serialize: (message) => (message instanceof Uint8Array ? message : JSON.stringify(message)),
       });
     }, server.url);
-    const peer = await server.kit.waitForClient();
+    const peer = await server.server.waitForConnection();
     peer.send(JSON.stringify({ hello: 'browser' }));
     peer.send(Buffer.from([1, 2, 255]), { binary: true });
     await page.waitForFunction(() => harness.recording?.messages.length === 2);
@@ -193,7 +167,8 @@ function chromiumTests(): void {
     expect(result.recording?.messages).toEqual([{ hello: 'browser' }, { bytes: [1, 2, 255] }]);
     expect(result.recording?.states).toEqual(['idle', 'connecting', 'open']);
     await waitFor(() => server.received.length === 2, 'the server to receive 2 messages');
-    expect(server.received).toEqual(['{"type":"hi"}', [9, 8, 7]]);
+    expect(server.received).toEqual(['{"type":"hi"}', Buffer.from([9, 8, 7])]);
+    expect(server.binary).toEqual([false, true]);
   });
 
   it('survives a server restart: messages sent meanwhile are buffered and delivered in order', async () => {
@@ -201,7 +176,7 @@ function chromiumTests(): void {
     await page.evaluate((url) => {
       harness.open(url, { reconnect: { initialDelay: 10, maxDelay: 50, jitter: false } });
     }, server.url);
-    await server.kit.waitForClient();
+    await server.server.waitForConnection();
     await page.waitForFunction(() => harness.socket?.state.status === 'open');
 
     server.stop();
@@ -213,7 +188,7 @@ function chromiumTests(): void {
     expect(buffered).toBe(5);
 
     server.restart();
-    const peer = await server.kit.waitForClient();
+    const peer = await server.server.waitForConnection();
     await waitFor(() => server.received.length === 5, 'the 5 buffered messages', 10000);
     expect(server.received.map((text) => JSON.parse(text as string))).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
     peer.send(JSON.stringify({ after: 'restart' }));
@@ -260,7 +235,7 @@ function chromiumTests(): void {
     const server = await gatedServer();
     let answering = true;
     let pings = 0;
-    server.kit.received$.subscribe(({ client, data }) => {
+    server.server.received$.subscribe(({ client, data }) => {
       if ((JSON.parse(data as string) as { type: string }).type !== 'ping') return;
       pings++;
       if (answering) client.send(JSON.stringify({ type: 'pong' }));
@@ -276,7 +251,7 @@ function chromiumTests(): void {
         },
       });
     }, server.url);
-    const peer = await server.kit.waitForClient();
+    const peer = await server.server.waitForConnection();
     await waitFor(() => pings >= 4, '4 answered pings');
     peer.send(JSON.stringify({ type: 'data' }));
     await page.waitForFunction(() => harness.recording?.messages.length === 1);
@@ -291,7 +266,7 @@ function chromiumTests(): void {
     const errors = await page.evaluate(() => harness.recording!.errors);
     expect(errors[0]).toMatchObject({ name: 'HeartbeatTimeoutError', instanceOf: 'HeartbeatTimeoutError' });
     await closed; // the browser abandoned the silent connection (no terminate() there: it closes)
-    await server.kit.waitForClient(); // and reconnected
+    await server.server.waitForConnection(); // and reconnected
     await page.waitForFunction(() => harness.socket!.state.status === 'open');
   });
 
@@ -372,7 +347,7 @@ function chromiumTests(): void {
   it('close() completes every stream once, returns the same promise, and checks the code as browsers do', async () => {
     const server = await gatedServer();
     await page.evaluate((url) => void harness.open(url), server.url);
-    const peer = await server.kit.waitForClient();
+    const peer = await server.server.waitForConnection();
     await page.waitForFunction(() => harness.socket?.state.status === 'open');
     const closedAtServer = whenClosed(peer);
 

@@ -11,19 +11,18 @@ import {
   type WebSocketConstructor,
 } from '../lib/index.js';
 import { createFaultProxy, type FaultProxy, type TestServerOptions } from '../lib/testing/index.js';
-import { onDispose } from './helpers/dispose.js';
+import { onDispose, testScope } from './helpers/dispose.js';
 import { gatedServer, parsed, type GatedServer } from './helpers/gated-server.js';
 import { settledNow } from './helpers/settle.js';
 import { client as closedAfter, hold } from './helpers/observe.js';
 import './helpers/tripwires.js';
-import { next, waitFor } from './helpers/wait.js';
+import { next, sleep, waitFor } from './helpers/wait.js';
 
 // Integration specs of the outgoing buffer against real servers (issue 3): drops by timeout and by
 // overflow with exact counts, close and fatal closes, and a stalled peer behind a TCP proxy. The
 // expiry/overflow logic itself is covered in virtual time in offline-buffer.spec.ts.
 
 const noop = (): void => {};
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------
 // The gated test server (spec/helpers/gated-server.ts): a gate in front that can refuse
@@ -31,12 +30,12 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 type Server = GatedServer;
 
-const serve = (wsOptions: TestServerOptions['wsOptions'] = {}): Promise<Server> => gatedServer(wsOptions);
+const serve = (wsOptions: TestServerOptions['wsOptions'] = {}): Promise<Server> => gatedServer(testScope, { wsOptions });
 
 /** A server that refuses every connection (until `restart()`): every attempt fails and is retried. */
 async function downServer(): Promise<Server> {
   const server = await serve();
-  await server.stop();
+  server.stop();
   return server;
 }
 
@@ -83,7 +82,7 @@ describe('drops by timeout', () => {
     const warm = client<string>(server.url);
     await warm.send('warm-up');
     await warm.close();
-    await server.stop();
+    server.stop();
 
     const socket = client<{ id: string }>(server.url, { buffer: { timeout: 400 } });
     let failedAttempts = 0;
@@ -128,10 +127,10 @@ describe('drops by timeout', () => {
     expect(socket.state.status).toBe('reconnecting');
     expect(socket.buffered).toBe(1);
 
-    await delay(100);
+    await sleep(100);
     expect(await settledNow(pd)).toBe('pending'); // Infinity never expires
     const before = server.received.length;
-    await server.restart();
+    server.restart();
     await pd;
     await waitFor(() => server.received.length === before + 1, 'd');
     expect(parsed(server).slice(before)).toEqual([d]);
@@ -146,7 +145,7 @@ describe('drops by timeout', () => {
     await next(socket.state$, (s) => s.status === 'open');
     await socket.send('quick', { timeout: 1 });
     await socket.send('zero', { timeout: 0 }); // written in the same tick: nothing to wait for
-    await delay(50);
+    await sleep(50);
     expect(drops).toEqual([]);
     expect(server.received).toEqual(['"quick"', '"zero"']);
   });
@@ -173,10 +172,10 @@ describe('drops by overflow', () => {
     });
     for (const i of droppedIds) if (i < 7) expectDropped(await outcomes[i], 'overflow', messages[i]);
 
-    await server.restart();
+    server.restart();
     await waitFor(() => server.received.length === 5, 'the five survivors');
     for (const i of keptIds) if (i < 7) expect(await outcomes[i]).toBe('written');
-    await delay(30);
+    await sleep(30);
     expect(parsed(server)).toEqual(keptIds.map((i) => messages[i]));
     expect(drops).toHaveLength(5);
     expect(socket.buffered).toBe(0);
@@ -204,7 +203,7 @@ describe('drops by overflow', () => {
     expectDropped(await n1, 'timeout', 'n1 short');
     const n4 = newest.send('n4'); // room again
     expect(newest.buffered).toBe(2);
-    await server.restart();
+    server.restart();
     await Promise.all([o3, n2, n4]);
     expect(oldestDrops.map((d) => [d.message, d.reason])).toEqual([['o1 long', 'overflow'], ['o2 short', 'timeout']]);
     expect(newestDrops.map((d) => [d.message, d.reason])).toEqual([['n3', 'overflow'], ['n1 short', 'timeout']]);
@@ -222,7 +221,7 @@ describe('drops by overflow', () => {
     await next(socket.state$, (s) => s.status === 'open');
     await socket.send('open');
     await waitFor(() => server.received.length === 1, 'the message sent while open'); // stop() would lose it in flight
-    await server.stop();
+    server.stop();
     await next(socket.state$, (s) => s.status === 'reconnecting');
     expectDropped(await outcome(socket.send('reconnecting')), 'overflow', 'reconnecting');
     expect(drops.map((d) => [d.message, d.reason])).toEqual([['idle', 'overflow'], ['reconnecting', 'overflow']]);
@@ -278,7 +277,7 @@ describe('drops by overflow', () => {
       [2, 'timeout'],
       [3, 'timeout'],
     ]);
-    await delay(20); // give an unhandled rejection the time to show up on the tripwires
+    await sleep(20); // give an unhandled rejection the time to show up on the tripwires
   });
 });
 
@@ -389,7 +388,7 @@ describe('a stalled peer', () => {
     const sockets: WebSocket[] = [];
     const SIZE = 16;
     const TIMEOUT = 600;
-    const socket = client<{ seq: number }>(proxy.url(), {
+    const socket = client<{ seq: number }>(proxy.url, {
       WebSocket: probeWebSocket(samples, sockets),
       serialize,
       highWaterMark: HIGH_WATER,
@@ -420,7 +419,7 @@ describe('a stalled peer', () => {
       send();
       maxBuffered = Math.max(maxBuffered, socket.buffered);
       expect(socket.buffered).toBeLessThanOrEqual(SIZE);
-      await delay(4);
+      await sleep(4);
     }
     const writtenBytesAt = (t: number): number => resolvedAt.filter((at) => at !== undefined && at <= t).length * FRAME;
     const lateGrowth = writtenBytesAt(stalledAt + STALL) - writtenBytesAt(stalledAt + STALL - 500);
@@ -468,7 +467,7 @@ describe('a stalled peer', () => {
 
     // After un-stalling: everything written arrives, in order, once.
     await waitFor(() => server.received.length >= written.size, `${written.size} messages at the server`, 10000);
-    await delay(30);
+    await sleep(30);
     const seqs = server.received.map(seqOf);
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1] as number);
     expect(new Set(seqs)).toEqual(written);
@@ -486,7 +485,7 @@ describe('a stalled peer', () => {
     const proxy = await proxied(server);
     const SIZE = 8;
     const sockets: WebSocket[] = [];
-    const socket = client<{ seq: number }>(proxy.url(), {
+    const socket = client<{ seq: number }>(proxy.url, {
       WebSocket: probeWebSocket([], sockets),
       serialize,
       highWaterMark: HIGH_WATER,
@@ -503,14 +502,14 @@ describe('a stalled peer', () => {
       },
     });
     sends.push(socket.send({ seq: 0 }));
-    const serverSide = await server.waitForClient();
+    const serverSide = await server.waitForConnection();
     await waitFor(() => server.received.length === 1, 'the first message');
 
     proxy.set('up', { kind: 'stall' });
     for (let seq = 1; socket.buffered < SIZE; seq++) {
       if (seq > 2000) throw new Error('no backpressure after 128 MB');
       sends.push(socket.send({ seq }));
-      if (seq % 10 === 0 || socket.buffered > 0) await delay(2);
+      if (seq % 10 === 0 || socket.buffered > 0) await sleep(2);
     }
     const states = await Promise.all(sends.map(settledNow));
     waiting = sends.filter((_, k) => states[k] === 'pending');

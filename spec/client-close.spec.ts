@@ -1,9 +1,10 @@
 import './helpers/tripwires';
 import { connect, ConnectionClosedError, RetriesExhaustedError, type CloseInfo } from '../lib/index.js';
-import { client, collect, quiet, record, trackedWebSocket, until } from './helpers/observe';
+import { client, collect, record, trackedWebSocket } from './helpers/observe';
 import { onDispose } from './helpers/dispose';
 import { refusedPort, startRawPeer, startWsPeer, type RawConnection } from './helpers/peers';
 import { closePayload, createRawPeer, frame, type FrameOptions } from '../lib/testing/index.js';
+import { waitFor, sleep } from './helpers/wait';
 
 // close(): one promise, resolved once the socket is closed and every stream completed; terminal
 // afterwards. And how the server's close codes and bad frames end (or do not end) a connection.
@@ -16,7 +17,7 @@ describe('close()', () => {
     const socket = client(server.url);
     collect(socket);
     const conn = await server.connection(1);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     const first = socket.close(4001, 'first');
     expect(socket.close()).toBe(first);
     expect(socket.close(4002, 'second')).toBe(first);
@@ -47,7 +48,7 @@ describe('close()', () => {
     expect(() => socket.close(1000, 'x'.repeat(124))).toThrow(RangeError);
     expect(() => socket.close(1000, 'é'.repeat(62))).toThrow(RangeError); // 124 bytes in UTF-8
     conn.ws.send('"still open"');
-    await until(() => messages.values.length === 1, 'a message after the rejected calls');
+    await waitFor(() => messages.values.length === 1, 'a message after the rejected calls');
     expect(conn.close).toBeUndefined();
     await socket.close(1000, 'é'.repeat(61));
     expect(conn.close).toEqual({ code: 1000, reason: 'é'.repeat(61) });
@@ -60,7 +61,7 @@ describe('close()', () => {
     const rec = record(socket);
     const messages = collect(socket);
     const conn = await server.connection(1);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
 
     const closing = socket.close();
     expect(messages.completed).toBe(false); // not before the socket closed
@@ -86,7 +87,7 @@ describe('close()', () => {
     const socket = client<number>(server.url);
     let closing: Promise<void> | undefined;
     const messages = collect(socket, () => (closing ??= socket.close()));
-    await until(() => closing, 'close() to be called');
+    await waitFor(() => closing, 'close() to be called');
     await closing;
     expect(messages.values).toEqual([1]);
     expect(messages.completed).toBe(true);
@@ -100,7 +101,7 @@ describe('close()', () => {
     const socket = client(server.url);
     let inHandler: Promise<void> | undefined;
     socket.messages$.subscribe({ error: () => (inHandler = socket.close()) });
-    await until(() => inHandler, 'the error handler to call close()');
+    await waitFor(() => inHandler, 'the error handler to call close()');
     await inHandler;
     expect(socket.close()).toBe(inHandler);
   });
@@ -113,10 +114,10 @@ describe('close()', () => {
     let closing: Promise<void> | undefined;
     socket.state$.subscribe((s) => s.status === 'connecting' && (closing ??= socket.close()));
     const messages = collect(socket);
-    await until(() => closing, 'close() to be called');
+    await waitFor(() => closing, 'close() to be called');
     await closing;
     expect(messages.completed).toBe(true);
-    await quiet(100); // an attempt started despite close() would be open by now
+    await sleep(100); // an attempt started despite close() would be open by now
     expect(socket.state.status).toBe('closed');
     expect(tracked.instances.filter((ws) => ws.readyState !== 3)).toEqual([]);
     expect(server.openCount()).toBe(0);
@@ -133,7 +134,7 @@ describe('close()', () => {
     await a.ended();
     await b.ended();
     expect([a.completed, b.completed]).toEqual([true, true]);
-    await quiet(60);
+    await sleep(60);
     expect(server.connections).toHaveLength(2);
     expect([viaState.state.status, viaErrors.state.status]).toEqual(['closed', 'closed']);
   });
@@ -143,10 +144,10 @@ describe('close()', () => {
     const tracked = trackedWebSocket();
     const socket = client(peer.url, { WebSocket: tracked.WebSocket, closeTimeout: 300, heartbeat: false });
     const messages = collect(socket);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     const released = Date.now();
     messages.subscription.unsubscribe();
-    await until(() => socket.state.status === 'idle', 'idle');
+    await waitFor(() => socket.state.status === 'idle', 'idle');
     expect(tracked.instances[0]?.readyState).toBe(2); // CLOSING: waiting for the close frame
     const readyStateAtResolution = await socket.close().then(() => tracked.instances[0]?.readyState);
     expect(readyStateAtResolution).toBe(3);
@@ -159,12 +160,12 @@ describe('close()', () => {
     const rec = record(socket);
     const messages = collect(socket);
     const conn = await server.connection(1);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     conn.ws.close(1012, 'restart');
     await socket.close();
     expect(messages.completed).toBe(true);
     expect(rec.errors).toEqual([]);
-    await quiet(60);
+    await sleep(60);
     expect(server.connections).toHaveLength(1);
     // The server's close frame crossed the client's: the socket reports the server's code.
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closing:1', 'closed:1(1012)']);
@@ -176,7 +177,7 @@ describe('close()', () => {
     const rec = record(socket);
     const messages = collect(socket);
     const conn = await server.connection(1);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     const started = Date.now();
     conn.ws.terminate();
     await socket.close();
@@ -191,12 +192,12 @@ describe('close()', () => {
     const socket = client(server.url, { reconnect: { initialDelay: 200, jitter: false } });
     const rec = record(socket);
     const messages = collect(socket);
-    await until(() => socket.state.status === 'reconnecting', 'reconnecting');
+    await waitFor(() => socket.state.status === 'reconnecting', 'reconnecting');
     const started = Date.now();
     await socket.close();
     expect(Date.now() - started).toBeLessThan(150);
     expect(messages.completed).toBe(true);
-    await quiet(300);
+    await sleep(300);
     expect(server.connections).toHaveLength(1);
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'reconnecting:2(1012)', 'closing:2(1012)', 'closed:2(1000)']);
   });
@@ -207,13 +208,13 @@ describe('close()', () => {
     const socket = client(peer.url, { WebSocket: tracked.WebSocket });
     const messages = collect(socket);
     const conn = await peer.connection(1);
-    await until(() => conn.received.includes('\r\n\r\n'), 'the upgrade request');
+    await waitFor(() => conn.received.includes('\r\n\r\n'), 'the upgrade request');
     const started = Date.now();
     await socket.close();
     expect(Date.now() - started).toBeLessThan(500);
     expect(tracked.instances[0]?.readyState).toBe(3);
     expect(messages.completed).toBe(true);
-    await until(() => conn.isClosed, 'the server side to close', 2000);
+    await waitFor(() => conn.isClosed, 'the server side to close', 2000);
   });
 
   test('close() while the URL function is still pending resolves, and the late URL opens nothing', async () => {
@@ -224,7 +225,7 @@ describe('close()', () => {
     await socket.close();
     expect(messages.completed).toBe(true);
     resolveUrl(server.url);
-    await quiet(60);
+    await sleep(60);
     expect(server.connections).toHaveLength(0);
   });
 
@@ -233,7 +234,7 @@ describe('close()', () => {
     const socket = client(peer.url, { closeTimeout: 300, heartbeat: false });
     const messages = collect(socket);
     const conn = await peer.connection(1);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     const started = Date.now();
     await socket.close();
     const elapsed = Date.now() - started;
@@ -241,14 +242,14 @@ describe('close()', () => {
     expect(elapsed).toBeLessThan(300 + 700);
     expect(conn.received[0]).toBe(0x88); // a close frame was sent first
     expect(messages.completed).toBe(true);
-    await until(() => conn.ended, 'the client to end the TCP connection', 1000);
+    await waitFor(() => conn.ended, 'the client to end the TCP connection', 1000);
   });
 
   test('after close(): a late messages$ subscriber completes at once; state$ replays closed and completes', async () => {
     const server = await startWsPeer();
     const socket = client(server.url);
     collect(socket);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     await socket.close();
 
     const late = collect(socket);
@@ -331,7 +332,7 @@ describe('close codes from the server, per the default table', () => {
     const rec = record(socket);
     const messages = collect(socket);
     await server.connection(2);
-    await until(() => socket.state.status === 'open' && socket.state.attempt === 2, 'open again');
+    await waitFor(() => socket.state.status === 'open' && socket.state.attempt === 2, 'open again');
     const clean = code !== 1006;
     const reason = code === 1005 || code === 1006 ? '' : `reason ${code}`;
     expect(rec.errors).toHaveLength(1);
@@ -350,7 +351,7 @@ describe('close codes from the server, per the default table', () => {
     expect(messages.error).toBeInstanceOf(ConnectionClosedError);
     expect(messages.error).toMatchObject({ code, reason: `reason ${code}`, wasClean: true });
     expect(rec.errors).toEqual([]);
-    await quiet(60); // a retry would come after 10 ms
+    await sleep(60); // a retry would come after 10 ms
     expect(server.connections).toHaveLength(1);
   });
 
@@ -362,7 +363,7 @@ describe('close codes from the server, per the default table', () => {
     await messages.ended();
     expect(asked).toEqual([{ code: 1012, reason: 'restart', wasClean: true }]);
     expect(messages.error).toMatchObject({ name: 'ConnectionClosedError', code: 1012 });
-    await quiet(60);
+    await sleep(60);
     expect(server.connections).toHaveLength(1);
   });
 
@@ -372,7 +373,7 @@ describe('close codes from the server, per the default table', () => {
     const rec = record(socket);
     const messages = collect(socket);
     await server.connection(2);
-    await until(() => socket.state.status === 'open' && socket.state.attempt === 2, 'open again');
+    await waitFor(() => socket.state.status === 'open' && socket.state.attempt === 2, 'open again');
     expect(rec.errors).toEqual([expect.objectContaining({ code: 1008, reason: 'policy' })]);
     expect(messages.errored).toBe(false);
   });
@@ -395,7 +396,7 @@ describe('a server close frame, then a TCP connection the server never closes', 
     const socket = client(peer.url, { reconnect: fast, heartbeat: false, closeTimeout: 200 });
     const rec = record(socket);
     const messages = collect(socket);
-    await until(() => first?.ended, 'the client to answer and end its side', 2000);
+    await waitFor(() => first?.ended, 'the client to answer and end its side', 2000);
     const endedAt = Date.now();
     expect(first?.received[0]).toBe(0x88); // its close frame came before its FIN
     await peer.connection(2, 3000);
@@ -434,7 +435,7 @@ describe('bad frames from the server are fatal, not a reconnect loop', () => {
     expect(messages.error).toMatchObject({ code, wasClean: false, cause: { code: wsCode } });
     expect(rec.errors).toEqual([]);
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', `closed:1(${code})`]);
-    await quiet(60); // a retry would come after 10 ms
+    await sleep(60); // a retry would come after 10 ms
     expect(peer.connections).toHaveLength(1);
   });
 
@@ -451,11 +452,11 @@ describe('bad frames from the server are fatal, not a reconnect loop', () => {
     const socket = client(peer.url, { reconnect: fast, heartbeat: { interval: 50, timeout: 50 }, closeTimeout: 200 });
     const rec = record(socket);
     const messages = collect(socket);
-    await until(() => messages.errored || messages.completed || peer.connections.length > 1, 'the connection to end', 3000);
+    await waitFor(() => messages.errored || messages.completed || peer.connections.length > 1, 'the connection to end', 3000);
     expect(rec.errors).toEqual([]);
     expect(peer.connections).toHaveLength(1);
     expect(messages.error).toMatchObject({ name: 'ConnectionClosedError', code: 1007, wasClean: false });
-    await until(() => first?.ended, 'the client to end the TCP connection', 1000);
+    await waitFor(() => first?.ended, 'the client to end the TCP connection', 1000);
   });
 });
 

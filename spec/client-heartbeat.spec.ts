@@ -1,9 +1,10 @@
 import './helpers/tripwires';
 import { ConnectionClosedError, HeartbeatTimeoutError } from '../lib/index.js';
-import { client, collect, quiet, record, spyScheduler, trackedWebSocket, until } from './helpers/observe';
+import { client, collect, record, spyScheduler, trackedWebSocket } from './helpers/observe';
 import { onDispose } from './helpers/dispose';
 import { startWsPeer } from './helpers/peers';
 import { createFaultProxy, type FaultProxy } from '../lib/testing/index.js';
+import { waitFor, sleep } from './helpers/wait';
 
 // Heartbeat against real sockets: a zombie (a TCP link that stays up but carries nothing) is found
 // by a missed pong; a live server is not; other traffic is no proof of life.
@@ -21,12 +22,12 @@ test('a zombie behind a blackholed proxy is detected within interval + timeout: 
   const server = await startWsPeer();
   const proxy = await proxyTo(server.url);
   const tracked = trackedWebSocket();
-  const socket = client(proxy.url(), { heartbeat, reconnect: { initialDelay: 10, jitter: false }, WebSocket: tracked.WebSocket });
+  const socket = client(proxy.url, { heartbeat, reconnect: { initialDelay: 10, jitter: false }, WebSocket: tracked.WebSocket });
   const rec = record(socket);
   const messages = collect(socket);
-  await until(() => socket.state.status === 'open', 'open');
+  await waitFor(() => socket.state.status === 'open', 'open');
   const first = await server.connection(1);
-  await until(() => first.pings >= 2, 'two pings answered'); // alive while the link passes
+  await waitFor(() => first.pings >= 2, 'two pings answered'); // alive while the link passes
 
   const silenced = Date.now();
   proxy.set('both', { kind: 'blackhole' });
@@ -35,7 +36,7 @@ test('a zombie behind a blackholed proxy is detected within interval + timeout: 
     serverSawClose = first.close;
     proxy.set('both', { kind: 'pass' }); // before the retry, 10 ms later: the next link works
   });
-  await until(() => rec.errors.length > 0, 'an error on errors$', 3000);
+  await waitFor(() => rec.errors.length > 0, 'an error on errors$', 3000);
   const detectedAfter = Date.now() - silenced;
   expect(serverSawClose).toBeUndefined(); // the server never learned: it was a zombie
 
@@ -46,9 +47,9 @@ test('a zombie behind a blackholed proxy is detected within interval + timeout: 
   expect(error).toBeInstanceOf(ConnectionClosedError);
   expect(error).toMatchObject({ code: 1006, reason: 'heartbeat timeout', wasClean: false, timeout: 50 });
   // terminate(), not a close handshake that would wait for the zombie (ws would wait 30 s)
-  await until(() => tracked.instances[0]?.readyState === 3, 'the zombie ws to be CLOSED', 200);
+  await waitFor(() => tracked.instances[0]?.readyState === 3, 'the zombie ws to be CLOSED', 200);
 
-  await until(() => socket.state.status === 'open' && socket.state.attempt === 2, 'open again through a new link');
+  await waitFor(() => socket.state.status === 'open' && socket.state.attempt === 2, 'open again through a new link');
   expect(rec.states).toEqual([
     { status: 'idle', attempt: 0 },
     { status: 'connecting', attempt: 1 },
@@ -64,10 +65,10 @@ test('a zombie behind a blackholed proxy is detected within interval + timeout: 
 test('with reconnect: false a heartbeat timeout ends messages$ with HeartbeatTimeoutError', async () => {
   const server = await startWsPeer();
   const proxy = await proxyTo(server.url);
-  const socket = client(proxy.url(), { heartbeat, reconnect: false });
+  const socket = client(proxy.url, { heartbeat, reconnect: false });
   const rec = record(socket);
   const messages = collect(socket);
-  await until(() => socket.state.status === 'open', 'open');
+  await waitFor(() => socket.state.status === 'open', 'open');
   proxy.set('both', { kind: 'blackhole' });
   await messages.ended(3000);
   expect(messages.error).toBeInstanceOf(HeartbeatTimeoutError);
@@ -79,7 +80,7 @@ test('heartbeat: false: no ping and no heartbeat timer; a silent link stays open
   const server = await startWsPeer();
   const proxy = await proxyTo(server.url);
   const spy = spyScheduler();
-  const socket = client(proxy.url(), {
+  const socket = client(proxy.url, {
     heartbeat: false,
     scheduler: spy.scheduler,
     connectTimeout: 4000,
@@ -89,9 +90,9 @@ test('heartbeat: false: no ping and no heartbeat timer; a silent link stays open
   const rec = record(socket);
   collect(socket);
   const conn = await server.connection(1);
-  await until(() => socket.state.status === 'open', 'open');
+  await waitFor(() => socket.state.status === 'open', 'open');
   proxy.set('both', { kind: 'blackhole' });
-  await quiet(6 * (heartbeat.interval + heartbeat.timeout) / 2);
+  await sleep(6 * (heartbeat.interval + heartbeat.timeout) / 2);
   expect(conn.pings).toBe(0);
   // No heartbeat timer at its defaults (25000 between pings, 10000 for a pong).
   expect(spy.delays).toContain(4000); // the spy does see the client's timers
@@ -106,7 +107,7 @@ test('the default heartbeat is on with ws: its first ping is scheduled at 25000 
   const spy = spyScheduler();
   const socket = client(server.url, { scheduler: spy.scheduler, connectTimeout: 4000, reconnect: { resetAfter: 3000 } });
   collect(socket);
-  await until(() => socket.state.status === 'open', 'open');
+  await waitFor(() => socket.state.status === 'open', 'open');
   expect(spy.delays).toContain(25000);
 });
 
@@ -116,7 +117,7 @@ test('a server that answers pings stays open over many intervals', async () => {
   const rec = record(socket);
   const messages = collect(socket);
   const conn = await server.connection(1);
-  await until(() => conn.pings >= 6, 'six pings', 3000);
+  await waitFor(() => conn.pings >= 6, 'six pings', 3000);
   expect(rec.errors).toEqual([]);
   expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1']);
   expect(server.connections).toHaveLength(1);
@@ -135,11 +136,11 @@ test('traffic is no proof of life: a server that streams messages but never answ
   const socket = client<number>(server.url, { heartbeat, reconnect: { initialDelay: 10, jitter: false } });
   const rec = record(socket);
   const messages = collect(socket);
-  const opened = await until(() => socket.state.status === 'open' && Date.now(), 'open');
-  await until(() => rec.errors.length > 0, 'a heartbeat timeout', 3000);
+  const opened = await waitFor(() => socket.state.status === 'open' && Date.now(), 'open');
+  await waitFor(() => rec.errors.length > 0, 'a heartbeat timeout', 3000);
   expect(Date.now() - opened).toBeLessThanOrEqual(heartbeat.interval + heartbeat.timeout + margin);
   expect(rec.errors[0]).toBeInstanceOf(HeartbeatTimeoutError);
   expect(messages.values.filter((n) => n === 1).length).toBeGreaterThan(2); // messages were flowing
-  await until(() => messages.values.includes(2), 'messages from the next connection');
+  await waitFor(() => messages.values.includes(2), 'messages from the next connection');
   expect(await server.connections[0]?.closed).toMatchObject({ code: 1006 }); // terminated, no close frame
 });

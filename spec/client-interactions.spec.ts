@@ -2,8 +2,9 @@ import './helpers/tripwires';
 import { filter, first, firstValueFrom } from 'rxjs';
 import { WebSocket } from 'ws';
 import type { HandshakeConnection, WebSocketConstructor } from '../lib/index.js';
-import { client, collect, record, trackedWebSocket, until } from './helpers/observe';
+import { client, collect, record, trackedWebSocket } from './helpers/observe';
 import { startWsPeer } from './helpers/peers';
+import { waitFor } from './helpers/wait';
 
 // Where features meet: each test combines two features under unusual timing, against real
 // sockets on 127.0.0.1, and pins the behaviour the docs promise.
@@ -44,7 +45,7 @@ describe('heartbeat × a busy event loop', () => {
     });
     const rec = record(socket);
     const messages = collect(socket);
-    await until(() => messages.values.length >= 8, 'eight messages (four pings answered)', 5000);
+    await waitFor(() => messages.values.length >= 8, 'eight messages (four pings answered)', 5000);
     expect(rec.errors).toEqual([]);
     expect(server.connections).toHaveLength(1);
     expect(messages.values.slice(0, 8)).toEqual(['data-1', 'data-2', 'data-3', 'data-4', 'data-5', 'data-6', 'data-7', 'data-8']);
@@ -87,7 +88,7 @@ describe('handshake × framing', () => {
       const rec = record(socket);
       const seen: string[] = [];
       socket.messages$.subscribe((m) => seen.push(`${socket.state.status}:${m.type}${m.n ?? ''}`));
-      await until(() => seen.length >= 2, 'the two welcome messages', 3000);
+      await waitFor(() => seen.length >= 2, 'the two welcome messages', 3000);
       expect(seen).toEqual(['open:welcome1', 'open:welcome2']);
       expect(rec.errors).toEqual([]);
     },
@@ -115,7 +116,7 @@ describe('writer × a socket whose send throws', () => {
     await expect(refused).rejects.toMatchObject({ name: 'MessageDroppedError', reason: 'error', cause: { name: 'TypeError' } });
     await third;
     await socket.send({ buffer: new Uint8Array([4]).buffer });
-    await until(() => received.length >= 3 || conn.messages.length >= 3, 'three messages at the server');
+    await waitFor(() => received.length >= 3 || conn.messages.length >= 3, 'three messages at the server');
     expect(dropped).toHaveLength(1);
     expect(dropped[0]).toMatchObject({ reason: 'error', cause: { name: 'TypeError' } });
     await socket.close();
@@ -127,7 +128,7 @@ describe('writer × a socket whose send throws', () => {
     const dropped: string[] = [];
     socket.dropped$.subscribe(({ reason }) => dropped.push(reason));
     collect(socket);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     const bad = new ArrayBuffer(8);
     detach(bad);
     let result: Promise<void> | undefined;
@@ -148,7 +149,7 @@ describe('application heartbeat × a throwing isPong', () => {
     });
     const rec = record(socket);
     const messages = collect(socket);
-    await until(() => messages.values.length >= 2, 'both messages');
+    await waitFor(() => messages.values.length >= 2, 'both messages');
     expect(messages.values).toEqual([null, { type: 'data' }]);
     expect(rec.errors).toHaveLength(1);
     expect(rec.errors[0]).toBeInstanceOf(TypeError);
@@ -176,8 +177,8 @@ describe('state$ observers × the start of a session', () => {
         if (what === 'messages$') socket.messages$.subscribe();
       });
       const messages = collect(socket);
-      await until(() => messages.values.length >= 1, 'the server message');
-      await until(() => socket.state.status === 'open', 'open');
+      await waitFor(() => messages.values.length >= 1, 'the server message');
+      await waitFor(() => socket.state.status === 'open', 'open');
       // Every socket is created within a microtask of its session's start, long before an open.
       expect(tracked.instances).toHaveLength(1);
       expect(messages.values).toEqual([{ id: 1, n: 1 }]);
@@ -213,7 +214,7 @@ describe('close() × the handshake and observers', () => {
     const rec = record(socket);
     socket.errors$.subscribe(() => void socket.close());
     collect(socket);
-    await until(() => rec.statesDone, 'state$ to complete');
+    await waitFor(() => rec.statesDone, 'state$ to complete');
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closing:1', 'closed:1(1000)']);
     expect(server.connections).toHaveLength(1);
   });
@@ -224,7 +225,7 @@ describe('close() × the handshake and observers', () => {
     const socket = client(server.url, { closeTimeout: 300 });
     collect(socket);
     const conn = await server.connection(1);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     conn.request.socket.pause(); // the close frame is never read, so never answered
     const closed = socket.close(4002, 'done');
     expect(socket.state.status).toBe('closing');
@@ -237,7 +238,7 @@ describe('close() × the handshake and observers', () => {
     const server = await startWsPeer();
     const socket = client(server.url);
     collect(socket);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     await socket.close(4003, 'bye');
     expect(socket.state).toEqual({ status: 'closed', attempt: 1, lastClose: { code: 4003, reason: 'bye', wasClean: true } });
   });

@@ -1,8 +1,9 @@
 import './helpers/tripwires';
 import { eachValueFrom } from 'rxjs-for-await';
 import { ConnectionClosedError } from '../lib/index.js';
-import { client, collect, record, until } from './helpers/observe';
+import { client, collect, record } from './helpers/observe';
 import { startWsPeer } from './helpers/peers';
+import { waitFor } from './helpers/wait';
 
 // Async iteration: `for await (const m of socket)` and `eachValueFrom(socket.messages$)` hold
 // the connection like any messages$ subscriber; `break` lets go; close() ends the loop.
@@ -29,7 +30,7 @@ test('for await with break closes the connection (1000) when the loop was the la
   }
   expect(got).toEqual([1, 2, 3]);
   expect(await server.connections[0]?.closed).toEqual({ code: 1000, reason: '' });
-  await until(() => socket.state.status === 'idle', 'idle');
+  await waitFor(() => socket.state.status === 'idle', 'idle');
   expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'idle:0']);
 });
 
@@ -39,7 +40,7 @@ test('break does not close the connection while another subscriber holds it', as
   const other = collect(socket);
   for await (const n of socket) if (n === 2) break;
   const seen = other.values.length;
-  await until(() => other.values.length >= seen + 3, 'the other subscriber to keep receiving');
+  await waitFor(() => other.values.length >= seen + 3, 'the other subscriber to keep receiving');
   expect(server.connections[0]?.close).toBeUndefined();
   expect(socket.state.status).toBe('open');
   other.subscription.unsubscribe();
@@ -67,7 +68,7 @@ test('iteration ends (without an error) when close() is called', async () => {
     for await (const n of socket) got.push(n);
     return 'ended';
   })();
-  await until(() => got.length >= 2, 'two messages');
+  await waitFor(() => got.length >= 2, 'two messages');
   await socket.close();
   await expect(loop).resolves.toBe('ended');
   expect(got).toEqual(got.map((_, i) => i + 1)); // in order, none lost before the close

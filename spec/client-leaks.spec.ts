@@ -5,8 +5,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { WebSocket } from 'ws';
 import { ConnectionClosedError, DecodeError } from '../lib/index.js';
-import { client, collect, quiet, record, trackedWebSocket, until } from './helpers/observe';
+import { client, collect, record, trackedWebSocket } from './helpers/observe';
 import { refusedPort, startRawPeer, startWsPeer } from './helpers/peers';
+import { waitFor, sleep } from './helpers/wait';
 
 // Leaks: a process that used the built package exits by itself; a thousand reconnects leave
 // nothing behind; a malformed message is reported and the stream goes on.
@@ -208,8 +209,8 @@ test('1,000 reconnects leave listener counts unchanged and no growth in active h
   const rec = record(socket);
   const messages = collect(socket);
   const first = await server.connection(1);
-  await until(() => socket.state.status === 'open', 'open');
-  await quiet(20); // let the handshake's own short-lived handles settle
+  await waitFor(() => socket.state.status === 'open', 'open');
+  await sleep(20); // let the handshake's own short-lived handles settle
 
   const baseline = {
     resources: countBy(process.getActiveResourcesInfo()),
@@ -220,14 +221,14 @@ test('1,000 reconnects leave listener counts unchanged and no growth in active h
 
   first.ws.close(1012, 'again');
   await server.connection(reconnects + 1, 30_000);
-  await until(() => socket.state.status === 'open' && socket.state.attempt === reconnects + 1, 'open after the last reconnect', 5000);
-  await until(() => server.openCount() === 1, 'the server to see only the last connection open', 5000);
+  await waitFor(() => socket.state.status === 'open' && socket.state.attempt === reconnects + 1, 'open after the last reconnect', 5000);
+  await waitFor(() => server.openCount() === 1, 'the server to see only the last connection open', 5000);
 
   let resources: Counts = {};
   for (let tries = 0; tries < 100; tries++) {
     resources = countBy(process.getActiveResourcesInfo());
     if (Object.keys(growth(baseline.resources, resources)).length === 0) break;
-    await quiet(20);
+    await sleep(20);
   }
   const last = tracked.instances[reconnects] as WebSocket;
   expect(growth(baseline.resources, resources)).toEqual({});
@@ -256,7 +257,7 @@ test('malformed JSON: one DecodeError per bad message on errors$, and later mess
   const rec = record(socket);
   socket.errors$.subscribe((e) => timeline.push(['error', e instanceof DecodeError ? e.payload : e.name]));
   const messages = collect(socket, (m) => timeline.push(['message', m instanceof Uint8Array ? Array.from(m) : m]));
-  await until(() => messages.values.length === 4, 'four good messages');
+  await waitFor(() => messages.values.length === 4, 'four good messages');
 
   expect(timeline).toEqual([
     ['error', 'not json'],

@@ -1,7 +1,8 @@
 import './helpers/tripwires';
 import { ConnectionClosedError, ConnectTimeoutError, RetriesExhaustedError } from '../lib/index.js';
-import { client, collect, quiet, record, trackedWebSocket, until } from './helpers/observe';
+import { client, collect, record, trackedWebSocket } from './helpers/observe';
 import { refusedPort, startRawPeer, startWsPeer } from './helpers/peers';
+import { waitFor, sleep } from './helpers/wait';
 
 // The connection lifecycle against real `ws` servers on 127.0.0.1: laziness, ref-counting,
 // every row of the state table, attempts, restarts, per-attempt URL and options, hung handshakes.
@@ -30,7 +31,7 @@ describe('lazy and ref-counted', () => {
     const socket = client(server.url);
     const rec = record(socket);
     const messages = collect(socket);
-    await until(() => messages.values.length === 1, 'the first message');
+    await waitFor(() => messages.values.length === 1, 'the first message');
     expect(messages.values).toEqual([{ hello: 1 }]);
     expect(rec.states).toEqual([
       { status: 'idle', attempt: 0 },
@@ -47,20 +48,20 @@ describe('lazy and ref-counted', () => {
     const a = collect(socket);
     const b = collect(socket);
     const conn = await server.connection(1);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     conn.ws.send('"one"');
-    await until(() => a.values.length === 1 && b.values.length === 1, 'both subscribers to get "one"');
+    await waitFor(() => a.values.length === 1 && b.values.length === 1, 'both subscribers to get "one"');
 
     a.subscription.unsubscribe();
     conn.ws.send('"two"');
-    await until(() => b.values.length === 2, 'b to get "two"');
+    await waitFor(() => b.values.length === 2, 'b to get "two"');
     expect(a.values).toEqual(['one']);
     expect(b.values).toEqual(['one', 'two']);
     expect(conn.close).toBeUndefined();
 
     b.subscription.unsubscribe();
     expect(await conn.closed).toEqual({ code: 1000, reason: '' });
-    await until(() => socket.state.status === 'idle', 'idle');
+    await waitFor(() => socket.state.status === 'idle', 'idle');
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'idle:0']);
     expect(server.connections).toHaveLength(1);
     expect(a.completed || a.errored || b.completed || b.errored).toBe(false);
@@ -72,20 +73,20 @@ describe('lazy and ref-counted', () => {
     const rec = record(socket);
     const first = collect(socket);
     const conn = await server.connection(1);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
 
     first.subscription.unsubscribe();
-    await quiet(50); // inside the window
+    await sleep(50); // inside the window
     const second = collect(socket);
     conn.ws.send('"same socket"');
-    await until(() => second.values.length === 1, 'a message on the lingering socket');
+    await waitFor(() => second.values.length === 1, 'a message on the lingering socket');
     expect(server.connections).toHaveLength(1);
 
     const released = Date.now();
     second.subscription.unsubscribe();
     expect(await conn.closed).toEqual({ code: 1000, reason: '' });
     expect(Date.now() - released).toBeGreaterThanOrEqual(180);
-    await until(() => socket.state.status === 'idle', 'idle');
+    await waitFor(() => socket.state.status === 'idle', 'idle');
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'idle:0']);
   });
 
@@ -94,13 +95,13 @@ describe('lazy and ref-counted', () => {
     const socket = client(server.url);
     const rec = record(socket);
     const first = collect(socket);
-    await until(() => first.values.length === 1, 'message from connection 1');
+    await waitFor(() => first.values.length === 1, 'message from connection 1');
     first.subscription.unsubscribe();
     expect(await server.connections[0]?.closed).toEqual({ code: 1000, reason: '' });
-    await until(() => socket.state.status === 'idle', 'idle');
+    await waitFor(() => socket.state.status === 'idle', 'idle');
 
     const second = collect(socket);
-    await until(() => second.values.length === 1, 'message from connection 2');
+    await waitFor(() => second.values.length === 1, 'message from connection 2');
     expect(second.values).toEqual([2]);
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'idle:0', 'connecting:1', 'open:1']);
     expect(server.openCount()).toBe(1);
@@ -122,12 +123,12 @@ test('a stale socket cannot act on the current one: frames a closing socket stil
   const tracked = trackedWebSocket();
   const socket = client<{ conn: number }>(peer.url, { WebSocket: tracked.WebSocket, closeTimeout: 600, heartbeat: false });
   const first = collect(socket);
-  await until(() => first.values.length >= 2, 'two frames on connection 1');
+  await waitFor(() => first.values.length >= 2, 'two frames on connection 1');
   first.subscription.unsubscribe();
-  await until(() => socket.state.status === 'idle', 'idle');
+  await waitFor(() => socket.state.status === 'idle', 'idle');
 
   const second = collect(socket);
-  await until(() => second.values.length >= 10, 'ten frames on connection 2');
+  await waitFor(() => second.values.length >= 10, 'ten frames on connection 2');
   expect(tracked.instances[0]?.readyState).toBe(2); // the first socket is still closing, still receiving
   expect(new Set(second.values.map((m) => m.conn))).toEqual(new Set([2]));
   expect(first.values.every((m) => m.conn === 1)).toBe(true);
@@ -140,7 +141,7 @@ describe('state table: one test per transition, exact state$ sequences', () => {
     const rec = record(socket);
     collect(socket);
     await server.connection(2);
-    await until(() => rec.states.length === 5, '5 states');
+    await waitFor(() => rec.states.length === 5, '5 states');
     const lastClose = { code: 1012, reason: 'restart', wasClean: true };
     expect(rec.states).toEqual([
       { status: 'idle', attempt: 0 },
@@ -159,7 +160,7 @@ describe('state table: one test per transition, exact state$ sequences', () => {
     const socket = client(server.url, { reconnect: fast });
     const rec = record(socket);
     collect(socket);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'reconnecting:2(1006)', 'reconnecting:3(1006)', 'open:3(1006)']);
     expect(rec.states[2]?.lastClose).toEqual(expect.objectContaining({ code: 1006, wasClean: false, status: 503 }));
     expect(rec.errors).toHaveLength(2);
@@ -171,7 +172,7 @@ describe('state table: one test per transition, exact state$ sequences', () => {
     const socket = client(server.url, { reconnect: { ...fast, resetAfter: 50 } });
     const rec = record(socket);
     collect(socket);
-    await until(() => rec.states.length === 4, '4 states');
+    await waitFor(() => rec.states.length === 4, '4 states');
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'open:0']);
     expect(server.connections).toHaveLength(1);
   });
@@ -183,7 +184,7 @@ describe('state table: one test per transition, exact state$ sequences', () => {
     const messages = collect(socket);
     await peer.connection(1);
     messages.subscription.unsubscribe();
-    await until(() => socket.state.status === 'idle', 'idle');
+    await waitFor(() => socket.state.status === 'idle', 'idle');
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'idle:0']);
   });
 
@@ -192,10 +193,10 @@ describe('state table: one test per transition, exact state$ sequences', () => {
     const socket = client(server.url, { reconnect: { initialDelay: 150, jitter: false } });
     const rec = record(socket);
     const messages = collect(socket);
-    await until(() => socket.state.status === 'reconnecting', 'reconnecting');
+    await waitFor(() => socket.state.status === 'reconnecting', 'reconnecting');
     messages.subscription.unsubscribe();
-    await until(() => socket.state.status === 'idle', 'idle');
-    await quiet(300); // past the backoff delay: no further attempt
+    await waitFor(() => socket.state.status === 'idle', 'idle');
+    await sleep(300); // past the backoff delay: no further attempt
     expect(server.connections).toHaveLength(1);
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'reconnecting:2(1012)', 'idle:0(1012)']);
   });
@@ -254,14 +255,14 @@ describe('state table: one test per transition, exact state$ sequences', () => {
     const reconnecting = client(server.url, { reconnect: { initialDelay: 5000 } });
     const reconnectingRec = record(reconnecting);
     collect(reconnecting);
-    await until(() => reconnecting.state.status === 'reconnecting', 'reconnecting');
+    await waitFor(() => reconnecting.state.status === 'reconnecting', 'reconnecting');
     await reconnecting.close();
     expect(reconnectingRec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'reconnecting:2(1012)', 'closing:2(1012)', 'closed:2(1000)']);
 
     const open = client(server.url);
     const openRec = record(open);
     collect(open);
-    await until(() => open.state.status === 'open', 'open');
+    await waitFor(() => open.state.status === 'open', 'open');
     await open.close();
     expect(openRec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closing:1', 'closed:1(1000)']);
     for (const rec of [idleRec, connectingRec, reconnectingRec, openRec]) expect(rec.statesDone).toBe(true);
@@ -272,11 +273,11 @@ describe('state table: one test per transition, exact state$ sequences', () => {
     const socket = client(server.url);
     const rec = record(socket);
     collect(socket);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     await socket.close();
     const late = collect(socket);
     expect(late.completed).toBe(true);
-    await quiet(50);
+    await sleep(50);
     expect(server.connections).toHaveLength(1);
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closing:1', 'closed:1(1000)']);
   });
@@ -295,7 +296,7 @@ describe('attempts', () => {
     const rec = record(socket);
     const messages = collect(socket);
     await messages.ended();
-    await quiet(150); // a 4th attempt would come 160 ms after the 3rd at the latest
+    await sleep(150); // a 4th attempt would come 160 ms after the 3rd at the latest
     expect(server.connections).toHaveLength(3);
     expect(rec.trail()).toEqual([
       'idle:0', 'connecting:1', 'open:1', 'reconnecting:2(1012)', 'open:2(1012)', 'reconnecting:3(1012)', 'open:3(1012)', 'closed:3(1012)',
@@ -322,7 +323,7 @@ describe('attempts', () => {
     expect((messages.error as RetriesExhaustedError).lastClose).toEqual({ code: 1012, reason: '', wasClean: true });
     expect(rec.errors).toEqual([]);
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1', 'closed:1(1012)']);
-    await quiet(60);
+    await sleep(60);
     expect(server.connections).toHaveLength(1);
   });
 
@@ -341,7 +342,7 @@ describe('attempts', () => {
     const rec = record(socket);
     const messages = collect(socket);
     await server.connection(4);
-    await until(() => rec.trail().filter((s) => s.startsWith('open')).length === 8, '4 opens, each reset');
+    await waitFor(() => rec.trail().filter((s) => s.startsWith('open')).length === 8, '4 opens, each reset');
     expect(messages.errored).toBe(false);
     expect(rec.trail()).toEqual([
       'idle:0', 'connecting:1', 'open:1', 'open:0',
@@ -364,9 +365,9 @@ describe('restarts', () => {
     const socket = client<{ conn: number; seq: number }>(server.url, { reconnect: fast });
     const rec = record(socket);
     const messages = collect(socket);
-    await until(() => messages.values.length >= 3, '3 messages from connection 1');
+    await waitFor(() => messages.values.length >= 3, '3 messages from connection 1');
     server.connections[0]?.ws.close(1012, 'restart');
-    await until(() => messages.values.filter((m) => m.conn === 2).length >= 3, '3 messages from connection 2');
+    await waitFor(() => messages.values.filter((m) => m.conn === 2).length >= 3, '3 messages from connection 2');
 
     const conns = messages.values.map((m) => m.conn);
     expect(conns).toEqual([...conns].sort()); // all of connection 1, then connection 2
@@ -385,11 +386,11 @@ describe('restarts', () => {
     const socket = client<number>(server.url, { reconnect: { initialDelay: 10, maxDelay: 30, jitter: false } });
     const rec = record(socket);
     const messages = collect(socket);
-    await until(() => messages.values.length === 1, 'message from connection 1');
+    await waitFor(() => messages.values.length === 1, 'message from connection 1');
     await server.stop();
-    await until(() => rec.errors.length >= 3, '3 failed attempts while the server is down');
+    await waitFor(() => rec.errors.length >= 3, '3 failed attempts while the server is down');
     await server.start();
-    await until(() => messages.values.length === 2, 'message after the restart');
+    await waitFor(() => messages.values.length === 2, 'message after the restart');
     expect(messages.values).toEqual([1, 2]);
     expect(messages.errored).toBe(false);
     expect(rec.errors.every((e) => e instanceof ConnectionClosedError && e.code === 1006)).toBe(true);
@@ -416,7 +417,7 @@ describe('per-attempt URL and options', () => {
     const first = await server.connection(1);
     first.ws.close(1012);
     const second = await server.connection(2);
-    await until(() => socket.state.status === 'open' && socket.state.attempt === 4, 'open at attempt 4');
+    await waitFor(() => socket.state.status === 'open' && socket.state.attempt === 4, 'open at attempt 4');
 
     expect(calls).toEqual([1, 2, 3, 4]);
     expect([first.request.url, second.request.url]).toEqual(['/?token=3', '/?token=4']);
@@ -442,7 +443,7 @@ describe('per-attempt URL and options', () => {
     });
     collect(socket);
     await server.connection(3);
-    await until(() => socket.state.status === 'open' && socket.state.attempt === 3, 'open at attempt 3');
+    await waitFor(() => socket.state.status === 'open' && socket.state.attempt === 3, 'open at attempt 3');
     expect(seen).toEqual([1, 2, 3]);
     expect(server.connections.map((c) => [c.request.headers['x-attempt'], c.request.headers.authorization])).toEqual([
       ['1', 'Bearer t1'],
@@ -460,12 +461,12 @@ describe('hung handshakes', () => {
     const rec = record(socket);
     const messages = collect(socket);
     const conn = await peer.connection(1);
-    await until(() => conn.received.includes('\r\n\r\n'), 'the upgrade request');
+    await waitFor(() => conn.received.includes('\r\n\r\n'), 'the upgrade request');
     messages.subscription.unsubscribe();
 
-    await until(() => conn.isClosed, 'the server side of the hung socket to close', 2000);
-    await until(() => tracked.instances[0]?.readyState === 3, 'the client ws to be CLOSED', 2000);
-    await quiet(250); // past connectTimeout: the aborted attempt must not time out or retry
+    await waitFor(() => conn.isClosed, 'the server side of the hung socket to close', 2000);
+    await waitFor(() => tracked.instances[0]?.readyState === 3, 'the client ws to be CLOSED', 2000);
+    await sleep(250); // past connectTimeout: the aborted attempt must not time out or retry
     expect(tracked.instances).toHaveLength(1);
     expect(peer.connections).toHaveLength(1);
     expect(peer.openCount()).toBe(0);
@@ -490,7 +491,7 @@ describe('hung handshakes', () => {
     expect(elapsed).toBeGreaterThanOrEqual(190); // two attempts of 100 ms
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'reconnecting:2(1006)', 'closed:2(1006)']);
     expect(rec.states[2]?.lastClose).toEqual({ code: 1006, reason: 'connect timeout', wasClean: false });
-    await until(() => peer.connections.length === 2 && peer.openCount() === 0, 'both hung sockets closed', 2000);
+    await waitFor(() => peer.connections.length === 2 && peer.openCount() === 0, 'both hung sockets closed', 2000);
   });
 
   test('connectTimeout ends with the handshake: an open connection outlives it', async () => {
@@ -499,7 +500,7 @@ describe('hung handshakes', () => {
     const rec = record(socket);
     collect(socket);
     const conn = await server.connection(1);
-    await until(() => conn.pings >= 5, 'five pings, 200 ms past connectTimeout', 3000);
+    await waitFor(() => conn.pings >= 5, 'five pings, 200 ms past connectTimeout', 3000);
     expect(rec.errors).toEqual([]);
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'open:1']);
   });
@@ -513,7 +514,7 @@ describe('hung handshakes', () => {
     });
     const rec = record(socket);
     collect(socket);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     expect(calls).toBe(2);
     expect(rec.errors.map((e) => e.name)).toEqual(['ConnectTimeoutError']);
     expect(rec.trail()).toEqual(['idle:0', 'connecting:1', 'reconnecting:2(1006)', 'open:2(1006)']);

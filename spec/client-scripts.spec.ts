@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, ConnectTimeoutError, IterationOverflowError, iterate, RetriesExhaustedError, type RxSocket } from '../lib/index.js';
 import { onDispose } from './helpers/dispose';
 import { refusedPort, startWsPeer, type WsConnection } from './helpers/peers';
-import { collect, record, until } from './helpers/observe';
+import { collect, record } from './helpers/observe';
 import { of } from 'rxjs';
+import { waitFor } from './helpers/wait';
 
 // The client as scripts use it, with the defaults (no lazyCloseTimeout, no logger given):
 // await send() then for await, send-only producers, failing fast, bounded iteration.
@@ -76,7 +77,7 @@ test('a send-only producer: 10 sends 100 ms apart use one connection', async () 
     await sleep(100);
   }
   const conn = await server.connection(1);
-  await until(() => conn.messages.length === 10, 'ten messages');
+  await waitFor(() => conn.messages.length === 10, 'ten messages');
   expect(server.connections).toHaveLength(1);
 });
 
@@ -139,12 +140,12 @@ test('return() while next() waits settles at once and lets go of the connection'
   const rec = record(socket);
   const iterator = socket[Symbol.asyncIterator]();
   const pending = iterator.next();
-  await until(() => socket.state.status === 'open', 'open');
+  await waitFor(() => socket.state.status === 'open', 'open');
   const started = Date.now();
   await expect(iterator.return?.()).resolves.toMatchObject({ done: true });
   await expect(pending).resolves.toMatchObject({ done: true });
   expect(Date.now() - started).toBeLessThan(500);
-  await until(() => socket.state.status === 'idle', 'idle: the loop was the only holder');
+  await waitFor(() => socket.state.status === 'idle', 'idle: the loop was the only holder');
   expect(rec.errors).toEqual([]);
 });
 
@@ -152,19 +153,19 @@ test('metrics: reconnects, rtt and buffered bytes; reconnect() dials again at on
   const server = await startWsPeer();
   const socket = script<unknown, string>(server.url, { heartbeat: { interval: 30, timeout: 500 } });
   collect(socket);
-  await until(() => socket.metrics.rtt !== undefined, 'a heartbeat round trip');
+  await waitFor(() => socket.metrics.rtt !== undefined, 'a heartbeat round trip');
   expect(socket.metrics.rtt).toBeGreaterThanOrEqual(0);
   expect(socket.metrics.reconnects).toBe(0);
   await server.stop();
   void socket.send('héllo').catch(() => undefined); // 6 UTF-8 bytes + 2 quotes, waiting
-  await until(() => socket.metrics.buffered === 1, 'one waiting');
+  await waitFor(() => socket.metrics.buffered === 1, 'one waiting');
   expect(socket.metrics.bufferedBytes).toBe(8);
   await server.start();
-  await until(() => socket.state.status === 'open' && socket.metrics.buffered === 0, 'open again, flushed');
+  await waitFor(() => socket.state.status === 'open' && socket.metrics.buffered === 0, 'open again, flushed');
   expect(socket.metrics).toMatchObject({ reconnects: 1, buffered: 0, bufferedBytes: 0 });
   socket.reconnect();
   expect(socket.state).toMatchObject({ status: 'connecting', attempt: 1 });
-  await until(() => socket.state.status === 'open', 'open after reconnect()');
+  await waitFor(() => socket.state.status === 'open', 'open after reconnect()');
   expect(server.connections.length).toBe(3);
 });
 
@@ -183,11 +184,11 @@ test('the default logger warns about failures nobody observes, at the 1st, 2nd a
   const quietSocket = script(`ws://127.0.0.1:${port}`, { reconnect: { initialDelay: 1, maxAttempts: 2 } });
   quietSocket.errors$.subscribe();
   quietSocket.messages$.subscribe({ error: () => undefined });
-  await until(() => quietSocket.state.status === 'closed', 'closed');
+  await waitFor(() => quietSocket.state.status === 'closed', 'closed');
   expect(warnings).toHaveLength(3);
   // Unobserved terminal close: one warning.
   const lonely = script(`ws://127.0.0.1:${port}`, { reconnect: false });
   lonely.send('x').catch(() => undefined);
-  await until(() => lonely.state.status === 'closed', 'closed');
+  await waitFor(() => lonely.state.status === 'closed', 'closed');
   expect(warnings[3]).toMatch(/^rxwire: the socket closed for good/);
 });

@@ -2,19 +2,18 @@ import { asyncScheduler, from, Observable, of, throwError, type SchedulerLike } 
 import { WebSocket, type ClientOptions } from 'ws';
 import { connect, MessageDroppedError, type ConnectOptions, type DroppedMessage, type RxSocket, type WebSocketConstructor } from '../lib/index.js';
 import { createFaultProxy, type TestServerOptions } from '../lib/testing/index.js';
-import { onDispose } from './helpers/dispose.js';
+import { onDispose, testScope } from './helpers/dispose.js';
 import { prng } from './helpers/prng.js';
 import { gatedServer, parsed, type GatedServer } from './helpers/gated-server.js';
 import { settledNow, settleWithin } from './helpers/settle.js';
 import { client as closedAfter, hold } from './helpers/observe.js';
 import './helpers/tripwires.js';
-import { next, waitFor } from './helpers/wait.js';
+import { next, sleep, waitFor } from './helpers/wait.js';
 
 // Integration specs of send() and outgoing against real ws servers on 127.0.0.1 (issue 3): what
 // send() promises in every state, serialization failures, ordering across restarts and producers,
 // and the same-tick hot path. The buffer's limits are in client-buffer.spec.ts.
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 // ---------------------------------------------------------------------------------------------
@@ -31,10 +30,10 @@ interface ServeOptions {
 }
 
 async function serve(options: ServeOptions = {}): Promise<Server> {
-  const server: Server = Object.assign(await gatedServer(options.wsOptions ?? {}), { connections: 0 });
+  const server: Server = Object.assign(await gatedServer(testScope, { wsOptions: options.wsOptions ?? {} }), { connections: 0 });
   void (async () => {
     for (;;) {
-      const ws = await server.waitForClient().catch(() => undefined); // rejects once disposed
+      const ws = await server.waitForConnection().catch(() => undefined); // rejects once disposed
       if (!ws) return;
       server.connections++;
       options.onConnection?.(ws);
@@ -98,12 +97,12 @@ describe('send() in every state', () => {
     sendAll('open');
     await waitFor(() => server.received.length === 3, 'the first three messages');
 
-    await server.stop();
+    server.stop();
     await next(socket.state$, (s) => s.status === 'reconnecting');
     sendAll('reconnecting');
-    await delay(50);
+    await sleep(50);
     expect(socket.state.status).toBe('reconnecting');
-    await server.restart();
+    server.restart();
     await waitFor(() => server.received.length === 4, 'the message sent while reconnecting');
 
     const closing = socket.close();
@@ -194,15 +193,16 @@ describe('serialize', () => {
     await expect(socket.send({ kind: 'throw' })).rejects.toBe(boom);
     expect(socket.state.status).toBe('idle'); // nothing was queued, so nothing holds a connection
     expect(socket.buffered).toBe(0);
-    await delay(30);
+    await sleep(30);
     expect(server.connections).toBe(0);
 
     hold(socket);
     await next(socket.state$, (s) => s.status === 'open');
     await expect(socket.send({ kind: 'throw' })).rejects.toBe(boom);
     await socket.send({ kind: 'ok' });
-    await waitFor(() => server.received.length === 1, 'the good message');
-    await delay(20);
+    // The good message is the sentinel: the socket is FIFO, so anything written before it has
+    // arrived by the time it has.
+    await waitFor(() => parsed<{ kind: string }>(server).some((m) => m.kind === 'ok'), 'the good message');
     expect(parsed(server)).toEqual([{ kind: 'ok' }]);
     expect(drops).toEqual([]);
   });
@@ -228,7 +228,7 @@ describe('serialize', () => {
     await next(socket.state$, (s) => s.status === 'open');
     await expect(socket.send('y')).rejects.toBeInstanceOf(TypeError);
     expect(socket.buffered).toBe(0);
-    await delay(30);
+    await sleep(30);
     expect(server.received).toEqual([]);
     expect(drops).toEqual([]);
   });
@@ -290,7 +290,7 @@ describe('what a resolved send() means', () => {
     const statusAtResolve: string[] = [];
     const first = socket.send('first').then(() => void statusAtResolve.push(socket.state.status));
     hold(socket);
-    await delay(80);
+    await sleep(80);
     expect(socket.state.status).toBe('connecting');
     expect(await settledNow(first)).toBe('pending');
     await first;
@@ -298,13 +298,13 @@ describe('what a resolved send() means', () => {
     expect(statusAtResolve).toEqual(['open']);
     await waitFor(() => server.received.length === 1, 'the first message'); // stop() would lose it in flight
 
-    await server.stop();
+    server.stop();
     await next(socket.state$, (s) => s.status === 'reconnecting');
     const second = socket.send('second').then(() => void statusAtResolve.push(socket.state.status));
-    await delay(100);
+    await sleep(100);
     expect(await settledNow(second)).toBe('pending');
     expect(socket.buffered).toBe(1);
-    await server.restart();
+    server.restart();
     await second;
     expect(statusAtResolve).toEqual(['open', 'open']);
     expect(socket.buffered).toBe(0);
@@ -318,7 +318,7 @@ describe('what a resolved send() means', () => {
     const proxy = await createFaultProxy({ target: server.target });
     onDispose(() => proxy.close());
     const sockets: WebSocket[] = [];
-    const socket = client<string>(proxy.url(), { WebSocket: recordingWebSocket(sockets) });
+    const socket = client<string>(proxy.url, { WebSocket: recordingWebSocket(sockets) });
     hold(socket);
     await socket.send('before');
     await waitFor(() => server.received.length === 1, 'the first message');
@@ -329,7 +329,7 @@ describe('what a resolved send() means', () => {
     serverSide.close(1012, 'service restart');
     await waitFor(() => sockets[0]?.readyState === WebSocket.CLOSING, 'the client socket to be closing');
     const during = socket.send('during closing');
-    await delay(50);
+    await sleep(50);
     expect(await settledNow(during)).toBe('pending');
     expect(socket.buffered).toBe(1);
 
@@ -338,7 +338,7 @@ describe('what a resolved send() means', () => {
     expect(sockets).toHaveLength(2);
     expect(sockets[1]?.readyState).toBe(WebSocket.OPEN);
     await waitFor(() => server.received.length === 2, 'the second message');
-    await delay(30);
+    await sleep(30);
     expect(server.received).toEqual(['"before"', '"during closing"']);
   });
 
@@ -347,14 +347,14 @@ describe('what a resolved send() means', () => {
     const socket = client<string>(server.url);
     hold(socket);
     await next(socket.state$, (s) => s.status === 'open');
-    await server.stop();
+    server.stop();
     await next(socket.state$, (s) => s.status === 'reconnecting');
     const waited = [socket.send('waited 1'), socket.send('waited 2')];
     const newer: Array<Promise<void>> = [];
     socket.state$.subscribe((s) => {
       if (s.status === 'open') newer.push(socket.send('newer'));
     });
-    await server.restart();
+    server.restart();
     await Promise.all(waited);
     await waitFor(() => server.received.length === 3, 'three messages');
     await Promise.all(newer);
@@ -376,8 +376,9 @@ describe('what a resolved send() means', () => {
     expect(() => (promise = socket.send('x'))).not.toThrow();
     const rejection = await (promise as Promise<void>).catch((e: unknown) => e);
     expect(rejection).toMatchObject({ name: 'MessageDroppedError', reason: 'timeout', payload: 'x' });
-    expect(errors.length).toBeGreaterThanOrEqual(1);
-    expect((errors[0] as { cause?: unknown }).cause).toBe(boom);
+    // One entry per failed attempt (how many fit in 100 ms varies): every one caused by the URL.
+    expect(errors).not.toHaveLength(0);
+    for (const error of errors) expect((error as { cause?: unknown }).cause).toBe(boom);
   });
 
   test('a message sent while idle opens the connection, is delivered, and the connection goes idle again', async () => {
@@ -412,7 +413,7 @@ describe('what a resolved send() means', () => {
     const socket = client<string>(server.url, { scheduler: counting });
     hold(socket);
     await next(socket.state$, (s) => s.status === 'open');
-    await delay(20);
+    await sleep(20);
     const before = scheduled;
     const readsBefore = clockReads;
 
@@ -456,7 +457,7 @@ describe('order and accounting', () => {
       // every 7th message may wait only 2 ms: those sent during a reconnect expire
       const options = seq % 7 === 0 ? { timeout: 2 } : undefined;
       outcomes.push(socket.send(message, options).then(() => 'written', (e: unknown) => e));
-      if (seq % 10 === 9) await delay(1);
+      if (seq % 10 === 9) await sleep(1);
     }
     const results = await Promise.all(outcomes.map((o, seq) => settleWithin(o, `message ${seq}`)));
 
@@ -484,7 +485,7 @@ describe('order and accounting', () => {
     // Written (handed to an open socket before the client saw the server's close frame) means
     // delivered here: the server reads until the client's close frame, which follows them.
     await waitFor(() => server.received.length >= written.size, `${written.size} written messages at the server`);
-    await delay(50);
+    await sleep(50);
     const seqs = parsed<{ seq: number }>(server).map((m) => m.seq);
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1] as number); // no duplicates, no reordering
     expect(new Set(seqs)).toEqual(written);
@@ -521,7 +522,7 @@ describe('order and accounting', () => {
         const gap = rand();
         if (gap < 0.3) await Promise.resolve();
         else if (gap < 0.6) await immediate();
-        else await delay(1 + Math.floor(rand() * 3));
+        else await sleep(1 + Math.floor(rand() * 3));
       }
     };
     const producers = Promise.all(Array.from({ length: P }, (_, p) => producer(p)));
@@ -530,7 +531,7 @@ describe('order and accounting', () => {
     await producers;
     await Promise.all(sends);
     await waitFor(() => server.received.length >= P * M, `${P * M} messages`, 10000);
-    await delay(30);
+    await sleep(30);
 
     const received = parsed<{ p: number; i: number }>(server);
     expect(received.length).toBe(P * M);
@@ -567,7 +568,7 @@ describe('outgoing', () => {
     socket.outgoing.next({ n: 4 }); // the Observer is not a Subscriber: it still works
     await socket.send({ n: 5 });
     await waitFor(() => server.received.length === 5, 'five messages');
-    await delay(30);
+    await sleep(30);
 
     expect(parsed(server)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }, { n: 5 }]);
     expect(errors).toHaveLength(2);

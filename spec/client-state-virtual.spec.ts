@@ -55,9 +55,11 @@ class ScriptedSocket implements WebSocketLike {
   }
 }
 
-const microtasks = async (): Promise<void> => {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-};
+/**
+ * Lets URL resolution settle: the client awaits the URL (a function or promise) in a chain of
+ * microtasks, and a setImmediate callback runs only once the microtask queue is empty.
+ */
+const microtasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 beforeEach(() => {
   ScriptedSocket.created = [];

@@ -53,7 +53,7 @@ export class NotLoopbackError extends Error {
 
 /**
  * Rejects what still waits on a testing server once it is closed, such as a pending
- * `waitForConnection()` or `waitForClient()`.
+ * `waitForConnection()`.
  *
  * @example
  * ```ts

@@ -16,7 +16,7 @@ import { checkOneOf } from './validate.js';
  */
 export interface FaultProxyOptions {
   /**
-   * The server to forward to: a `ws://host:port/path` URL (its path becomes `url()`'s default) or
+   * The server to forward to: a `ws://host:port/path` URL (its path becomes `url`'s path) or
    * `{ host?, port }`. The host must be a loopback host; `host` defaults to `127.0.0.1`.
    */
   readonly target: string | { readonly host?: string; readonly port: number };
@@ -43,7 +43,7 @@ export interface FaultProxyOptions {
  * @example
  * ```ts
  * const proxy = await createFaultProxy({ target: server.url });
- * const ws = new WebSocket(proxy.url());
+ * const ws = new WebSocket(proxy.url);
  * proxy.set('down', { kind: 'blackhole' }); // pings now go unanswered
  * await proxy.close();
  * ```
@@ -51,8 +51,20 @@ export interface FaultProxyOptions {
 export interface FaultProxy {
   /** The port the proxy listens on. */
   readonly port: number;
-  /** `ws://host:port` of the proxy plus `path` (default: the target URL's path, else `/`). */
-  url(path?: string): string;
+  /**
+   * `ws://host:port` of the proxy plus the target URL's path (else `/`). A string property, as
+   * on `TestServer` and `RawPeer`; it was a method `url()` in 0.1.0.
+   */
+  readonly url: string;
+  /**
+   * `ws://host:port` of the proxy plus `path`, for a path other than the target's.
+   *
+   * @example
+   * ```ts
+   * const ws = new WebSocket(proxy.urlFor('/graphql'));
+   * ```
+   */
+  urlFor(path: string): string;
   /** Applies `fault` to one or both directions of every live link and of links opened later. */
   set(direction: Direction, fault: Fault): void;
   /** Decides how new connections are treated; live links are unaffected. */
@@ -100,10 +112,12 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   await listen(server, listenHost);
   const { port } = server.address() as { port: number };
   const urlHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost;
+  const urlFor = (path: string): string => `ws://${urlHost}:${port}${path.startsWith('/') ? '' : '/'}${path}`;
 
   return {
     port,
-    url: (path = resolved.path) => `ws://${urlHost}:${port}${path.startsWith('/') ? '' : '/'}${path}`,
+    url: urlFor(resolved.path),
+    urlFor,
     set(direction, fault) {
       const checked = normalizeFault(fault);
       for (const way of ways(checkDirection(direction))) {

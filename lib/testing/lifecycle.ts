@@ -8,7 +8,7 @@ import { DisposedError } from './errors.js';
 
 /**
  * A hand-off queue: items that arrive before anyone asks wait in order; callers that ask before
- * an item arrives wait in order. Lets `waitForClient()` return the first unclaimed client whether
+ * an item arrives wait in order. Lets `waitForConnection()` return the first unclaimed client whether
  * it connected before or after the call.
  *
  * @internal

@@ -48,10 +48,10 @@ export interface Received {
  * ```ts
  * const server = await createTestServer({ echo: true });
  * const ws = new WebSocket(server.url);
- * const client = await server.waitForClient();
- * await server.stop(); // clients see 1006, the port is kept
+ * const client = await server.waitForConnection();
+ * await server.stop(); // clients see 1006, the port number is kept
  * await server.restart();
- * await server.dispose();
+ * await server.close();
  * ```
  */
 export interface TestServer {
@@ -61,13 +61,16 @@ export interface TestServer {
   readonly url: string;
   /** Server-side sockets that are open now. */
   readonly clients: ReadonlySet<WebSocket>;
-  /** Every message from every client, across restarts; completes on `dispose()`. */
+  /** Every message from every client, across restarts; completes on `close()`. */
   readonly received$: Observable<Received>;
   /**
    * The oldest client not yet returned by this method, now or when it connects (even if it has
-   * closed since). Clients never claimed stay queued until `dispose()`, a few KB each: a test
-   * that connects thousands without claiming them should watch `clients` instead.
+   * closed since). Clients never claimed stay queued until `close()`, a few KB each: a test
+   * that connects thousands without claiming them should watch `clients` instead. The same name
+   * as `RawPeer.waitForConnection()` (and `ws`'s `'connection'` event).
    */
+  waitForConnection(): Promise<WebSocket>;
+  /** @deprecated The same as {@link TestServer.waitForConnection}; kept for 0.1 code. */
   waitForClient(): Promise<WebSocket>;
   /** Starts a closing handshake with every client; resolves once they are all closed. */
   closeAll(code?: number, reason?: string): Promise<void>;
@@ -77,10 +80,15 @@ export interface TestServer {
   stop(): Promise<void>;
   /**
    * Listens again on the same port, retrying for about 2 s while the port is still in use; does
-   * nothing while running, rejects with `DisposedError` after `dispose()`.
+   * nothing while running, rejects with `DisposedError` after `close()`.
    */
   restart(): Promise<void>;
-  /** Stops for good and completes `received$`; later waits reject with `DisposedError`. */
+  /**
+   * Stops for good and completes `received$`; later waits reject with `DisposedError`. The
+   * teardown verb of the whole kit (as of `ws`, `FaultProxy` and `RawPeer`); idempotent.
+   */
+  close(): Promise<void>;
+  /** @deprecated The same as {@link TestServer.close}; kept for 0.1 code. */
   dispose(): Promise<void>;
 }
 
@@ -102,7 +110,7 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
   const received$ = new Subject<Received>();
   const arrivals = new HandOff<WebSocket>('test server');
   let running: { http: Server; wss: WebSocketServer } | undefined;
-  let disposed: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
 
   const start = async (port: number): Promise<number> => {
     const http = createServer((_request, response) => response.writeHead(426).end());
@@ -150,13 +158,23 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
   };
 
   const port = await start(0);
+  const waitForConnection = (): Promise<WebSocket> => arrivals.take();
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      await stop();
+      arrivals.dispose();
+      received$.complete();
+    })();
+    return closed;
+  };
 
   return {
     port,
     url: `ws://127.0.0.1:${port}/`,
     clients,
     received$: received$.asObservable(),
-    waitForClient: () => arrivals.take(),
+    waitForConnection,
+    waitForClient: waitForConnection,
     async closeAll(code, reason) {
       const all = [...clients];
       for (const ws of all) ws.close(code, reason);
@@ -165,7 +183,7 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
     terminateAll,
     stop,
     async restart() {
-      if (disposed !== undefined) throw new DisposedError('test server');
+      if (closed !== undefined) throw new DisposedError('test server');
       if (running !== undefined) return;
       for (let attempt = 1; ; attempt++) {
         try {
@@ -179,14 +197,8 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
         }
       }
     },
-    dispose() {
-      disposed ??= (async () => {
-        await stop();
-        arrivals.dispose();
-        received$.complete();
-      })();
-      return disposed;
-    },
+    close,
+    dispose: close,
   };
 }
 

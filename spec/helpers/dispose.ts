@@ -1,20 +1,19 @@
+import { Scope } from './scope';
+
 /**
  * An auto-dispose registry, as graphql-ws's tests have: everything a test creates registers its
- * teardown here, and `afterEach` runs them all (in reverse order), so a failing test leaks nothing.
+ * teardown in `testScope`, and `afterEach` runs them all (newest first, all of them even if one
+ * fails), so a failing test leaks nothing.
  */
-const disposers: Array<() => unknown> = [];
+export const testScope = new Scope();
 
-export function onDispose(dispose: () => unknown): void {
-  disposers.push(dispose);
+export function onDispose(teardown: () => unknown): void {
+  testScope.defer(teardown);
 }
 
-/** Registers `resource.dispose()` / `resource.close()` and returns the resource. */
-export function disposable<T extends { dispose(): unknown } | { close(): unknown }>(resource: T): T {
-  onDispose(() => ('dispose' in resource ? resource.dispose() : resource.close()));
-  return resource;
+/** Registers `teardown(resource)` for `afterEach` and returns `resource`. */
+export function track<T>(resource: T, teardown: (resource: T) => unknown): T {
+  return testScope.add(resource, teardown);
 }
 
-afterEach(async () => {
-  const pending = disposers.splice(0).reverse();
-  for (const dispose of pending) await dispose();
-});
+afterEach(() => testScope.dispose());

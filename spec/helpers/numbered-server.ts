@@ -22,7 +22,7 @@ export interface NumberedServer {
 
 export async function numberedServer(): Promise<NumberedServer> {
   const kit = await createTestServer();
-  onDispose(() => kit.dispose());
+  onDispose(() => kit.close());
   const numbers = new Map<WebSocket, number>();
   const number = (ws: WebSocket): number => {
     if (!numbers.has(ws)) numbers.set(ws, numbers.size + 1);
@@ -30,7 +30,7 @@ export async function numberedServer(): Promise<NumberedServer> {
   };
   void (async () => {
     for (;;) {
-      const ws = await kit.waitForClient().catch(() => undefined); // rejects once disposed
+      const ws = await kit.waitForConnection().catch(() => undefined); // rejects once disposed
       if (!ws) return;
       number(ws);
     }

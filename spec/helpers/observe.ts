@@ -2,54 +2,12 @@ import { asyncScheduler, type Observable, type SchedulerLike, type Subscription 
 import { WebSocket } from 'ws';
 import { connect, type ConnectOptions, type ConnectionState, type RxSocket, type WebSocketConstructor } from '../../lib/index.js';
 import { onDispose } from './dispose';
+import { poke, waitFor } from './wait';
 
 /**
- * Event-driven waits for the lifecycle specs. Every recorder and peer calls `poke()` when it
- * records something; `until(check)` re-evaluates `check` at each poke and resolves with its
- * first truthy value, or rejects after `within` ms naming what it waited for. A slow poll backs
- * the pokes up, for conditions on state nobody records (such as `socket.state`).
+ * Recorders for the lifecycle specs. Each calls `poke()` when it records something, so a pending
+ * `waitFor` (helpers/wait.ts) re-evaluates its check at once.
  */
-const waiters = new Set<() => void>();
-
-export function poke(): void {
-  for (const waiter of [...waiters]) waiter();
-}
-
-export function until<T>(check: () => T | undefined | null | false, what: string, within = 5000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let poll: ReturnType<typeof setInterval> | undefined;
-    const done = (): void => {
-      clearTimeout(timer);
-      clearInterval(poll);
-      waiters.delete(waiter);
-    };
-    const waiter = (): void => {
-      let value: T | undefined | null | false;
-      try {
-        value = check();
-      } catch (error) {
-        done();
-        return reject(error);
-      }
-      if (!value) return;
-      done();
-      resolve(value);
-    };
-    waiters.add(waiter);
-    timer = setTimeout(() => {
-      done();
-      reject(new Error(`Timed out after ${within} ms waiting for ${what}`));
-    }, within);
-    poll = setInterval(waiter, 20);
-    waiter();
-  });
-}
-
-/** Resolves after `ms` of real time; only for asserting that something does NOT happen. */
-export function quiet(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** What `state$`, `errors$` and `dropped$` emitted, recorded without holding the connection. */
 export interface Recording {
@@ -111,7 +69,7 @@ export function collect<T, Out = unknown>(socket: RxSocket<T, Out>, onValue?: (v
     error: undefined as unknown,
     errored: false,
     completed: false,
-    ended: (within?: number) => until(() => collected.errored || collected.completed, 'messages$ to end', within).then(() => undefined),
+    ended: (within?: number) => waitFor(() => collected.errored || collected.completed, 'messages$ to end', within).then(() => undefined),
   } as Collected<T> & { subscription: Subscription };
   collected.subscription = socket.messages$.subscribe({
     next: (value) => {

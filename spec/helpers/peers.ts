@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import { WebSocket, WebSocketServer, type ServerOptions } from 'ws';
 import { onDispose } from './dispose';
-import { poke, until } from './observe';
+import { poke, waitFor } from './wait';
 
 /**
  * Real peers for the lifecycle specs, each on 127.0.0.1 and a port chosen by the system, each
@@ -112,7 +112,7 @@ export async function startWsPeer(options: WsPeerOptions = {}): Promise<WsPeer> 
     port,
     url: `ws://127.0.0.1:${port}/`,
     connections,
-    connection: (n, within) => until(() => connections[n - 1], `server connection #${n}`, within),
+    connection: (n, within) => waitFor(() => connections[n - 1], `server connection #${n}`, within),
     openCount: () => connections.filter((c) => c.close === undefined).length,
     stop,
     start: listen,
@@ -210,7 +210,7 @@ export async function startRawPeer(options: RawPeerOptions): Promise<RawPeer> {
     port,
     url: `ws://127.0.0.1:${port}/`,
     connections,
-    connection: (n, within) => until(() => connections[n - 1], `raw connection #${n}`, within),
+    connection: (n, within) => waitFor(() => connections[n - 1], `raw connection #${n}`, within),
     openCount: () => connections.filter((c) => !c.isClosed).length,
   };
 }

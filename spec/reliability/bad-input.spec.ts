@@ -5,7 +5,9 @@ import { connect, ConnectionClosedError, DecodeError, isRetriableClose } from '.
 import { closePayload, createRawPeer, frame, type RawPeer } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, now, percentile, round, Scope, SEED, settleWithin, sized, waitUntil } from './kit';
+import { now, percentile, round, SEED, settleWithin, sized } from './kit';
+import { sleep, waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
 
 // Bad input from the server, through the raw peer: fast-check generates sequences of frames —
 // invalid JSON, deep nesting, `__proto__` keys, invalid UTF-8 whole and split across fragments,
@@ -241,7 +243,7 @@ async function play(peer: RawPeer, frames: readonly Frame[]): Promise<CaseResult
   const conn = await peer.waitForConnection();
   conn.send(Buffer.concat(frames.map((f) => frame(f))));
   let hung = false;
-  await waitUntil(() => ended, 'the end of the case', CASE_DEADLINE).catch(() => (hung = true));
+  await waitFor(() => ended, 'the end of the case', CASE_DEADLINE).catch(() => (hung = true));
   await settleWithin(socket.close(), 'close()', 2000);
   return { events, hung, connections: peer.connections.length - before, ms: now() - start };
 }
@@ -279,7 +281,7 @@ test(`bad input from the server: ${CASES.toLocaleString('en')} fast-check cases 
     }),
     { numRuns: CASES, seed: SEED },
   );
-  await delay(10);
+  await sleep(10);
 
   const fatal = [...tally.fatal].sort(([a], [b]) => a - b).map(([code, n]) => `${code}×${n}`).join(', ');
   figure(

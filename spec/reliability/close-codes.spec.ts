@@ -4,7 +4,9 @@ import { connect, ConnectionClosedError, isRetriableClose, type RxSocket } from 
 import { closePayload, createRawPeer, createTestServer, type RawConnection } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, instrumentedWebSocket, now, round, Scope, SEED, sized, waitUntil, type WsRecord } from './kit';
+import { instrumentedWebSocket, now, round, SEED, sized, type WsRecord } from './kit';
+import { sleep, waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
 
 // Every close code a server may send — 1000…1015, 3000, and all of 4000–4999 — through a real
 // socket: retried or not exactly as docs/reconnect.md's table says. And the client side: close()
@@ -68,7 +70,7 @@ describe('close codes', () => {
       const seen = errors.length;
       const conn = await peer.waitForConnection();
       sendCode(conn, code);
-      const outcome = await waitUntil(
+      const outcome = await waitFor(
         () => (errors.length > seen ? 'retried' : ended !== undefined ? 'fatal' : undefined),
         `the outcome of ${code}`,
         3000,
@@ -85,7 +87,7 @@ describe('close codes', () => {
         fatal++;
         // Fatal means no reconnect: the peer sees no further connection from this client.
         const connections = peer.connections.length;
-        await delay(30);
+        await sleep(30);
         if (peer.connections.length !== connections) mismatches.push(`${code}: reconnected after a fatal close`);
       }
     }
@@ -107,7 +109,7 @@ describe('close codes', () => {
   test(`close(code) from the client, ${RUNS} fast-check codes (seed ${SEED}): the codes ws may send (1000–1003, 1007–1014, 3000–4999) are sent as given, anything else throws a RangeError and closes nothing`, async () => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const records: WsRecord[] = [];
     let sent = 0;
     let refused = 0;
@@ -124,8 +126,8 @@ describe('close codes', () => {
         records.push(ws.record);
         const socket = connect(server.url, { heartbeat: false, WebSocket: ws.WebSocket });
         socket.messages$.subscribe({ error: () => undefined });
-        await waitUntil(() => socket.state.status === 'open', 'open');
-        const client = await server.waitForClient();
+        await waitFor(() => socket.state.status === 'open', 'open');
+        const client = await server.waitForConnection();
         const closed = new Promise<number>((resolve) => client.once('close', (c) => resolve(c)));
         // What ws sends (RFC 6455 §7.4): 1000–1003, 1007–1014, 3000–4999.
         const valid = Number.isInteger(code) && ((code >= 1000 && code <= 1014 && ![1004, 1005, 1006].includes(code)) || (code >= 3000 && code <= 4999));

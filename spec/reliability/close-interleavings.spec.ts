@@ -4,8 +4,10 @@ import { connect, type RxSocket } from '../../lib/index.js';
 import { createFaultProxy, createTestServer, type FaultProxy, type TestServer } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, generous, now, percentile, round, Scope, SEED, settleWithin, sized, waitUntil } from './kit';
+import { generous, now, percentile, round, SEED, settleWithin, sized } from './kit';
 import { closeAgainstZombie } from './scenarios';
+import { sleep, waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
 
 // close() in randomized interleavings (fast-check, fixed seed): twice, concurrently, from the
 // observers of every stream, during the backoff wait, against a zombie, racing server closes and
@@ -90,7 +92,7 @@ interface RunResult {
 async function run(server: TestServer, proxy: FaultProxy, plan: Plan): Promise<RunResult> {
   proxy.set('both', { kind: 'pass' });
   proxy.accept('pass');
-  const socket: RxSocket<unknown, unknown> = connect(proxy.url(), {
+  const socket: RxSocket<unknown, unknown> = connect(proxy.url, {
     heartbeat: { interval: 30, timeout: 30 },
     reconnect: { initialDelay: 3, maxDelay: 15 },
     closeTimeout: CLOSE_TIMEOUT,
@@ -136,7 +138,7 @@ async function run(server: TestServer, proxy: FaultProxy, plan: Plan): Promise<R
   for (const step of plan.steps) {
     switch (step.kind) {
       case 'wait':
-        await delay(step.ms);
+        await sleep(step.ms);
         break;
       case 'send':
         for (let i = 0; i < step.n; i++) void socket.send({ i }, step.timeout === undefined ? undefined : { timeout: step.timeout }).catch(() => undefined);
@@ -152,7 +154,7 @@ async function run(server: TestServer, proxy: FaultProxy, plan: Plan): Promise<R
         queueMicrotask(() => close());
         queueMicrotask(() => close(3999));
         setImmediate(() => close());
-        await delay(0);
+        await sleep(0);
         break;
       case 'server close':
         for (const ws of server.clients) ws.close(step.code);
@@ -180,7 +182,7 @@ async function run(server: TestServer, proxy: FaultProxy, plan: Plan): Promise<R
   close();
   await settleWithin(Promise.all(promises), 'every close() promise', 5000);
   const closeMs = now() - start;
-  await delay(0); // observers of the completion may still call close(): they must get the same promise
+  await sleep(0); // observers of the completion may still call close(): they must get the same promise
   return { promises, ...r, closeThrows, closeMs };
 }
 
@@ -188,11 +190,11 @@ describe('close() interleavings', () => {
   test(`${RUNS} randomized interleavings (seed ${SEED}): one promise, messages$ completes once, never errors`, async () => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const proxy = scope.add(await createFaultProxy({ target: server.url }), (p) => p.close());
     void (async () => {
       for (;;) {
-        const ws = await server.waitForClient().catch(() => undefined);
+        const ws = await server.waitForConnection().catch(() => undefined);
         if (!ws) return;
         if (ws.readyState === 1) ws.send('{"hello":1}');
       }
@@ -257,7 +259,7 @@ describe('close() interleavings', () => {
   test("close() from a state$ observer at 'open' trips no RxJS onStoppedNotification", async () => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const socket = connect(server.url, { heartbeat: false });
     scope.defer(() => socket.close());
     const trippedBefore = tripped.length;
@@ -265,9 +267,10 @@ describe('close() interleavings', () => {
     socket.state$.subscribe(({ status }) => void (status === 'open' && (closing = socket.close())));
     let completions = 0;
     socket.messages$.subscribe({ complete: () => completions++ });
-    await waitUntil(() => closing, 'close() from the open observer');
+    await waitFor(() => closing, 'close() from the open observer');
     await closing;
-    await delay(10); // RxJS reports stopped notifications on a timer
+    // RxJS reports stopped notifications in a setTimeout(0); timers of equal delay run in order.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     expect(completions).toBe(1);
     expect(tripped.splice(trippedBefore)).toEqual([]);
   });
@@ -277,12 +280,12 @@ describe('close() interleavings', () => {
   test('close() from a dropped$ observer while close() drops the waiting messages returns the same promise, and the first code is sent', async () => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const socket = connect(server.url, { highWaterMark: 0, heartbeat: false });
     scope.defer(() => socket.close());
     socket.messages$.subscribe();
-    await waitUntil(() => socket.state.status === 'open', 'open');
-    const client = await server.waitForClient();
+    await waitFor(() => socket.state.status === 'open', 'open');
+    const client = await server.waitForConnection();
     const seen = new Promise<[number, string]>((resolve) => client.once('close', (code, reason) => resolve([code, reason.toString()])));
     let inner: Promise<void> | undefined;
     socket.dropped$.subscribe(() => void (inner ??= socket.close(3001, 'from dropped$')));

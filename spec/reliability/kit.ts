@@ -2,12 +2,13 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { WebSocket, type ClientOptions } from 'ws';
 import type { WebSocketConstructor } from '../../lib/index.js';
-import { createFaultProxy, createTestServer, type FaultProxy, type TestServer, type TestServerOptions } from '../../lib/testing/index.js';
+import { sleep } from '../helpers/wait';
 
 /**
  * What the reliability scenarios share, free of Jest so that `measure.ts` can run the same
  * scenarios in a child process (`node --expose-gc --import tsx`): sizes, bounds, a seeded random
- * source, a dispose stack, a server behind a gate, an instrumented `ws` class, handle counts.
+ * source, an instrumented `ws` class, handle counts. The wait, the sleep, the dispose registry
+ * (`Scope`) and the gated server are the suite's own, in `spec/helpers/` (Jest-free too).
  */
 
 /** `RXWIRE_SOAK=1` runs the large sizes. */
@@ -25,8 +26,10 @@ export function sized<T>(ci: T, soak: T): T {
 export const SEED = Number.parseInt(process.env.RXWIRE_SEED ?? '', 10) || 0x5eed;
 
 /**
- * The bound a spec asserts for a timing figure: the figure plus max(500 ms, 50%), so a noisy CI
- * machine is never red by chance. The strict figures are `npm run reliability`'s.
+ * The upper bound a spec asserts for a timing figure: the figure plus max(500 ms, 50%), so a noisy
+ * CI machine is never red by chance. The strict figures are `npm run reliability`'s. Noise only
+ * makes things later, so where the claim has a lower bound (a timeout must have passed) assert
+ * it beside this one, tight: a timer that fires too early must turn the spec red.
  */
 export function generous(figureMs: number): number {
   return Math.round(figureMs + Math.max(500, figureMs * 0.5));
@@ -40,21 +43,8 @@ export { prng } from '../helpers/prng';
  */
 export const TIMER_SLACK = 2;
 
-export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Milliseconds on a monotonic clock. */
 export const now = (): number => performance.now();
-
-/** Polls `check` until truthy; rejects naming `what` after `within` ms. */
-export async function waitUntil<T>(check: () => T | undefined | null | false, what: string, within = 5000): Promise<T> {
-  const deadline = now() + within;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (now() > deadline) throw new Error(`Timed out after ${within} ms waiting for ${what}`);
-    await delay(2);
-  }
-}
 
 export { settleWithin } from '../helpers/settle';
 
@@ -66,62 +56,6 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export const round = (ms: number): number => Math.round(ms);
-
-/** Teardowns run in reverse order; `dispose()` runs them all even if one fails. */
-export class Scope {
-  private readonly teardowns: Array<() => unknown> = [];
-
-  add<T>(resource: T, teardown: (resource: T) => unknown): T {
-    this.teardowns.push(() => teardown(resource));
-    return resource;
-  }
-
-  defer(teardown: () => unknown): void {
-    this.teardowns.push(teardown);
-  }
-
-  async dispose(): Promise<void> {
-    let failure: unknown;
-    for (const teardown of this.teardowns.splice(0).reverse()) {
-      try {
-        await teardown();
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-    if (failure !== undefined) throw failure;
-  }
-}
-
-/**
- * The kit's test server behind a gate (the kit's fault proxy) that keeps the port for the whole
- * scenario: "down" refuses connections instead of freeing a port another test could take.
- */
-export interface GatedServer {
-  /** Where clients connect: the gate. */
-  readonly url: string;
-  readonly server: TestServer;
-  readonly gate: FaultProxy;
-  /** Refuse new connections and end live ones (`rst`: reset; `fin`: orderly end; none: keep them). */
-  down(how?: 'rst' | 'fin'): void;
-  /** Accept connections again. */
-  up(): void;
-}
-
-export async function gatedServer(scope: Scope, options: TestServerOptions = {}): Promise<GatedServer> {
-  const server = scope.add(await createTestServer(options), (s) => s.dispose());
-  const gate = scope.add(await createFaultProxy({ target: server.url }), (g) => g.close());
-  return {
-    url: gate.url(),
-    server,
-    gate,
-    down(how) {
-      gate.accept('refuse');
-      if (how) gate.reset(how);
-    },
-    up: () => gate.accept('pass'),
-  };
-}
 
 /** What an {@link instrumentedWebSocket} saw. */
 export interface WsRecord {
@@ -191,7 +125,7 @@ export async function settledGrowth(before: Counts, within = 3000): Promise<Coun
   for (;;) {
     const grown = growth(before, activeResources());
     if (Object.keys(grown).length === 0 || now() > deadline) return grown;
-    await delay(20);
+    await sleep(20);
   }
 }
 

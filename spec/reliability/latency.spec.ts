@@ -4,7 +4,9 @@ import { connect, type WebSocketConstructor } from '../../lib/index.js';
 import { createFaultProxy, createTestServer, type Fault } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, now, percentile, prng, round, Scope, SEED, sized, waitUntil } from './kit';
+import { now, percentile, prng, round, SEED, sized } from './kit';
+import { sleep, waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
 
 // A slow, choppy network that is nevertheless alive: latency with jitter, 1-byte slices, a
 // throttle. Messages (with multi-byte characters cut anywhere by the slicing) must arrive intact
@@ -69,13 +71,13 @@ function timedWebSocket(timing: Pinging): WebSocketConstructor {
 test('latency, 1-byte slicing and a throttle: messages intact and in order both ways, 0 false heartbeat timeouts', async () => {
   const scope = new Scope();
   onDispose(() => scope.dispose());
-  const server = scope.add(await createTestServer({ echo: true }), (s) => s.dispose());
+  const server = scope.add(await createTestServer({ echo: true }), (s) => s.close());
   const proxy = scope.add(await createFaultProxy({ target: server.url, random: prng(SEED) }), (p) => p.close());
   const atServer: string[] = [];
   server.received$.subscribe(({ data }) => atServer.push(data as string));
 
   const timing: Pinging = { pings: [], rtts: [] };
-  const socket = connect<{ seq: number; text: string }, { seq: number; text: string }>(proxy.url(), {
+  const socket = connect<{ seq: number; text: string }, { seq: number; text: string }>(proxy.url, {
     heartbeat,
     WebSocket: timedWebSocket(timing),
     reconnect: { initialDelay: 10 },
@@ -86,7 +88,7 @@ test('latency, 1-byte slicing and a throttle: messages intact and in order both 
   socket.errors$.subscribe((error) => errors.push(error));
   const echoes: Array<{ seq: number; text: string }> = [];
   socket.messages$.subscribe((message) => echoes.push(message));
-  await waitUntil(() => socket.state.status === 'open', 'open');
+  await waitFor(() => socket.state.status === 'open', 'open');
 
   const random = prng(SEED);
   const sent: Array<{ seq: number; text: string }> = [];
@@ -101,10 +103,10 @@ test('latency, 1-byte slicing and a throttle: messages intact and in order both 
       const message = { seq: sent.length, text: text(random, phase.maxLength) };
       sent.push(message);
       void socket.send(message);
-      await delay(phase.every);
+      await sleep(phase.every);
     }
     // Let this phase's traffic drain under its own fault before the next one.
-    await waitUntil(() => echoes.length === sent.length, `the echoes of phase "${phase.name}"`, 20_000);
+    await waitFor(() => echoes.length === sent.length, `the echoes of phase "${phase.name}"`, 20_000);
     perPhase.push({ name: phase.name, rtts: timing.rtts.slice(rttsBefore), messages: sent.length - sentBefore });
   }
 

@@ -2,9 +2,10 @@ import { tripped } from '../helpers/tripwires';
 import fc from 'fast-check';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, now, round, SEED, sized } from './kit';
+import { now, round, SEED, sized } from './kit';
 import { ALL_KINDS, commandsArb, runCommands, type CommandKind } from './scenarios/model';
 import { startModelServer } from './scenarios/model-server';
+import { sleep } from '../helpers/wait';
 
 // A model-based test (fast-check `commands`): random interleavings of send (awaited, fire-and-
 // forget, outgoing), messages$ subscribers, for await loops, channels, requests, close() (also
@@ -51,7 +52,7 @@ test(`${RUNS} random command sequences of up to ${MAX_COMMANDS} (seed ${SEED}${A
       runs++;
       const before = tripped.length;
       await runCommands(server, commands);
-      await delay(5); // RxJS reports stopped notifications on a timer
+      await sleep(5); // RxJS reports stopped notifications on a timer
       // The global tripwires, per run, so that fast-check shrinks to the sequence that trips them.
       const trips = tripped.splice(before);
       if (trips.length > 0) throw new Error(`tripwires: ${trips.join('; ')}`);

@@ -2,7 +2,10 @@ import '../helpers/tripwires';
 import { connect, MessageDroppedError } from '../../lib/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, gatedServer, round, Scope, settleWithin, sized, waitUntil, now } from './kit';
+import { round, settleWithin, sized, now } from './kit';
+import { sleep, waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
+import { gatedServer } from '../helpers/gated-server';
 
 // Server restarts in the middle of a stream of sequence-numbered messages. Graceful restarts
 // (1001, 1012): every message is delivered or dropped with a reason — exactly, nothing in
@@ -93,7 +96,7 @@ async function stream(mode: 'graceful' | 'rst'): Promise<Tally> {
   socket.errors$.subscribe((error) => errors.push((error as { code?: number }).code ?? -1));
   let droppedReports = 0;
   socket.dropped$.subscribe(() => droppedReports++);
-  await waitUntil(() => socket.state.status === 'open', 'open');
+  await waitFor(() => socket.state.status === 'open', 'open');
 
   const send = (seq: number): Promise<void> => {
     // Every 10th message may wait only 30 ms: those sent while the server is down expire.
@@ -117,21 +120,21 @@ async function stream(mode: 'graceful' | 'rst'): Promise<Tally> {
   const codes: number[] = []; // the code of each restart that found a connection to end
   const restarter = (async () => {
     while (producing) {
-      await delay(RESTART_EVERY_MS);
+      await sleep(RESTART_EVERY_MS);
       if (!producing) return;
       restarts++;
       if (mode === 'graceful') {
-        gated.down();
+        gated.stop('keep');
         const code = restarts % 2 ? 1012 : 1001;
         if (gated.server.clients.size > 0) codes.push(code);
         void gated.server.closeAll(code, 'restart');
       } else {
         if (gated.gate.links().some((l) => l.open)) codes.push(1006);
         resetAt.push(++clock);
-        gated.down('rst');
+        gated.stop('rst');
       }
-      await delay(DOWN_MS);
-      gated.up();
+      await sleep(DOWN_MS);
+      gated.restart();
     }
   })();
 
@@ -142,16 +145,16 @@ async function stream(mode: 'graceful' | 'rst'): Promise<Tally> {
   for (let tick = 0; seq < N; tick++) {
     for (let j = 0; j < perTick && seq < N; j++) void send(seq++).catch(() => undefined);
     const next = start + (tick + 1) * TICK_MS;
-    if (next > now()) await delay(next - now());
+    if (next > now()) await sleep(next - now());
   }
   producing = false;
   await restarter;
-  gated.up();
-  await waitUntil(() => outcome.subarray(0, N).every((o) => o !== Outcome.Pending), 'every send to settle', 10_000);
+  gated.restart();
+  await waitFor(() => outcome.subarray(0, N).every((o) => o !== Outcome.Pending), 'every send to settle', 10_000);
   // A last message on the final connection: once it arrived, everything written before it has.
   const sentinel = await settleWithin(send(N), 'the sentinel', 5000);
   expect(sentinel.status).toBe('fulfilled');
-  await waitUntil(() => deliveredCount[N], 'the sentinel at the server', 5000);
+  await waitFor(() => deliveredCount[N], 'the sentinel at the server', 5000);
   const ms = now() - start;
 
   let written = 0;

@@ -3,7 +3,10 @@ import { connect, ConnectionClosedError, ConnectTimeoutError, RetriesExhaustedEr
 import { createRawPeer } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { gatedServer, generous, instrumentedWebSocket, now, percentile, round, Scope, TIMER_SLACK, waitUntil } from './kit';
+import { generous, instrumentedWebSocket, now, percentile, round, TIMER_SLACK } from './kit';
+import { waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
+import { gatedServer } from '../helpers/gated-server';
 
 // The server is down when the client starts: connections refused, or accepted and never answered.
 // While attempts remain nothing errors but errors$; the delay before each retry is a full-jitter
@@ -46,7 +49,7 @@ describe('server down at start', () => {
   test('refused: no error while attempts remain, and every delay is a full-jitter draw within its cap', async () => {
     const s = scope();
     const gated = await gatedServer(s);
-    gated.down(); // every connection is refused
+    gated.stop('keep'); // every connection is refused
     const CLIENTS = 20;
     const MAX_ATTEMPTS = 6;
     const backoff = { initialDelay: 20, maxDelay: 100, factor: 2 };
@@ -63,7 +66,7 @@ describe('server down at start', () => {
       s.defer(() => socket.close());
       return { socket, record: ws.record, trace: trace(socket, draws) };
     });
-    await waitUntil(() => clients.every((c) => c.trace.end), 'every client to run out of attempts', 10_000);
+    await waitFor(() => clients.every((c) => c.trace.end), 'every client to run out of attempts', 10_000);
 
     const slack: number[] = [];
     const fractions: number[] = [];
@@ -108,14 +111,14 @@ describe('server down at start', () => {
   test('refused, then back: it opens with no error but errors$, one entry per failed attempt', async () => {
     const s = scope();
     const gated = await gatedServer(s);
-    gated.down();
+    gated.stop('keep');
     const ws = instrumentedWebSocket();
     const socket = connect(gated.url, { heartbeat: false, WebSocket: ws.WebSocket, reconnect: { initialDelay: 10, maxDelay: 40 } });
     s.defer(() => socket.close());
     const t = trace(socket, []);
-    await waitUntil(() => ws.record.createdAt.length >= 5, 'five refused attempts');
-    gated.up();
-    await waitUntil(() => socket.state.status === 'open', 'open once the server is back');
+    await waitFor(() => ws.record.createdAt.length >= 5, 'five refused attempts');
+    gated.restart();
+    await waitFor(() => socket.state.status === 'open', 'open once the server is back');
     const attempts = ws.record.createdAt.length;
     figure('refused, then back', `open at attempt ${socket.state.attempt} after ${t.errors.length} errors$ entries`, 'errors$ = attempts − 1; messages$ never errors');
     expect(socket.state.attempt).toBe(attempts);
@@ -154,8 +157,8 @@ describe('server down at start', () => {
     });
     s.defer(() => socket.close());
     const t = trace(socket, []);
-    await waitUntil(() => t.end, 'the attempts to run out', 10_000);
-    await waitUntil(() => openLinks() === 0, 'every hung connection to be closed', 2000);
+    await waitFor(() => t.end, 'the attempts to run out', 10_000);
+    await waitFor(() => openLinks() === 0, 'every hung connection to be closed', 2000);
 
     const aborted = t.errors.map(({ at }, i) => at - (started[i] as number));
     const last = (t.end?.at as number) - (started[ATTEMPTS - 1] as number);

@@ -3,7 +3,9 @@ import { connect } from '../../lib/index.js';
 import { createFaultProxy, createTestServer } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { collector, delay, deltaMb, heapAfterGc, instrumentedWebSocket, mb, MB, now, round, Scope, sized, waitUntil } from './kit';
+import { collector, deltaMb, heapAfterGc, instrumentedWebSocket, mb, MB, now, round, sized } from './kit';
+import { sleep, waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
 
 // A slow consumer: the proxy stops reading (real TCP backpressure) while a producer that awaits
 // each send() pushes a lot of data. The writer must stop at the high-water mark (bufferedAmount
@@ -31,7 +33,7 @@ const serialize = (m: { seq: number }): string => String(m.seq).padEnd(MESSAGE, 
 test(`${mb(TOTAL_BYTES)} pushed by an awaiting producer through a stall: bufferedAmount ≤ HWM + one message, memory flat, all arrive in order`, async () => {
   const scope = new Scope();
   onDispose(() => scope.dispose());
-  const server = scope.add(await createTestServer({ wsOptions: { maxPayload: 2 * MESSAGE } }), (s) => s.dispose());
+  const server = scope.add(await createTestServer({ wsOptions: { maxPayload: 2 * MESSAGE } }), (s) => s.close());
   const proxy = scope.add(await createFaultProxy({ target: server.url }), (p) => p.close());
   let received = 0;
   let outOfOrder = 0;
@@ -44,7 +46,7 @@ test(`${mb(TOTAL_BYTES)} pushed by an awaiting producer through a stall: buffere
   });
 
   const ws = instrumentedWebSocket({ sends: true });
-  const socket = connect<unknown, { seq: number }>(proxy.url(), {
+  const socket = connect<unknown, { seq: number }>(proxy.url, {
     WebSocket: ws.WebSocket,
     serialize,
     heartbeat: false,
@@ -55,7 +57,7 @@ test(`${mb(TOTAL_BYTES)} pushed by an awaiting producer through a stall: buffere
   socket.messages$.subscribe({ error: () => undefined });
   let drops = 0;
   socket.dropped$.subscribe(() => drops++);
-  await waitUntil(() => socket.state.status === 'open', 'open');
+  await waitFor(() => socket.state.status === 'open', 'open');
 
   let written = 0;
   let maxWaiting = 0;
@@ -68,19 +70,19 @@ test(`${mb(TOTAL_BYTES)} pushed by an awaiting producer through a stall: buffere
   })();
 
   const gc = collector();
-  await waitUntil(() => written >= COUNT / 4, 'a quarter written', 30_000);
+  await waitFor(() => written >= COUNT / 4, 'a quarter written', 30_000);
   proxy.set('up', { kind: 'stall' });
   const stalledAt = now();
   // Writes go on until the kernel's buffers are full: wait for the producer to block.
   let plateau = { written, at: now() };
-  await waitUntil(() => {
+  await waitFor(() => {
     if (written !== plateau.written) plateau = { written, at: now() };
     return now() - plateau.at >= 150;
   }, 'the producer to block', 5000);
   const heapAtStall = heapAfterGc(gc);
   const buffersAtStall = process.memoryUsage().arrayBuffers;
   const writtenAtStall = written;
-  await delay(STALL_MS);
+  await sleep(STALL_MS);
   const heapAtEnd = heapAfterGc(gc);
   const buffersAtEnd = process.memoryUsage().arrayBuffers;
   const writtenDuringStall = written - writtenAtStall;
@@ -89,7 +91,7 @@ test(`${mb(TOTAL_BYTES)} pushed by an awaiting producer through a stall: buffere
   const stallMs = now() - stalledAt;
 
   await producer;
-  await waitUntil(() => received === COUNT, `${COUNT} messages at the server (${received} so far)`, 60_000);
+  await waitFor(() => received === COUNT, `${COUNT} messages at the server (${received} so far)`, 60_000);
 
   const sends = ws.record.sends;
   const maxBefore = Math.max(...sends.map((s) => s.before));

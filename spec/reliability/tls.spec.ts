@@ -5,8 +5,9 @@ import { WebSocketServer } from 'ws';
 import { connect, ConnectionClosedError } from '../../lib/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, now, round, waitUntil } from './kit';
+import { now, round } from './kit';
 import { hasOpenssl, nodeCryptoCert, opensslCert, type SelfSigned } from './tls-cert';
+import { sleep, waitFor } from '../helpers/wait';
 
 // wss:// to a server with a self-signed certificate for `localhost`, made at test time (openssl
 // when installed, node:crypto too). Untrusted by default; trusted with wsOptions.ca; a hostname
@@ -61,14 +62,14 @@ describe.each(sources)('TLS with a self-signed certificate made by %s', (source,
     const start = now();
     socket.messages$.subscribe({ error: (error: unknown) => (outcome = error) });
     socket.state$.subscribe(({ status }) => status === 'open' && (outcome = 'open'));
-    await waitUntil(() => outcome, 'the TLS outcome', 5000);
+    await waitFor(() => outcome, 'the TLS outcome', 5000);
     return { outcome, errors, ms: now() - start };
   }
 
   test('rejected by default (untrusted): fatal at once, one TCP connection, no retry loop', async () => {
     const server = await tlsServer(cert);
     const { outcome, errors, ms } = await attempt(server.url, undefined);
-    await delay(QUIET_MS);
+    await sleep(QUIET_MS);
     figure(
       `${source} certificate, default trust`,
       `fatal after ${round(ms)} ms: ${(outcome as ConnectionClosedError).code} (${String(((outcome as ConnectionClosedError).cause as { code?: string }).code)}); ${server.counts.tcp} TCP connection in ${QUIET_MS} ms more`,
@@ -99,7 +100,7 @@ describe.each(sources)('TLS with a self-signed certificate made by %s', (source,
   ])('a hostname mismatch is rejected even with wsOptions.ca: %s', async (what, extra) => {
     const server = await tlsServer(cert);
     const { outcome, errors } = await attempt(server.url, { ca: cert.cert, ...extra });
-    await delay(QUIET_MS);
+    await sleep(QUIET_MS);
     figure(
       `${source} certificate, ca given, hostname mismatch (${what})`,
       `fatal: ${String(((outcome as ConnectionClosedError).cause as { code?: string }).code)}; ${server.counts.tcp} TCP connection`,

@@ -2,7 +2,10 @@ import '../helpers/tripwires';
 import { connect, type RxSocket } from '../../lib/index.js';
 import { onDispose } from '../helpers/dispose';
 import { figure } from './figures';
-import { delay, gatedServer, instrumentedWebSocket, now, prng, Scope, SEED, sized, waitUntil } from './kit';
+import { instrumentedWebSocket, now, prng, SEED, sized } from './kit';
+import { sleep, waitFor } from '../helpers/wait';
+import { Scope } from '../helpers/scope';
+import { gatedServer } from '../helpers/gated-server';
 
 // The last subscriber leaves while the handshake is in flight, or during the backoff wait. Many
 // clients, each leaving at a random moment (seeded): afterwards no socket may be open at the
@@ -42,7 +45,7 @@ describe('unsubscribe while connecting', () => {
     const random = prng(SEED);
     let serverSaw = 0;
     void (async () => {
-      for (;;) if (await gated.server.waitForClient().catch(() => undefined)) serverSaw++; else return;
+      for (;;) if (await gated.server.waitForConnection().catch(() => undefined)) serverSaw++; else return;
     })();
 
     // A quarter leave synchronously (before the URL is even resolved), a quarter on the next turn
@@ -52,7 +55,7 @@ describe('unsubscribe while connecting', () => {
         const client = spawnClient(gated.url, scope, { heartbeat: false, WebSocket: ws.WebSocket, reconnect: { initialDelay: 5, maxDelay: 5 } });
         const subscription = client.socket.messages$.subscribe({ error: () => undefined });
         if (i % 4 === 1) await new Promise((resolve) => setImmediate(resolve));
-        else if (i % 4 >= 2) await delay(random() * (HANDSHAKE_DELAY + 10));
+        else if (i % 4 >= 2) await sleep(random() * (HANDSHAKE_DELAY + 10));
         client.statusAtLeave = client.socket.state.status;
         client.attemptsAtLeave = client.attempts;
         subscription.unsubscribe();
@@ -60,10 +63,10 @@ describe('unsubscribe while connecting', () => {
       }),
     );
     const left = now();
-    await waitUntil(() => gated.server.clients.size === 0, 'no socket at the server', 3000);
-    await waitUntil(() => gated.gate.links().every((l) => !l.open), 'no TCP connection at the proxy', 3000);
+    await waitFor(() => gated.server.clients.size === 0, 'no socket at the server', 3000);
+    await waitFor(() => gated.gate.links().every((l) => !l.open), 'no TCP connection at the proxy', 3000);
     const settledMs = now() - left;
-    await delay(QUIET_MS);
+    await sleep(QUIET_MS);
 
     const inHandshake = clients.filter((c) => c.statusAtLeave === 'connecting').length;
     const laterAttempts = clients.reduce((sum, c) => sum + (c.attempts - c.attemptsAtLeave), 0);
@@ -84,22 +87,22 @@ describe('unsubscribe while connecting', () => {
     const scope = new Scope();
     onDispose(() => scope.dispose());
     const gated = await gatedServer(scope);
-    gated.down(); // refused: every attempt fails and waits BACKOFF ms before the next
+    gated.stop('keep'); // refused: every attempt fails and waits BACKOFF ms before the next
     const random = prng(SEED + 1);
 
     const clients = await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
         const client = spawnClient(gated.url, scope, { heartbeat: false, reconnect: { initialDelay: BACKOFF, maxDelay: BACKOFF, jitter: false } });
         const subscription = client.socket.messages$.subscribe({ error: () => undefined });
-        await waitUntil(() => client.socket.state.status === 'reconnecting', 'reconnecting');
-        await delay(random() * (BACKOFF / 2));
+        await waitFor(() => client.socket.state.status === 'reconnecting', 'reconnecting');
+        await sleep(random() * (BACKOFF / 2));
         client.statusAtLeave = client.socket.state.status;
         client.attemptsAtLeave = client.attempts;
         subscription.unsubscribe();
         return client;
       }),
     );
-    await delay(QUIET_MS);
+    await sleep(QUIET_MS);
     const waiting = clients.filter((c) => c.statusAtLeave === 'reconnecting' && c.attemptsAtLeave === 1).length;
     const laterAttempts = clients.reduce((sum, c) => sum + (c.attempts - c.attemptsAtLeave), 0);
     figure(

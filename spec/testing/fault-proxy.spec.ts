@@ -2,12 +2,12 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createFaultProxy, type FaultProxy } from '../../lib/testing/fault-proxy.js';
 import { createTestServer, type TestServer } from '../../lib/testing/test-server.js';
 import { InvalidOptionError, NotLoopbackError } from '../../lib/testing/errors.js';
-import { autoDispose, deferred, pause, pingWithin, probe, terminate, waitFor, within, type Probe } from './helpers.js';
-
-const track = autoDispose();
+import { pingWithin, probe, terminate, within, type Probe } from './helpers.js';
+import { deferred, waitFor, sleep } from '../helpers/wait';
+import { track } from '../helpers/dispose';
 
 async function setup(): Promise<{ server: TestServer; proxy: FaultProxy }> {
-  const server = track(await createTestServer({ echo: true }), (s) => s.dispose());
+  const server = track(await createTestServer({ echo: true }), (s) => s.close());
   const proxy = track(await createFaultProxy({ target: server.url }), (p) => p.close());
   return { server, proxy };
 }
@@ -21,7 +21,7 @@ async function openClient(url: string): Promise<Probe> {
 describe('createFaultProxy', () => {
   test('pass forwards both ways and counts bytes per link', async () => {
     const { server, proxy } = await setup();
-    const client = await openClient(proxy.url());
+    const client = await openClient(proxy.url);
     client.ws.send('hello');
     await waitFor(() => client.messages.length === 1, 'echo');
     expect(client.messages[0]?.data.toString()).toBe('hello');
@@ -35,7 +35,7 @@ describe('createFaultProxy', () => {
 
   test('blackhole down: a ping gets no pong while the link stays open, and pass restores it', async () => {
     const { server, proxy } = await setup();
-    const client = await openClient(proxy.url());
+    const client = await openClient(proxy.url);
     const before = proxy.links()[0]?.bytesDown;
     proxy.set('down', { kind: 'blackhole' });
     expect(await pingWithin(client.ws, 1000)).toBeUndefined();
@@ -48,14 +48,14 @@ describe('createFaultProxy', () => {
 
   test('blackhole up swallows messages and even the FIN: the server keeps a zombie', async () => {
     const { server, proxy } = await setup();
-    const client = await openClient(proxy.url());
+    const client = await openClient(proxy.url);
     const received: unknown[] = [];
     server.received$.subscribe((message) => received.push(message));
-    const serverSide = await server.waitForClient();
+    const serverSide = await server.waitForConnection();
     proxy.set('up', { kind: 'blackhole' });
     client.ws.send('lost');
     await terminate(client);
-    await pause(500);
+    await sleep(500);
     expect(received).toHaveLength(0);
     expect(server.clients.has(serverSide)).toBe(true);
     expect(serverSide.readyState).toBe(serverSide.OPEN);
@@ -63,17 +63,17 @@ describe('createFaultProxy', () => {
 
   test('stall: the client buffers and stays buffered, then pass delivers everything in order', async () => {
     const { server, proxy } = await setup();
-    const client = await openClient(proxy.url());
+    const client = await openClient(proxy.url);
     const received: string[] = [];
     server.received$.subscribe(({ data }) => received.push((data as Buffer).subarray(0, 8).toString()));
     proxy.set('up', { kind: 'stall' });
     const count = 128;
     const chunk = Buffer.alloc(256 * 1024, 0x61);
     for (let i = 0; i < count; i++) client.ws.send(Buffer.concat([Buffer.from(String(i).padStart(8, '0')), chunk]));
-    await pause(300);
+    await sleep(300);
     const held = client.ws.bufferedAmount;
     expect(held).toBeGreaterThan(4 * 1024 * 1024);
-    await pause(700);
+    await sleep(700);
     // Stalled means not draining: the kernel may take a last segment, never megabytes.
     expect(client.ws.bufferedAmount).toBeGreaterThan(held - 1024 * 1024);
     expect(received).toHaveLength(0);
@@ -85,7 +85,7 @@ describe('createFaultProxy', () => {
 
   test('delay holds every chunk at least `ms` and keeps the order despite jitter', async () => {
     const { server, proxy } = await setup();
-    const client = await openClient(proxy.url());
+    const client = await openClient(proxy.url);
     let received = 0;
     server.received$.subscribe(() => received++);
     proxy.set('down', { kind: 'delay', ms: 300, jitterMs: 200 });
@@ -104,13 +104,13 @@ describe('createFaultProxy', () => {
     const { proxy } = await setup();
     proxy.set('both', { kind: 'delay', ms: 200 });
     const started = Date.now();
-    await openClient(proxy.url());
+    await openClient(proxy.url);
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
   });
 
   test('throttle caps the throughput', async () => {
     const { proxy } = await setup();
-    const client = await openClient(proxy.url());
+    const client = await openClient(proxy.url);
     proxy.set('down', { kind: 'throttle', bytesPerSec: 100_000 });
     const payload = Buffer.alloc(200_000, 7);
     const sentAt = Date.now();
@@ -122,7 +122,7 @@ describe('createFaultProxy', () => {
 
   test('slice cuts chunks into pieces with gaps and the message stays intact', async () => {
     const { proxy } = await setup();
-    const client = await openClient(proxy.url());
+    const client = await openClient(proxy.url);
     proxy.set('both', { kind: 'slice', bytes: 16, gapMs: 5 });
     const text = 'x'.repeat(1000);
     const sentAt = Date.now();
@@ -135,7 +135,7 @@ describe('createFaultProxy', () => {
 
   test('limit fin: the link ends after exactly N more bytes and the ws client sees 1006', async () => {
     const { server, proxy } = await setup();
-    const client = await openClient(proxy.url());
+    const client = await openClient(proxy.url);
     const received: unknown[] = [];
     server.received$.subscribe((message) => received.push(message));
     const before = proxy.links()[0]?.bytesUp ?? 0;
@@ -193,21 +193,21 @@ describe('createFaultProxy', () => {
   test('accept refuse resets new connections; pass lets the next one through', async () => {
     const { server, proxy } = await setup();
     proxy.accept('refuse');
-    const refused = track(probe(proxy.url()), terminate);
+    const refused = track(probe(proxy.url), terminate);
     expect((await within(refused.closed, 10_000, 'refused close')).code).toBe(1006);
     await expect(refused.opened).rejects.toThrow('closed before open');
     expect(refused.errors.length).toBe(1);
     expect(server.clients.size).toBe(0);
     expect(proxy.links()).toHaveLength(0);
     proxy.accept('pass');
-    await openClient(proxy.url());
+    await openClient(proxy.url);
     expect(server.clients.size).toBe(1);
   });
 
   test('a target that is down resets the client instead of leaving it hanging', async () => {
     const { server, proxy } = await setup();
     await server.stop();
-    const client = track(probe(proxy.url()), terminate);
+    const client = track(probe(proxy.url), terminate);
     expect((await within(client.closed, 10_000, 'client close')).code).toBe(1006);
     await expect(client.opened).rejects.toThrow('closed before open');
     await waitFor(() => proxy.links()[0]?.open === false, 'link closed');
@@ -217,7 +217,7 @@ describe('createFaultProxy', () => {
   test('accept hang: TCP is accepted, the handshake never completes', async () => {
     const { server, proxy } = await setup();
     proxy.accept('hang');
-    const client = track(probe(proxy.url(), undefined, { handshakeTimeout: 500 }), terminate);
+    const client = track(probe(proxy.url, undefined, { handshakeTimeout: 500 }), terminate);
     await within(client.closed, 10_000, 'handshake timeout');
     expect(client.errors.map((e) => e.message)).toEqual(['Opening handshake has timed out']);
     await waitFor(() => proxy.links()[0]?.open === false, 'hung socket closed after the client gave up');
@@ -227,8 +227,8 @@ describe('createFaultProxy', () => {
 
   test.each(['rst', 'fin'] as const)('reset(%s) ends live links: client and server both see 1006', async (how) => {
     const { server, proxy } = await setup();
-    const client = await openClient(proxy.url());
-    const serverSide = await server.waitForClient();
+    const client = await openClient(proxy.url);
+    const serverSide = await server.waitForConnection();
     const serverClosed = deferred<number>();
     serverSide.once('close', (code) => serverClosed.resolve(code));
     proxy.reset(how);
@@ -239,7 +239,7 @@ describe('createFaultProxy', () => {
 
   test('close() destroys live links and resolves', async () => {
     const { proxy } = await setup();
-    const client = await openClient(proxy.url());
+    const client = await openClient(proxy.url);
     proxy.set('down', { kind: 'delay', ms: 60_000 });
     client.ws.send('never echoed');
     await proxy.close();
@@ -270,9 +270,9 @@ describe('createFaultProxy', () => {
   });
 
   test('url() uses the target path by default and accepts another', async () => {
-    const server = track(await createTestServer(), (s) => s.dispose());
+    const server = track(await createTestServer(), (s) => s.close());
     const proxy = track(await createFaultProxy({ target: `${server.url}chat?room=1` }), (p) => p.close());
-    expect(proxy.url()).toBe(`ws://127.0.0.1:${proxy.port}/chat?room=1`);
-    expect(proxy.url('other')).toBe(`ws://127.0.0.1:${proxy.port}/other`);
+    expect(proxy.url).toBe(`ws://127.0.0.1:${proxy.port}/chat?room=1`);
+    expect(proxy.urlFor('other')).toBe(`ws://127.0.0.1:${proxy.port}/other`);
   });
 });

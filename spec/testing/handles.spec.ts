@@ -1,7 +1,8 @@
 import { createFaultProxy } from '../../lib/testing/fault-proxy.js';
 import { createRawPeer } from '../../lib/testing/raw-peer.js';
 import { createTestServer } from '../../lib/testing/test-server.js';
-import { probe, terminate, waitFor, within } from './helpers.js';
+import { probe, terminate, within } from './helpers.js';
+import { waitFor, sleep } from '../helpers/wait';
 
 function count(kind: string): number {
   return process.getActiveResourcesInfo().filter((k) => k === kind).length;
@@ -20,7 +21,7 @@ async function settledHandles(): Promise<ReturnType<typeof handles>> {
   let last = JSON.stringify(handles());
   let steady = 0;
   while (steady < 5 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     const now = JSON.stringify(handles());
     steady = now === last ? steady + 1 : 0;
     last = now;
@@ -33,7 +34,7 @@ test('after close/dispose no socket, server or timer handle of the kit remains',
   const server = await createTestServer({ echo: true });
   const peer = await createRawPeer();
   const proxy = await createFaultProxy({ target: server.url });
-  const viaProxy = probe(proxy.url());
+  const viaProxy = probe(proxy.url);
   const direct = probe(peer.url);
   await within(Promise.all([viaProxy.opened, direct.opened]), 10_000, 'both open');
   const conn = await peer.waitForConnection();
@@ -45,7 +46,7 @@ test('after close/dispose no socket, server or timer handle of the kit remains',
   proxy.set('up', { kind: 'slice', bytes: 1, gapMs: 60_000 });
   viaProxy.ws.send('sliced');
   proxy.accept('hang');
-  const hung = probe(proxy.url());
+  const hung = probe(proxy.url);
   await waitFor(() => proxy.links().length === 2, 'hung link');
   const during = handles();
   // 3 clients, 2 accepted by the proxy + 1 upstream, 1 on the test server, 1 on the raw peer
@@ -54,7 +55,7 @@ test('after close/dispose no socket, server or timer handle of the kit remains',
   expect(during.timers).toBeGreaterThan(before.timers);
 
   await Promise.all([terminate(viaProxy), terminate(direct), terminate(hung)]);
-  await Promise.all([proxy.close(), peer.close(), server.dispose()]);
+  await Promise.all([proxy.close(), peer.close(), server.close()]);
   const after = await settledHandles();
   expect({ sockets: after.sockets, servers: after.servers }).toEqual({ sockets: before.sockets, servers: before.servers });
   // Jest keeps timers of its own that may end meanwhile, so timers may only go down, never up.

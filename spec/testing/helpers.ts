@@ -1,12 +1,12 @@
 import { WebSocket, type ClientOptions } from 'ws';
-import { deferred, type Deferred } from '../helpers/wait';
+import { deferred } from '../helpers/wait';
 
 /**
- * Helpers for the specs of `rxwire/testing`: deferreds, deadline-bound waits, real `ws` clients
- * that record what happened to them, and an auto-dispose registry run in `afterEach`.
+ * Helpers for the specs of `rxwire/testing`: a deadline on a promise, and real `ws` clients that
+ * record what happened to them. The wait, the sleep and the dispose registry are the suite's own
+ * (helpers/wait.ts, helpers/dispose.ts).
  */
 
-export { deferred, type Deferred };
 
 /** Rejects with `label` unless `promise` settles within `ms`; clears its timer either way. */
 export function within<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
@@ -15,23 +15,6 @@ export function within<T>(promise: Promise<T>, ms: number, label: string): Promi
     timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${label}`)), ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-/** Polls `check` until it is true; fails with `label` after `timeoutMs`. */
-export async function waitFor(check: () => boolean, label: string, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`Timed out after ${timeoutMs} ms: ${label}`);
-    await pause(10);
-  }
-}
-
-/**
- * Lets `ms` pass. Only for proving that something does NOT happen within a window (a pong that
- * must not come); never to wait for something that has an event.
- */
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A real client plus what happened to it. */
@@ -72,20 +55,6 @@ export function pingWithin(ws: WebSocket, ms: number): Promise<Buffer | undefine
     clearTimeout(timer);
     ws.off('pong', onPong);
   });
-}
-
-type Disposer = () => unknown;
-
-/** Registers an `afterEach` that runs every registered disposer, newest first. */
-export function autoDispose(): <T>(value: T, dispose: (value: T) => unknown) => T {
-  const disposers: Disposer[] = [];
-  afterEach(async () => {
-    for (const dispose of disposers.splice(0).reverse()) await dispose();
-  });
-  return (value, dispose) => {
-    disposers.push(() => dispose(value));
-    return value;
-  };
 }
 
 /** Terminates a client and waits for its 'close'. */

@@ -4,10 +4,10 @@ import { createRawPeer, type RawConnection, type RawPeer, type RawPeerOptions } 
 import { closePayload, frame, FrameReader } from '../../lib/testing/frame.js';
 import { acceptKey } from '../../lib/testing/handshake.js';
 import { DisposedError } from '../../lib/testing/errors.js';
-import { autoDispose, probe, terminate, waitFor, within, type Probe } from './helpers.js';
+import { probe, terminate, within, type Probe } from './helpers.js';
 import type { ClientOptions } from 'ws';
-
-const track = autoDispose();
+import { waitFor } from '../helpers/wait';
+import { track } from '../helpers/dispose';
 
 async function connected(
   options?: RawPeerOptions,

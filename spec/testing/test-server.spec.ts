@@ -1,12 +1,12 @@
 import { firstValueFrom, toArray } from 'rxjs';
 import { createTestServer, type Received, type TestServer, type TestServerOptions } from '../../lib/testing/test-server.js';
 import { DisposedError } from '../../lib/testing/errors.js';
-import { autoDispose, probe, terminate, waitFor, within, type Probe } from './helpers.js';
-
-const track = autoDispose();
+import { probe, terminate, within, type Probe } from './helpers.js';
+import { waitFor } from '../helpers/wait';
+import { track } from '../helpers/dispose';
 
 async function server(options?: TestServerOptions): Promise<TestServer> {
-  return track(await createTestServer(options), (s) => s.dispose());
+  return track(await createTestServer(options), (s) => s.close());
 }
 
 async function openClient(url: string): Promise<Probe> {
@@ -29,7 +29,7 @@ describe('createTestServer', () => {
       [Buffer.from('text').toString('hex'), false],
       ['010203', true],
     ]);
-    const serverSide = await s.waitForClient();
+    const serverSide = await s.waitForConnection();
     expect(received).toEqual([
       { client: serverSide, data: 'text', isBinary: false },
       { client: serverSide, data: Buffer.from([1, 2, 3]), isBinary: true },
@@ -44,14 +44,14 @@ describe('createTestServer', () => {
     expect(client.messages).toHaveLength(0);
   });
 
-  test('waitForClient hands out clients in connection order, even those that came first', async () => {
+  test('waitForConnection hands out clients in connection order, even those that came first', async () => {
     const s = await server();
     const first = await openClient(`${s.url}?n=1`);
     const second = await openClient(`${s.url}?n=2`);
     expect(s.clients.size).toBe(2);
-    const a = await s.waitForClient();
-    const b = await s.waitForClient();
-    const third = s.waitForClient();
+    const a = await s.waitForConnection();
+    const b = await s.waitForConnection();
+    const third = s.waitForConnection();
     const c = await openClient(`${s.url}?n=3`);
     a.send('1');
     b.send('2');
@@ -96,14 +96,28 @@ describe('createTestServer', () => {
     expect((await within(client.closed, 10_000, 'close')).code).toBe(1009);
   });
 
-  test('dispose completes received$ and rejects waits', async () => {
+  test('close completes received$ and rejects waits', async () => {
     const s = await createTestServer();
     const all = firstValueFrom(s.received$.pipe(toArray()));
+    const pending = expect(s.waitForConnection()).rejects.toThrow(DisposedError);
+    await s.close();
+    await pending;
+    await expect(s.waitForConnection()).rejects.toThrow('The test server was closed while this call was waiting');
+    expect(await all).toEqual([]);
+    await expect(s.restart()).rejects.toThrow(DisposedError);
+  });
+
+  test('the deprecated dispose() and waitForClient() are the same as close() and waitForConnection()', async () => {
+    const s = await createTestServer();
+    const claimed = s.waitForClient();
+    const client = track(probe(s.url), terminate);
+    await within(client.opened, 10_000, 'client open');
+    expect((await claimed).readyState).toBe(1);
     const pending = expect(s.waitForClient()).rejects.toThrow(DisposedError);
     await s.dispose();
     await pending;
-    await expect(s.waitForClient()).rejects.toThrow('The test server was closed while this call was waiting');
-    expect(await all).toEqual([]);
-    await expect(s.restart()).rejects.toThrow(DisposedError);
+    expect(s.dispose).toBe(s.close);
+    await expect(s.close()).resolves.toBeUndefined(); // idempotent
+    expect(s.clients.size).toBe(0);
   });
 });

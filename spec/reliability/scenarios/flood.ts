@@ -1,5 +1,8 @@
 import { connect, type DropReason, type OverflowPolicy } from '../../../lib/index.js';
-import { delay, gatedServer, heapAfterGc, now, Scope, waitUntil } from '../kit';
+import { heapAfterGc, now } from '../kit';
+import { sleep, waitFor } from '../../helpers/wait';
+import { Scope } from '../../helpers/scope';
+import { gatedServer } from '../../helpers/gated-server';
 
 /**
  * A flood of sends while the server refuses every connection.
@@ -53,7 +56,7 @@ export async function offlineFlood(options: FloodOptions): Promise<FloodResult> 
   const scope = new Scope();
   try {
     const gated = await gatedServer(scope);
-    gated.down();
+    gated.stop('keep');
     const socket = connect<unknown, { seq: number }>(gated.url, {
       heartbeat: false,
       reconnect: { initialDelay: 50, maxDelay: 200 },
@@ -81,7 +84,7 @@ export async function offlineFlood(options: FloodOptions): Promise<FloodResult> 
       rejectCount[error.payload.seq] = (rejectCount[error.payload.seq] as number) + 1;
       rejections[error.reason]++;
     };
-    await waitUntil(() => socket.state.status === 'reconnecting', 'the client to be reconnecting');
+    await waitFor(() => socket.state.status === 'reconnecting', 'the client to be reconnecting');
 
     const before = heapAfterGc(gc);
     let maxBuffered = 0;
@@ -103,12 +106,12 @@ export async function offlineFlood(options: FloodOptions): Promise<FloodResult> 
       // Yield every tick, even when late: a send's rejection settles in a microtask, so a loop
       // that never yields would hold every dropped message until it ends, whoever drops them.
       const next = start + (tick + 1) * 10;
-      await delay(Math.max(0, next - now()));
+      await sleep(Math.max(0, next - now()));
     }
     const sendMs = now() - start;
     const peak = heapAfterGc(gc);
-    await waitUntil(() => dropped >= total, 'every message to be dropped', timeout + durationMs + 10_000);
-    await delay(10); // the last rejections' handlers run after dropped$
+    await waitFor(() => dropped >= total, 'every message to be dropped', timeout + durationMs + 10_000);
+    await sleep(10); // the last rejections' handlers run after dropped$
     const after = heapAfterGc(gc);
     let duplicates = 0;
     let unsettled = 0;

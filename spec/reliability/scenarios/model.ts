@@ -10,8 +10,9 @@ import {
   type WebSocketConstructor,
 } from '../../../lib/index.js';
 import { settledNow } from '../../helpers/settle';
-import { activeResources, delay, settledGrowth, settleWithin, type Counts } from '../kit';
+import { activeResources, settledGrowth, settleWithin, type Counts } from '../kit';
 import type { ModelServer } from './model-server';
+import { sleep } from '../../helpers/wait';
 
 /**
  * A model-based test of the client (fast-check `commands`): random interleavings of client
@@ -301,7 +302,7 @@ export class ModelRun {
     const iterator = this.socket[Symbol.asyncIterator]();
     const next = iterator.next();
     next.catch(() => undefined);
-    await delay(0);
+    await sleep(0);
     if ((await settledNow(next)) !== 'pending') return void (await iterator.return?.());
     const returned: Promise<unknown> = iterator.return?.() ?? Promise.resolve();
     const outcome = await settleWithin(returned, 'return()', 300).catch(() => undefined);
@@ -447,15 +448,15 @@ export class ModelRun {
 
   /** close() and every promise kept at the end; throws a ModelViolation listing what broke. */
   async finish(): Promise<void> {
-    await delay(20);
+    await sleep(20);
     this.checkArrivals();
     this.close(1000, 'the end of the run');
     const outcome = await settleWithin(Promise.all(this.closePromises), 'close()', 3000).catch(() => undefined);
     if (outcome === undefined) this.violate('close() did not resolve within 3000 ms');
     if (outcome?.status === 'rejected') this.violate(`close() rejected: ${String(outcome.reason)}`);
     if (!this.closePromises.every((p) => p === this.closePromises[0])) this.violate('close(): not every call returned the same promise');
-    await delay(0);
-    await delay(0);
+    await sleep(0);
+    await sleep(0);
 
     // Every send() promise settled, and it says what happened to the message.
     const status = await this.server.status();
@@ -498,7 +499,7 @@ export class ModelRun {
     // Nothing left: no socket at the server, no handle or timer in this process.
     let left = await this.server.status();
     for (let i = 0; i < 100 && left.open !== 0; i++) {
-      await delay(20);
+      await sleep(20);
       left = await this.server.status();
     }
     if (left.open !== 0) this.violate(`${left.open} socket(s) still open at the server 2 s after close() resolved: ${left.detail.join('; ')}`);
@@ -542,7 +543,7 @@ abstract class Step implements Cmd {
   }
   async run(_model: Model, run: ModelRun): Promise<void> {
     await this.act(run);
-    await delay(this.settle);
+    await sleep(this.settle);
     run.check();
   }
   abstract act(run: ModelRun): unknown;

@@ -1,6 +1,7 @@
 import { connect } from '../../../lib/index.js';
 import { createTestServer } from '../../../lib/testing/index.js';
-import { heapAfterGc, listenerCounts, now, Scope } from '../kit';
+import { heapAfterGc, listenerCounts, now } from '../kit';
+import { Scope } from '../../helpers/scope';
 
 /**
  * Soak: connect, send, receive the echo, close, many times over.
@@ -42,11 +43,11 @@ export async function soakCycles(options: SoakOptions): Promise<SoakResult> {
   process.on('warning', onWarning);
   scope.defer(() => process.off('warning', onWarning));
   try {
-    const server = scope.add(await createTestServer({ echo: true }), (s) => s.dispose());
-    // The kit's server keeps each connection until waitForClient() claims it: claim them all, so
+    const server = scope.add(await createTestServer({ echo: true }), (s) => s.close());
+    // The kit's server keeps each connection until waitForConnection() claims it: claim them all, so
     // the heap figures are the client's.
     void (async () => {
-      for (;;) if (!(await server.waitForClient().catch(() => undefined))) return;
+      for (;;) if (!(await server.waitForConnection().catch(() => undefined))) return;
     })();
     const before = listenerCounts(process);
     const heap: number[] = [];

@@ -1,5 +1,8 @@
 import { connect } from '../../../lib/index.js';
-import { activeResources, delay, gatedServer, now, Scope, settledGrowth, waitUntil, type Counts } from '../kit';
+import { activeResources, now, settledGrowth, type Counts } from '../kit';
+import { sleep, waitFor } from '../../helpers/wait';
+import { Scope } from '../../helpers/scope';
+import { gatedServer } from '../../helpers/gated-server';
 
 /**
  * A reconnect storm: many clients, one server that goes down and comes back.
@@ -116,21 +119,21 @@ export async function reconnectStorm(options: StormOptions): Promise<StormResult
     scope.defer(() => Promise.all(sockets.map((socket) => socket.close())));
 
     const start = now();
-    await waitUntil(() => opened === clients, `${clients} clients open`, 60_000);
+    await waitFor(() => opened === clients, `${clients} clients open`, 60_000);
     const firstOpenMs = now() - start;
 
     phase = 'down';
     const downAt = now();
-    gated.down('rst');
-    await waitUntil(() => firstScheduled.filter(Boolean).length === clients, 'every client to schedule its first retry', 30_000);
+    gated.stop('rst');
+    await waitFor(() => firstScheduled.filter(Boolean).length === clients, 'every client to schedule its first retry', 30_000);
     const detectMs = Math.max(...detectedAt) - downAt;
-    await delay(Math.max(0, downAt + downMs - now()));
+    await sleep(Math.max(0, downAt + downMs - now()));
 
     opened = 0;
     phase = 'back';
     const upAt = now();
-    gated.up();
-    await waitUntil(() => opened === clients, `${clients} clients open again`, 60_000).catch((error: Error) => {
+    gated.restart();
+    await waitFor(() => opened === clients, `${clients} clients open again`, 60_000).catch((error: Error) => {
       const states = new Map<string, number>();
       for (const socket of sockets) states.set(socket.state.status, (states.get(socket.state.status) ?? 0) + 1);
       throw new Error(`${error.message} (${opened} open again; states now ${JSON.stringify(Object.fromEntries(states))})`);

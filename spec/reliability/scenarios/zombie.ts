@@ -1,6 +1,8 @@
 import { connect } from '../../../lib/index.js';
 import { createFaultProxy, createTestServer } from '../../../lib/testing/index.js';
-import { delay, instrumentedWebSocket, now, prng, Scope, waitUntil } from '../kit';
+import { instrumentedWebSocket, now, prng } from '../kit';
+import { sleep, waitFor } from '../../helpers/wait';
+import { Scope } from '../../helpers/scope';
 
 /**
  * Zombie links: how long the heartbeat takes to find one, and how long close() takes against one.
@@ -46,9 +48,9 @@ export async function zombieDetection(options: ZombieOptions): Promise<ZombieRes
   const { direction, runs, interval, timeout, seed } = options;
   const scope = new Scope();
   try {
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const proxy = scope.add(await createFaultProxy({ target: server.url }), (p) => p.close());
-    const socket = connect(proxy.url(), {
+    const socket = connect(proxy.url, {
       heartbeat: { interval, timeout },
       reconnect: { initialDelay: 10, maxDelay: 10, jitter: false },
     });
@@ -67,17 +69,17 @@ export async function zombieDetection(options: ZombieOptions): Promise<ZombieRes
     const random = prng(seed);
     const detections: number[] = [];
     for (let run = 0; run < runs; run++) {
-      await waitUntil(() => socket.state.status === 'open', `open before run ${run + 1}`, 10_000);
-      await delay(random() * interval);
-      await waitUntil(() => socket.state.status === 'open', `still open in run ${run + 1}`, 10_000);
+      await waitFor(() => socket.state.status === 'open', `open before run ${run + 1}`, 10_000);
+      await sleep(random() * interval);
+      await waitFor(() => socket.state.status === 'open', `still open in run ${run + 1}`, 10_000);
       const seen = errors.length;
       proxy.set(direction, { kind: 'blackhole' });
       silenced = true;
       const silencedAt = now();
-      await waitUntil(() => errors.length > seen, `detection in run ${run + 1}`, 10 * (interval + timeout) + 5000);
+      await waitFor(() => errors.length > seen, `detection in run ${run + 1}`, 10 * (interval + timeout) + 5000);
       detections.push((errors[seen] as { at: number }).at - silencedAt);
     }
-    await waitUntil(() => socket.state.status === 'open', 'open after the last run', 10_000);
+    await waitFor(() => socket.state.status === 'open', 'open after the last run', 10_000);
     const connections = proxy.links().length - spurious.length;
     return { detections, errors: errors.map(({ error }) => error.name), spurious, connections, messagesEnded };
   } finally {
@@ -107,7 +109,7 @@ export async function closeAgainstZombie(options: CloseZombieOptions): Promise<C
   const { runs, closeTimeout } = options;
   const scope = new Scope();
   try {
-    const server = scope.add(await createTestServer(), (s) => s.dispose());
+    const server = scope.add(await createTestServer(), (s) => s.close());
     const proxy = scope.add(await createFaultProxy({ target: server.url }), (p) => p.close());
     const durations: number[] = [];
     let allClosed = true;
@@ -116,9 +118,9 @@ export async function closeAgainstZombie(options: CloseZombieOptions): Promise<C
     for (let run = 0; run < runs; run++) {
       proxy.set('both', { kind: 'pass' });
       const { WebSocket, record } = instrumentedWebSocket();
-      const socket = connect(proxy.url(), { heartbeat: false, closeTimeout, WebSocket });
+      const socket = connect(proxy.url, { heartbeat: false, closeTimeout, WebSocket });
       socket.messages$.subscribe({ complete: () => completions++, error: () => messageErrors++ });
-      await waitUntil(() => socket.state.status === 'open', 'open', 10_000);
+      await waitFor(() => socket.state.status === 'open', 'open', 10_000);
       proxy.set('both', { kind: 'blackhole' });
       const start = now();
       await socket.close();

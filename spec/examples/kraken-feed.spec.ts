@@ -1,5 +1,5 @@
 import type { Observable, Subscription } from 'rxjs';
-import { ConnectionClosedError } from '../lib/index.js';
+import { ConnectionClosedError } from '../../lib/index.js';
 import {
   createKrakenClient,
   isEvent,
@@ -11,11 +11,11 @@ import {
   type KrakenFeedOptions,
   type KrakenMessage,
   type Ticker,
-} from '../examples/kraken-feed.js';
-import { onDispose } from './helpers/dispose.js';
-import { runExample } from './helpers/run-example.js';
-import './helpers/tripwires.js';
-import { waitFor } from './helpers/wait.js';
+} from '../../examples/kraken-feed.js';
+import { onDispose } from '../helpers/dispose.js';
+import { runExample } from '../helpers/run-example.js';
+import '../helpers/tripwires.js';
+import { waitFor } from '../helpers/wait.js';
 
 // examples/kraken-feed.ts against its simulated feed: the same checks as the graphql spec on a
 // protocol of another shape (events and data arrays, channel ids that change per subscription).

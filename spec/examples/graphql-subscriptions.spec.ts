@@ -1,5 +1,5 @@
 import type { Observable, Subscription } from 'rxjs';
-import { ConnectionClosedError, RequestTimeoutError } from '../lib/index.js';
+import { ConnectionClosedError, RequestTimeoutError } from '../../lib/index.js';
 import {
   createGraphqlClient,
   GraphqlError,
@@ -9,11 +9,11 @@ import {
   type GraphqlClientOptions,
   type GraphqlServer,
   type GraphqlServerOptions,
-} from '../examples/graphql-subscriptions.js';
-import { onDispose } from './helpers/dispose.js';
-import { runExample } from './helpers/run-example.js';
-import './helpers/tripwires.js';
-import { waitFor } from './helpers/wait.js';
+} from '../../examples/graphql-subscriptions.js';
+import { onDispose } from '../helpers/dispose.js';
+import { runExample } from '../helpers/run-example.js';
+import '../helpers/tripwires.js';
+import { waitFor } from '../helpers/wait.js';
 
 // examples/graphql-subscriptions.ts against the graphql-ws package's own server: rxwire speaks
 // graphql-transport-ws to a peer no one here wrote. A subscribe before connection_ack would make
@@ -165,7 +165,7 @@ describe('graphql-transport-ws on rxwire, against graphql-ws', () => {
     const gql = await server({ ackDelayMs: 30 });
     const { query, socket } = client(gql.url);
     await expect(query('{ hello }')).resolves.toEqual({ data: { hello: 'Hello, world!' } });
-    await waitFor(() => socket.state.status === 'idle', 'the socket to go idle');
+    await waitFor(() => socket.state.status === 'idle', 'the socket to go idle', 10_000); // after the default 5 s linger
     expect(brief(gql.received(1))).toEqual(['connection_init', 'subscribe:1']);
   });
 

@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { onDispose } from './helpers/dispose.js';
-import './helpers/tripwires.js';
+import { onDispose } from '../helpers/dispose.js';
+import '../helpers/tripwires.js';
+import { waitFor } from '../helpers/wait.js';
 
 // examples/demo.ts as a newcomer runs it, in a child process: it must show reconnects, and it
 // must exit by itself — after --duration, and on Ctrl-C (SIGINT) — with every handle closed.
 
-const root = join(__dirname, '..');
+const root = join(__dirname, '..', '..');
 
 /** A port that was free a moment ago. */
 async function freePort(): Promise<number> {
@@ -63,11 +64,9 @@ function exitWithin(demo: Demo, ms: number): Promise<Exit> {
 }
 
 async function outputMatches(demo: Demo, pattern: RegExp, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pattern.test(demo.stdout())) {
-    if (Date.now() > deadline) throw new Error(`no ${pattern} in the demo's output within ${ms} ms:\n${demo.stdout()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(() => pattern.test(demo.stdout()), `${pattern} in the demo's output`, ms).catch((error: Error) => {
+    throw new Error(`${error.message}; output:\n${demo.stdout()}`);
+  });
 }
 
 test('with --duration 4 it shows open and reconnecting, then exits 0 by itself', async () => {

@@ -1,5 +1,5 @@
 import { filter, first, firstValueFrom, Observable, type Subscription } from 'rxjs';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import {
   ConnectionClosedError,
   ConnectTimeoutError,
@@ -7,6 +7,7 @@ import {
   type ConnectionState,
   type HandshakeConnection,
   type RxSocket,
+  type WebSocketConstructor,
 } from '../lib/index.js';
 import { onDispose } from './helpers/dispose.js';
 import { numberedServer, quickClient } from './helpers/numbered-server.js';
@@ -193,11 +194,21 @@ describe('connect(url, { handshake })', () => {
 
   test('conn.messages$ replays what arrived before the handshake subscribed to it', async () => {
     const server = await serve({ onInit: () => 'hello+ack' });
+    // Counts the frames the client's own ws emitted: once it has seen hello and ack, the client
+    // has handled both too (its 'message' listener runs in the same emit), so subscribing to
+    // conn.messages$ after that can only get them by replay.
+    let arrived = 0;
+    class Counting extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        this.on('message', () => arrived++);
+      }
+    }
     const socket = client(server.url, {
+      WebSocket: Counting as unknown as WebSocketConstructor,
       handshake: async (conn) => {
         conn.send({ op: 'init' });
-        await waitFor(() => server.log.includes('1<ack'), 'the ack to be sent');
-        await new Promise((resolve) => setTimeout(resolve, 30)); // and to have arrived
+        await waitFor(() => arrived === 2, 'hello and ack to arrive at the client');
         const seen: In[] = [];
         await firstValueFrom(conn.messages$.pipe(filter((msg) => (seen.push(msg), msg.op === 'ack'))));
         expect(seen).toEqual([{ op: 'hello', conn: 1 }, { op: 'ack', conn: 1 }]);
@@ -309,7 +320,8 @@ describe('connect(url, { handshake })', () => {
     await next(socket.state$, isOpen);
     await server.closeAll(1012);
     await waitFor(() => server.connections() === 2 && isOpen(socket.state), 'connection 2 open');
-    await new Promise((resolve) => setTimeout(resolve, 20)); // RxJS reports stopped notifications on a timer
+    // RxJS reports stopped notifications in a setTimeout(0); timers of equal delay run in order.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     expect(tripped).toEqual([]);
   });
 
