@@ -281,7 +281,7 @@ function chromiumTests(): void {
       },
       [server.url, slow] as const,
     );
-    await waitFor(() => server.kit.clients.size === 2, 'both sockets connected');
+    await waitFor(() => server.clients.size === 2, 'both sockets connected');
     await page.waitForFunction(() => harness.socket?.state.status === 'open');
     server.stop();
     await page.waitForFunction(() => {
@@ -307,7 +307,7 @@ function chromiumTests(): void {
     const server = await gatedServer();
     let answering = true;
     let pings = 0;
-    server.kit.received$.subscribe(({ client, data }) => {
+    server.server.received$.subscribe(({ client, data }) => {
       if ((JSON.parse(data as string) as { type: string }).type !== 'ping') return;
       pings++;
       if (answering) client.send(JSON.stringify({ type: 'pong' }));
@@ -323,7 +323,7 @@ function chromiumTests(): void {
         },
       });
     }, server.url);
-    const peer = await server.kit.waitForClient();
+    const peer = await server.server.waitForConnection();
     await page.waitForFunction(() => harness.socket?.state.status === 'open');
     expect(pings).toBe(0); // the first ping is a minute away
 
@@ -341,7 +341,7 @@ function chromiumTests(): void {
     expect(pings).toBe(2);
     expect(await page.evaluate(() => harness.recording!.errors)).toEqual([expect.objectContaining({ name: 'HeartbeatTimeoutError' })]);
     await closed;
-    await server.kit.waitForClient(); // and it reconnected
+    await server.server.waitForConnection(); // and it reconnected
   });
 
   it('close() completes every stream once, returns the same promise, and checks the code as browsers do', async () => {

@@ -31,7 +31,7 @@ describe('close()', () => {
     const socket = client(server.url);
     collect(socket);
     const conn = await server.connection(1);
-    await until(() => socket.state.status === 'open', 'open');
+    await waitFor(() => socket.state.status === 'open', 'open');
     await socket.close(1001, 'shutting down');
     expect(conn.close).toEqual({ code: 1001, reason: 'shutting down' });
     expect(socket.state).toMatchObject({ status: 'closed', lastClose: { code: 1001, reason: 'shutting down' } });
