@@ -1,4 +1,4 @@
-import { defer, Observable, ReplaySubject, share, Subject, Subscription, tap, type SchedulerLike } from 'rxjs';
+import { defer, ReplaySubject, Subject, Subscription, tap, type SchedulerLike } from 'rxjs';
 import type { OpenConnection } from '../core/connection.js';
 import { closeInfo, closedByClient, ConfigurationError, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
 import { runHandshake, type HandshakeFunction, type HandshakeRun } from '../core/handshake.js';
@@ -7,6 +7,7 @@ import type { Reporter } from '../core/report.js';
 import type { Writer } from '../core/writer.js';
 import type { PageSignal, WatchPage } from '../transports/page-events.js';
 import { isRetriableClose } from './close-policy.js';
+import { Holds } from './holds.js';
 import { openConnection, type AttemptConfig } from './dial.js';
 import type { ReconnectOptions } from './options.js';
 import type { ConnectionState } from './rx-socket.js';
@@ -44,21 +45,18 @@ export interface SessionConfig<In, Out> {
 }
 
 /**
- * The connection's lifecycle: lazy and ref-counted (holders subscribe to {@link Session.hold}'s
- * shared Observable; `share({ resetOnRefCountZero })` closes the connection `lazyCloseTimeout` ms
- * after the last holder left), dialed with `retryWithBackoff`, and a `state$` that says where it
- * is. Terminal after `close()` or a close that is not retried.
+ * The connection's lifecycle: lazy and ref-counted ({@link Holds}: the first `hold()` dials, and
+ * the connection closes `lazyCloseTimeout` ms after the last holder left), dialed with
+ * `retryWithBackoff`, and a `state$` that says where it is. Terminal after `close()` or a close
+ * that is not retried.
  */
-export class Session<In, Out> {
+export class Session<In, Out> extends Holds {
   readonly #states = new ReplaySubject<ConnectionState>(1);
   readonly state$ = this.#states.asObservable();
   /** Each connection that ended, with its serial: what pending requests wait for. */
   readonly connectionLost$ = new Subject<{ serial: number; error: ConnectionClosedError }>();
   readonly #config: SessionConfig<In, Out>;
   readonly #host: SessionHost<In, Out>;
-  readonly #held$: Observable<never>;
-  /** Emits when the session becomes terminal: a pending linger ends at once, leaving no timer. */
-  readonly #terminal$ = new Subject<true>();
   readonly #closings = new Set<Promise<unknown>>();
   #state: ConnectionState = { status: 'idle', attempt: 0 };
   #attempts: Subscription | undefined; // the running dial-and-retry chain
@@ -74,13 +72,9 @@ export class Session<In, Out> {
   #reconnects = 0;
 
   constructor(config: SessionConfig<In, Out>, host: SessionHost<In, Out>) {
+    super(config.lazyCloseTimeout, config.scheduler);
     this.#config = config;
     this.#host = host;
-    const { lazyCloseTimeout } = config;
-    this.#held$ = new Observable<never>(() => {
-      this.#start();
-      return () => this.#idle();
-    }).pipe(share({ resetOnRefCountZero: lazyCloseTimeout === Infinity ? false : () => this.#linger(lazyCloseTimeout) }));
     this.#states.next(this.#state);
   }
 
@@ -116,9 +110,16 @@ export class Session<In, Out> {
     return this.#handshake;
   }
 
-  /** Holds the connection (dialing it if idle) until the subscription is unsubscribed. */
-  hold(): Subscription {
-    return this.#ended ? Subscription.EMPTY : this.#held$.subscribe();
+  protected firstHold(): void {
+    this.#start();
+  }
+
+  protected lastRelease(): void {
+    this.#idle();
+  }
+
+  protected uses(): number {
+    return this.#config.writer.writtenAtOnce;
   }
 
   /** Drops the current connection and dials again at once, attempt 1. Only while active. */
@@ -153,29 +154,6 @@ export class Session<In, Out> {
       done();
     });
     return this.#closed;
-  }
-
-  /**
-   * `share`'s reset notifier: emits `ms` after the last holder left, unless sends were written at
-   * once meanwhile (then it waits `ms` again), and at once when the session ends (no timer is left
-   * behind). It never completes: `share` unsubscribes it when it emits, and a completion after
-   * that would reach a stopped subscriber.
-   */
-  #linger(ms: number): Observable<true> {
-    const { scheduler, writer } = this.#config;
-    return new Observable<true>((subscriber) => {
-      if (this.#ended) return subscriber.next(true);
-      let timer: Subscription | undefined;
-      const wait = (uses: number): void => {
-        timer = scheduler.schedule(() => (writer.writtenAtOnce === uses ? subscriber.next(true) : wait(writer.writtenAtOnce)), ms);
-      };
-      const ending = this.#terminal$.subscribe(() => subscriber.next(true));
-      wait(writer.writtenAtOnce);
-      return () => {
-        timer?.unsubscribe();
-        ending.unsubscribe();
-      };
-    });
   }
 
   /** The last holder left and the linger passed: close the connection, back to idle. */
@@ -307,7 +285,7 @@ export class Session<In, Out> {
   /** Terminal from here: no holder dials again, and a pending linger ends now. */
   #end(): void {
     this.#ended = true;
-    this.#terminal$.next(true);
+    this.endHolds();
   }
 
   #complete(): void {

@@ -34,26 +34,37 @@ export function createCodec<In, Out>(
   serialize: ((message: Out) => WireData) | undefined,
   deserialize: ((data: string | Uint8Array) => In) | undefined,
 ): Codec<In, Out> {
-  const write = serialize ?? (JSON.stringify as (message: Out) => WireData);
-  const read = deserialize ?? (defaultDeserialize as (data: string | Uint8Array) => In);
-  return {
-    encode(message) {
-      const data: unknown = write(message);
-      if (isWireData(data)) return data;
-      if (data === undefined && serialize === undefined) {
-        // JSON.stringify's undefined: a message it skips (undefined, a function, a symbol).
-        throw new TypeError(`Expected the message to be JSON-serializable: JSON.stringify returned undefined (got ${show(message)})`);
-      }
-      throw new TypeError(`Expected \`serialize\` to return a string or binary data, got ${data === null ? 'null' : typeof data}`);
-    },
-    decode(data) {
-      try {
-        return read(data);
-      } catch (error) {
-        throw new DecodeError(data, error);
-      }
-    },
-  };
+  return new OptionsCodec(serialize, deserialize);
+}
+
+// A class: one prototype for every connection, no closures per instance.
+class OptionsCodec<In, Out> implements Codec<In, Out> {
+  readonly #serialize: ((message: Out) => WireData) | undefined;
+  readonly #deserialize: ((data: string | Uint8Array) => In) | undefined;
+
+  constructor(serialize: ((message: Out) => WireData) | undefined, deserialize: ((data: string | Uint8Array) => In) | undefined) {
+    this.#serialize = serialize;
+    this.#deserialize = deserialize;
+  }
+
+  encode(message: Out): WireData {
+    const serialize = this.#serialize;
+    const data: unknown = serialize ? serialize(message) : JSON.stringify(message);
+    if (isWireData(data)) return data;
+    if (data === undefined && serialize === undefined) {
+      // JSON.stringify's undefined: a message it skips (undefined, a function, a symbol).
+      throw new TypeError(`Expected the message to be JSON-serializable: JSON.stringify returned undefined (got ${show(message)})`);
+    }
+    throw new TypeError(`Expected \`serialize\` to return a string or binary data, got ${data === null ? 'null' : typeof data}`);
+  }
+
+  decode(data: string | Uint8Array): In {
+    try {
+      return this.#deserialize ? this.#deserialize(data) : (defaultDeserialize(data) as In);
+    } catch (error) {
+      throw new DecodeError(data, error);
+    }
+  }
 }
 
 function isWireData(data: unknown): data is WireData {

@@ -112,13 +112,15 @@ export function runConnection(socket: WebSocketLike, config: ConnectionConfig, e
     if (!active) return;
     const conn: OpenConnection = { transport, close: shutdown, pong: () => heartbeat?.pong(), probe: () => heartbeat?.probe() };
     const beat = config.heartbeat;
-    const sendPing = beat && (beat.ping ?? transport.ping);
+    // An application-level ping where one is given; else the transport's ping frames, if any.
+    const appPing = beat ? beat.ping : undefined;
+    const sendPing = appPing ? () => appPing(conn) : transport.ping && (() => transport.ping?.());
     if (beat && sendPing) {
       heartbeat = startHeartbeat({
         interval: beat.interval,
         timeout: beat.timeout,
         scheduler,
-        ping: () => sendPing(conn),
+        ping: sendPing,
         onTimeout: () => end(new HeartbeatTimeoutError(beat.timeout)),
         ...(beat.onRtt && { onRtt: beat.onRtt }),
       });

@@ -76,14 +76,17 @@ const enum Flush {
 const noop = (): void => {};
 
 /**
- * The single writer of one connection at a time. Every outgoing message enters one Subject;
- * an admission stage lets it through when it can be written now (the socket is open, under the
- * high-water mark, and nothing waits, so nothing is overtaken) and queues it otherwise, in the
- * bounded, expiring {@link SendQueue}; one `concatMap` stage writes: a message at once, in the
- * tick of its `send()`, or, on a wake-up, the queue in order, waiting for the socket to drain as
- * often as it has to. `concatMap` never holds a second value: while a wait runs nothing is let
- * through. Control messages that belong to one connection (a handshake's, an application-level
- * ping, a channel's subscription) are written by {@link Writer.writeNow}, ahead of the queue.
+ * The single writer of one connection at a time, its state one explicit field. A message the
+ * socket can take now (attached, open, under the high-water mark, and nothing waiting, so nothing
+ * is overtaken) is written in the tick of its send, with no allocation but its promise. Every
+ * other message enters one Subject: an admission stage puts it in the bounded, expiring
+ * {@link SendQueue} and wakes the one `concatMap` stage, which writes the queue in order and
+ * waits for the socket to drain as often as it has to; while that wait runs, nothing is written
+ * at once and no second wake-up is let through. (Sending every message through the Subject
+ * doubled the CPU per message: see docs/architecture.md.) Control messages that belong to one
+ * connection (a handshake's, an application-level ping, a channel's subscription) are written by
+ * {@link Writer.writeNow}, ahead of the queue. When the writer closes, one place fails every
+ * pending message.
  */
 export class Writer<Out> {
   readonly #input = new Subject<OutgoingEntry<Out> | typeof WAKE>();
@@ -106,7 +109,7 @@ export class Writer<Out> {
       onDrop: (entry, reason) => this.#drop(entry, reason),
       onOccupied: config.onQueued,
     });
-    this.#subscription = this.#input.pipe(this.#admit(), concatMap((work) => this.#write(work))).subscribe();
+    this.#subscription = this.#input.pipe(this.#admit(), concatMap(() => this.#write())).subscribe();
   }
 
   /** The scheduler of its timers. */
@@ -131,6 +134,17 @@ export class Writer<Out> {
    */
   submit(message: Out, data: WireData, timeout: number, onWritten?: () => void): Promise<void> {
     if (this.#state === State.Closed) return this.refuse(message, this.#closedReason as DropReason);
+    if (this.#free()) {
+      try {
+        (this.#conn as OpenConnection).transport.send(data);
+      } catch (error) {
+        this.#drop(newEntry(message, data, timeout, true, undefined), 'error', error);
+        return quietRejection(droppedError('error', message, error));
+      }
+      this.writtenAtOnce++;
+      onWritten?.();
+      return Promise.resolve();
+    }
     const entry = newEntry(message, data, timeout, true, onWritten);
     this.#input.next(entry);
     const { outcome } = entry;
@@ -144,6 +158,15 @@ export class Writer<Out> {
 
   /** Sends `message` with no promise (`outgoing.next()`): a drop is reported by `onDrop` only. */
   offer(message: Out, data: WireData, timeout: number): void {
+    if (this.#free()) {
+      try {
+        (this.#conn as OpenConnection).transport.send(data);
+        this.writtenAtOnce++;
+      } catch (error) {
+        this.#drop(newEntry(message, data, timeout, false, undefined), 'error', error);
+      }
+      return;
+    }
     const entry = newEntry(message, data, timeout, false, undefined);
     if (this.#state === State.Closed) this.#drop(entry, this.#closedReason as DropReason);
     else this.#input.next(entry);
@@ -191,49 +214,54 @@ export class Writer<Out> {
   }
 
   /**
-   * Admission to the writing stage: an entry that can be written now goes on; any other waits in
-   * the queue (or is dropped there, for overflow), and a wake-up goes on only when no wait runs.
+   * Admission to the queue: an entry waits there (or is dropped, for overflow), stamped with its
+   * deadline and size; a wake-up goes on to the writing stage only while no wait runs.
    */
-  #admit(): OperatorFunction<OutgoingEntry<Out> | typeof WAKE, OutgoingEntry<Out> | typeof WAKE> {
+  #admit(): OperatorFunction<OutgoingEntry<Out> | typeof WAKE, typeof WAKE> {
     return (source) =>
       new Observable((subscriber) =>
         source.subscribe((work) => {
-          if (work === WAKE) return void (this.#state === State.Ready && subscriber.next(WAKE));
-          if (this.#queue.length === 0 && this.#writable()) return subscriber.next(work);
-          if (work.timeout !== Infinity) work.deadline = this.#config.scheduler.now() + work.timeout;
-          work.bytes = byteLength(work.data);
-          if (this.#queue.push(work) && this.#state === State.Ready) subscriber.next(WAKE);
+          if (work !== WAKE) {
+            if (work.timeout !== Infinity) work.deadline = this.#config.scheduler.now() + work.timeout;
+            work.bytes = byteLength(work.data);
+            if (!this.#queue.push(work)) return;
+          }
+          if (this.#state === State.Ready) subscriber.next(WAKE);
         }),
       );
   }
 
-  /** The writing stage: one message now, or the queue (waiting for the socket to drain). */
-  #write(work: OutgoingEntry<Out> | typeof WAKE): Observable<never> {
-    if (work !== WAKE) {
-      if (this.#send(work)) this.writtenAtOnce++;
-      return EMPTY;
-    }
+  /** The writing stage: the queue in order, waiting for the socket to drain as often as it has to. */
+  #write(): Observable<never> {
     return this.#flush() === Flush.Blocked ? this.#drained() : EMPTY;
   }
 
-  #writable(): boolean {
+  /**
+   * Whether a message may be written in the tick of its send: a connection is attached and takes
+   * more (open, under the high-water mark), and nothing waits, so nothing can be overtaken.
+   */
+  #free(): boolean {
     const conn = this.#conn;
-    return this.#state === State.Ready && conn !== undefined && conn.transport.isOpen() && conn.transport.bufferedAmount() <= this.#config.highWaterMark;
+    return (
+      this.#state === State.Ready &&
+      this.#queue.length === 0 &&
+      conn !== undefined &&
+      conn.transport.isOpen() &&
+      conn.transport.bufferedAmount() <= this.#config.highWaterMark
+    );
   }
 
-  /** Writes one entry and settles it; a socket that refuses it drops it with `'error'`. */
-  #send(entry: OutgoingEntry<Out>): boolean {
+  /** Writes one waiting entry and settles it; a socket that refuses it drops it with `'error'`. */
+  #send(entry: OutgoingEntry<Out>): void {
     try {
       (this.#conn as OpenConnection).transport.send(entry.data);
     } catch (error) {
       // The socket refused this message (it stays usable): report it, go on with the next.
-      this.#drop(entry, 'error', error);
-      return false;
+      return this.#drop(entry, 'error', error);
     }
     entry.outcome = 'written';
     entry.onWritten?.();
     entry.resolve?.();
-    return true;
   }
 
   /** Writes waiting messages in order while the socket takes more; drops the expired ones. */

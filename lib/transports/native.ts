@@ -23,14 +23,39 @@ export function listenToDom(socket: WebSocketLike, on: SocketEvents, scheduler: 
 
 /** A standard socket as a {@link Transport}: no ping frames, `bufferedAmount` polled for drain. */
 export function nativeTransport(socket: WebSocketLike, scheduler: SchedulerLike): Transport {
-  return {
-    isOpen: () => socket.readyState === OPEN,
-    bufferedAmount: () => socket.bufferedAmount,
-    send: (data: WireData) => socket.send(data as string),
-    whenDrained: (done) => {
-      const timer = scheduler.schedule(done, DRAIN_POLL);
-      return () => timer.unsubscribe();
-    },
-    ping: undefined,
-  };
+  return new NativeTransport(socket, scheduler);
+}
+
+// Classes rather than object literals of closures: one prototype for every connection.
+class NativeTransport implements Transport {
+  readonly ping = undefined;
+  readonly #socket: WebSocketLike;
+  readonly #scheduler: SchedulerLike;
+
+  constructor(socket: WebSocketLike, scheduler: SchedulerLike) {
+    this.#socket = socket;
+    this.#scheduler = scheduler;
+  }
+
+  isOpen(): boolean {
+    return this.#socket.readyState === OPEN;
+  }
+
+  bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  send(data: WireData): void {
+    this.#socket.send(data as string);
+  }
+
+  whenDrained(done: () => void): () => void {
+    return pollDrain(this.#scheduler, done);
+  }
+}
+
+/** Calls `done` after one poll interval: `bufferedAmount` may have fallen meanwhile. */
+export function pollDrain(scheduler: SchedulerLike, done: () => void): () => void {
+  const timer = scheduler.schedule(done, DRAIN_POLL);
+  return () => timer.unsubscribe();
 }

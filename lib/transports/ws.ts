@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { WireData } from '../core/codec.js';
 import { OPEN, type SocketEvents, type Transport, type WebSocketLike } from '../core/transport.js';
-import { listenToDom, nativeTransport } from './native.js';
+import { listenToDom, nativeTransport, pollDrain } from './native.js';
 import { closeCodeOfProtocolError } from './ws-errors.js';
 
 /** The `net.Socket` under a `ws` socket. */
@@ -52,29 +52,51 @@ export function listenToWs(socket: WebSocketLike, on: SocketEvents, scheduler: S
  * waited for with `'drain'`.
  */
 export function wsTransport(ws: WsSocket, tcp: TcpSocket, scheduler: SchedulerLike): Transport {
-  const poll = nativeTransport(ws, scheduler);
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    tcp.uncork();
+  return new WsTransport(ws, tcp, scheduler);
+}
+
+class WsTransport implements Transport {
+  readonly #ws: WsSocket;
+  readonly #tcp: TcpSocket;
+  readonly #scheduler: SchedulerLike;
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#tcp.uncork();
   };
-  return {
-    isOpen: () => ws.readyState === OPEN,
-    bufferedAmount: () => ws.bufferedAmount,
-    send: (data: WireData) => {
-      if (!corked) {
-        corked = true;
-        tcp.cork();
-        queueMicrotask(uncork);
-      }
-      ws.send(data as string);
-    },
-    whenDrained: (done) => {
-      // Below the TCP socket's own mark no 'drain' comes: ws's bufferedAmount falls as it writes.
-      if (!tcp.writableNeedDrain) return poll.whenDrained(done);
-      tcp.once('drain', done);
-      return () => void tcp.removeListener('drain', done);
-    },
-    ping: () => ws.ping(),
-  };
+
+  constructor(ws: WsSocket, tcp: TcpSocket, scheduler: SchedulerLike) {
+    this.#ws = ws;
+    this.#tcp = tcp;
+    this.#scheduler = scheduler;
+  }
+
+  isOpen(): boolean {
+    return this.#ws.readyState === OPEN;
+  }
+
+  bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  send(data: WireData): void {
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#tcp.cork();
+      queueMicrotask(this.#uncork);
+    }
+    this.#ws.send(data as string);
+  }
+
+  whenDrained(done: () => void): () => void {
+    const tcp = this.#tcp;
+    // Below the TCP socket's own mark no 'drain' comes: ws's bufferedAmount falls as it writes.
+    if (!tcp.writableNeedDrain) return pollDrain(this.#scheduler, done);
+    tcp.once('drain', done);
+    return () => void tcp.removeListener('drain', done);
+  }
+
+  ping(): void {
+    this.#ws.ping();
+  }
 }

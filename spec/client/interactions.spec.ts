@@ -1,10 +1,10 @@
-import './helpers/tripwires';
+import '../helpers/tripwires';
 import { filter, first, firstValueFrom } from 'rxjs';
 import { WebSocket } from 'ws';
-import type { HandshakeConnection, WebSocketConstructor } from '../lib/index.js';
-import { client, collect, record, trackedWebSocket } from './helpers/observe';
-import { startWsPeer } from './helpers/peers';
-import { waitFor } from './helpers/wait';
+import type { HandshakeConnection, WebSocketConstructor } from '../../lib/index.js';
+import { client, collect, record, trackedWebSocket } from '../helpers/observe';
+import { startWsPeer } from '../helpers/peers';
+import { waitFor } from '../helpers/wait';
 
 // Where features meet: each test combines two features under unusual timing, against real
 // sockets on 127.0.0.1, and pins the behaviour the docs promise.

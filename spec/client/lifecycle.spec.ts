@@ -1,8 +1,8 @@
-import './helpers/tripwires';
-import { ConnectionClosedError, ConnectTimeoutError, RetriesExhaustedError } from '../lib/index.js';
-import { client, collect, record, trackedWebSocket } from './helpers/observe';
-import { refusedPort, startRawPeer, startWsPeer } from './helpers/peers';
-import { waitFor, sleep } from './helpers/wait';
+import '../helpers/tripwires';
+import { ConnectionClosedError, ConnectTimeoutError, RetriesExhaustedError } from '../../lib/index.js';
+import { client, collect, record, trackedWebSocket } from '../helpers/observe';
+import { refusedPort, startRawPeer, startWsPeer } from '../helpers/peers';
+import { waitFor, sleep } from '../helpers/wait';
 
 // The connection lifecycle against real `ws` servers on 127.0.0.1: laziness, ref-counting,
 // every row of the state table, attempts, restarts, per-attempt URL and options, hung handshakes.
@@ -400,7 +400,7 @@ describe('restarts', () => {
 
 describe('per-attempt URL and options', () => {
   // An unusable URL from the function is a configuration error, fatal since the validation
-  // issue: spec/configuration-errors.spec.ts has it.
+  // issue: spec/client/configuration-errors.spec.ts has it.
   test('a URL function is called before every attempt; throwing or rejecting with an Error fails that attempt only', async () => {
     const server = await startWsPeer();
     const calls: number[] = [];

@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { startHeartbeat, type Heartbeat } from '../lib/core/heartbeat.js';
-import { newScheduler } from './helpers/test-scheduler.js';
+import { startHeartbeat, type Heartbeat } from '../../lib/core/heartbeat.js';
+import { newScheduler } from '../helpers/test-scheduler.js';
 
 // startHeartbeat in virtual time: a ping every `interval` ms, each answered by a pong within
 // `timeout` ms, else onTimeout once. Events are logged as [virtual time, what].

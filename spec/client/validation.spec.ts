@@ -2,12 +2,12 @@ import { asyncScheduler, NEVER, Subject, type SchedulerLike } from 'rxjs';
 import {
   matchId,
   type ChannelOptions,
-} from '../lib/index.js';
-import { request, type RequestHost } from '../lib/core/request.js';
-import { jsonPeer, quickClient, type JsonPeer } from './helpers/numbered-server.js';
-import { thrown } from './helpers/thrown.js';
-import './helpers/tripwires.js';
-import { waitFor } from './helpers/wait.js';
+} from '../../lib/index.js';
+import { request, type RequestHost } from '../../lib/core/request.js';
+import { jsonPeer, quickClient, type JsonPeer } from '../helpers/numbered-server.js';
+import { thrown } from '../helpers/thrown.js';
+import '../helpers/tripwires.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Validation where a user passes options after connect(): channel(), request(), send(), and the
 // default serializer's message; a request timeout of Infinity schedules no timer (it used to fire

@@ -7,11 +7,11 @@ import {
   type ConnectionState,
   type RxSocket,
   type UrlSource,
-} from '../lib/index.js';
-import { onDispose } from './helpers/dispose.js';
-import { jsonPeer, quickReconnect } from './helpers/numbered-server.js';
-import './helpers/tripwires.js';
-import { waitFor } from './helpers/wait.js';
+} from '../../lib/index.js';
+import { onDispose } from '../helpers/dispose.js';
+import { jsonPeer, quickReconnect } from '../helpers/numbered-server.js';
+import '../helpers/tripwires.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Configuration errors found when an attempt starts (a URL function's unusable URL or synchronous
 // TypeError/SyntaxError, a WebSocket constructor that refuses its arguments) end the socket with

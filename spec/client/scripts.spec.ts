@@ -1,11 +1,11 @@
-import './helpers/tripwires';
+import '../helpers/tripwires';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, ConnectTimeoutError, IterationOverflowError, iterate, RetriesExhaustedError, type RxSocket } from '../lib/index.js';
-import { onDispose } from './helpers/dispose';
-import { refusedPort, startWsPeer, type WsConnection } from './helpers/peers';
-import { collect, record } from './helpers/observe';
+import { connect, ConnectTimeoutError, IterationOverflowError, iterate, RetriesExhaustedError, type RxSocket } from '../../lib/index.js';
+import { onDispose } from '../helpers/dispose';
+import { refusedPort, startWsPeer, type WsConnection } from '../helpers/peers';
+import { collect, record } from '../helpers/observe';
 import { of } from 'rxjs';
-import { waitFor } from './helpers/wait';
+import { waitFor } from '../helpers/wait';
 
 // The client as scripts use it, with the defaults (no lazyCloseTimeout, no logger given):
 // await send() then for await, send-only producers, failing fast, bounded iteration.

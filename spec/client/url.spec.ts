@@ -1,6 +1,6 @@
-import { ConfigurationError } from '../lib/core/errors.js';
-import { normalizeUrl, resolveUrl } from '../lib/client/url.js';
-import { thrown } from './helpers/thrown.js';
+import { ConfigurationError } from '../../lib/core/errors.js';
+import { normalizeUrl, resolveUrl } from '../../lib/client/url.js';
+import { thrown } from '../helpers/thrown.js';
 
 // normalizeUrl checks a static URL and returns it as a ws:/wss: string (http:/https: mapped);
 // resolveUrl does the same for one attempt, calling a URL function first.

@@ -1,18 +1,18 @@
-import './helpers/tripwires';
+import '../helpers/tripwires';
 import { execFileSync, spawn } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { WebSocket } from 'ws';
-import { ConnectionClosedError, DecodeError } from '../lib/index.js';
-import { client, collect, record, trackedWebSocket } from './helpers/observe';
-import { refusedPort, startRawPeer, startWsPeer } from './helpers/peers';
-import { waitFor, sleep } from './helpers/wait';
+import { ConnectionClosedError, DecodeError } from '../../lib/index.js';
+import { client, collect, record, trackedWebSocket } from '../helpers/observe';
+import { refusedPort, startRawPeer, startWsPeer } from '../helpers/peers';
+import { waitFor, sleep } from '../helpers/wait';
 
 // Leaks: a process that used the built package exits by itself; a thousand reconnects leave
 // nothing behind; a malformed message is reported and the stream goes on.
 
-const root = resolve(__dirname, '..');
+const root = resolve(__dirname, '..', '..');
 const builtEntry = join(root, 'dist', 'cjs', 'index.js');
 
 function newestSource(dir: string): number {

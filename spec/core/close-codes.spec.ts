@@ -1,8 +1,8 @@
 import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
-import { isRetriableClose } from '../lib/index.js';
-import { isSendableCloseCode } from '../lib/core/close-codes.js';
-import { closeCodeOfProtocolError, isTlsCertificateError } from '../lib/transports/ws-errors.js';
+import { isRetriableClose } from '../../lib/index.js';
+import { isSendableCloseCode } from '../../lib/core/close-codes.js';
+import { closeCodeOfProtocolError, isTlsCertificateError } from '../../lib/transports/ws-errors.js';
 
 // ws's frame parser: public (`require('ws').Receiver`), but @types/ws does not declare it.
 const { Receiver } = WebSocket as unknown as {

@@ -1,10 +1,10 @@
-import './helpers/tripwires';
-import { connect, ConnectionClosedError, RetriesExhaustedError, type CloseInfo } from '../lib/index.js';
-import { client, collect, record, trackedWebSocket } from './helpers/observe';
-import { onDispose } from './helpers/dispose';
-import { refusedPort, startRawPeer, startWsPeer, type RawConnection } from './helpers/peers';
-import { closePayload, createRawPeer, frame, type FrameOptions } from '../lib/testing/index.js';
-import { waitFor, sleep } from './helpers/wait';
+import '../helpers/tripwires';
+import { connect, ConnectionClosedError, RetriesExhaustedError, type CloseInfo } from '../../lib/index.js';
+import { client, collect, record, trackedWebSocket } from '../helpers/observe';
+import { onDispose } from '../helpers/dispose';
+import { refusedPort, startRawPeer, startWsPeer, type RawConnection } from '../helpers/peers';
+import { closePayload, createRawPeer, frame, type FrameOptions } from '../../lib/testing/index.js';
+import { waitFor, sleep } from '../helpers/wait';
 
 // close(): one promise, resolved once the socket is closed and every stream completed; terminal
 // afterwards. And how the server's close codes and bad frames end (or do not end) a connection.

@@ -1,10 +1,10 @@
-import './helpers/tripwires';
-import { ConnectionClosedError, HeartbeatTimeoutError } from '../lib/index.js';
-import { client, collect, record, spyScheduler, trackedWebSocket } from './helpers/observe';
-import { onDispose } from './helpers/dispose';
-import { startWsPeer } from './helpers/peers';
-import { createFaultProxy, type FaultProxy } from '../lib/testing/index.js';
-import { waitFor, sleep } from './helpers/wait';
+import '../helpers/tripwires';
+import { ConnectionClosedError, HeartbeatTimeoutError } from '../../lib/index.js';
+import { client, collect, record, spyScheduler, trackedWebSocket } from '../helpers/observe';
+import { onDispose } from '../helpers/dispose';
+import { startWsPeer } from '../helpers/peers';
+import { createFaultProxy, type FaultProxy } from '../../lib/testing/index.js';
+import { waitFor, sleep } from '../helpers/wait';
 
 // Heartbeat against real sockets: a zombie (a TCP link that stays up but carries nothing) is found
 // by a missed pong; a live server is not; other traffic is no proof of life.

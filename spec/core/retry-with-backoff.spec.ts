@@ -1,6 +1,6 @@
 import { config, defer, Observable, type Subscription } from 'rxjs';
-import { retryWithBackoff, RetriesExhaustedError, type RetryInfo } from '../lib/index.js';
-import { newScheduler } from './helpers/test-scheduler.js';
+import { retryWithBackoff, RetriesExhaustedError, type RetryInfo } from '../../lib/index.js';
+import { newScheduler } from '../helpers/test-scheduler.js';
 
 // retryWithBackoff in virtual time. Delays with jitter off: retry k waits
 // min(maxDelay, initialDelay * factor^(k - 1)) after the failure that caused it.

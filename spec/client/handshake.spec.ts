@@ -8,11 +8,11 @@ import {
   type HandshakeConnection,
   type RxSocket,
   type WebSocketConstructor,
-} from '../lib/index.js';
-import { onDispose } from './helpers/dispose.js';
-import { numberedServer, quickClient } from './helpers/numbered-server.js';
-import { tripped } from './helpers/tripwires.js';
-import { next, waitFor } from './helpers/wait.js';
+} from '../../lib/index.js';
+import { onDispose } from '../helpers/dispose.js';
+import { numberedServer, quickClient } from '../helpers/numbered-server.js';
+import { tripped } from '../helpers/tripwires.js';
+import { next, waitFor } from '../helpers/wait.js';
 
 // The per-connection handshake (issue 7): it runs after every open, before state$ says 'open',
 // channels resubscribe and the buffer flushes; its conn.send bypasses the buffer; what arrives

@@ -1,9 +1,9 @@
-import './helpers/tripwires';
+import '../helpers/tripwires';
 import { eachValueFrom } from 'rxjs-for-await';
-import { ConnectionClosedError } from '../lib/index.js';
-import { client, collect, record } from './helpers/observe';
-import { startWsPeer } from './helpers/peers';
-import { waitFor } from './helpers/wait';
+import { ConnectionClosedError } from '../../lib/index.js';
+import { client, collect, record } from '../helpers/observe';
+import { startWsPeer } from '../helpers/peers';
+import { waitFor } from '../helpers/wait';
 
 // Async iteration: `for await (const m of socket)` and `eachValueFrom(socket.messages$)` hold
 // the connection like any messages$ subscriber; `break` lets go; close() ends the loop.

@@ -1,14 +1,14 @@
 import { asyncScheduler, from, Observable, of, throwError, type SchedulerLike } from 'rxjs';
 import { WebSocket, type ClientOptions } from 'ws';
-import { connect, MessageDroppedError, type ConnectOptions, type DroppedMessage, type RxSocket, type WebSocketConstructor } from '../lib/index.js';
-import { createFaultProxy, type TestServerOptions } from '../lib/testing/index.js';
-import { onDispose, testScope } from './helpers/dispose.js';
-import { prng } from './helpers/prng.js';
-import { gatedServer, parsed, type GatedServer } from './helpers/gated-server.js';
-import { settledNow, settleWithin } from './helpers/settle.js';
-import { client as closedAfter, hold } from './helpers/observe.js';
-import './helpers/tripwires.js';
-import { next, sleep, waitFor } from './helpers/wait.js';
+import { connect, MessageDroppedError, type ConnectOptions, type DroppedMessage, type RxSocket, type WebSocketConstructor } from '../../lib/index.js';
+import { createFaultProxy, type TestServerOptions } from '../../lib/testing/index.js';
+import { onDispose, testScope } from '../helpers/dispose.js';
+import { prng } from '../helpers/prng.js';
+import { gatedServer, parsed, type GatedServer } from '../helpers/gated-server.js';
+import { settledNow, settleWithin } from '../helpers/settle.js';
+import { client as closedAfter, hold } from '../helpers/observe.js';
+import '../helpers/tripwires.js';
+import { next, sleep, waitFor } from '../helpers/wait.js';
 
 // Integration specs of send() and outgoing against real ws servers on 127.0.0.1 (issue 3): what
 // send() promises in every state, serialization failures, ordering across restarts and producers,

@@ -1,7 +1,7 @@
 import { VirtualTimeScheduler } from 'rxjs';
-import { connect, RetriesExhaustedError, type ConnectionState } from '../lib/index.js';
-import type { WebSocketLike } from '../lib/core/transport.js';
-import './helpers/tripwires';
+import { connect, RetriesExhaustedError, type ConnectionState } from '../../lib/index.js';
+import type { WebSocketLike } from '../../lib/core/transport.js';
+import '../helpers/tripwires';
 
 /**
  * The client's state machine in virtual time. Real sockets cannot run on a virtual clock, so the

@@ -1,4 +1,4 @@
-import { backoffDelay } from '../lib/index.js';
+import { backoffDelay } from '../../lib/index.js';
 
 // backoffDelay(k) is the delay before retry k (k >= 1):
 // min(maxDelay, initialDelay * factor^(k - 1)), and with jitter a uniform pick in [0, that].

@@ -9,14 +9,14 @@ import {
   type DropReason,
   type RxSocket,
   type WebSocketConstructor,
-} from '../lib/index.js';
-import { createFaultProxy, type FaultProxy, type TestServerOptions } from '../lib/testing/index.js';
-import { onDispose, testScope } from './helpers/dispose.js';
-import { gatedServer, parsed, type GatedServer } from './helpers/gated-server.js';
-import { settledNow } from './helpers/settle.js';
-import { client as closedAfter, hold } from './helpers/observe.js';
-import './helpers/tripwires.js';
-import { next, sleep, waitFor } from './helpers/wait.js';
+} from '../../lib/index.js';
+import { createFaultProxy, type FaultProxy, type TestServerOptions } from '../../lib/testing/index.js';
+import { onDispose, testScope } from '../helpers/dispose.js';
+import { gatedServer, parsed, type GatedServer } from '../helpers/gated-server.js';
+import { settledNow } from '../helpers/settle.js';
+import { client as closedAfter, hold } from '../helpers/observe.js';
+import '../helpers/tripwires.js';
+import { next, sleep, waitFor } from '../helpers/wait.js';
 
 // Integration specs of the outgoing buffer against real servers (issue 3): drops by timeout and by
 // overflow with exact counts, close and fatal closes, and a stalled peer behind a TCP proxy. The

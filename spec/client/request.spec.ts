@@ -10,12 +10,12 @@ import {
   type ConnectionState,
   type DroppedMessage,
   type RxSocket,
-} from '../lib/index.js';
-import { request, type RequestHost } from '../lib/core/request.js';
-import { onDispose } from './helpers/dispose.js';
-import { jsonPeer, quickClient, type JsonPeer } from './helpers/numbered-server.js';
-import './helpers/tripwires.js';
-import { next, waitFor } from './helpers/wait.js';
+} from '../../lib/index.js';
+import { request, type RequestHost } from '../../lib/core/request.js';
+import { onDispose } from '../helpers/dispose.js';
+import { jsonPeer, quickClient, type JsonPeer } from '../helpers/numbered-server.js';
+import '../helpers/tripwires.js';
+import { next, waitFor } from '../helpers/wait.js';
 
 // socket.request() (issue 7): the first matching message answers it; it times out with
 // RequestTimeoutError; a request written on a connection that is lost rejects (never resent),

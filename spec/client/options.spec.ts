@@ -1,7 +1,7 @@
 import { asyncScheduler, lastValueFrom, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { connect, type ConnectOptions } from '../lib/index.js';
-import { thrown } from './helpers/thrown.js';
+import { connect, type ConnectOptions } from '../../lib/index.js';
+import { thrown } from '../helpers/thrown.js';
 
 // connect() validates every option at construction, with messages that name the option, the
 // expectation and the value: ``Expected `reconnect.factor` to be a number >= 1, got `0` (number)``.

@@ -1,9 +1,9 @@
 import { filter, first, type Observable, type Subscription } from 'rxjs';
-import { ChannelError, ConnectionClosedError, type ChannelOptions, type ConnectOptions, type ConnectionState, type RxSocket } from '../lib/index.js';
-import { onDispose } from './helpers/dispose.js';
-import { jsonPeer, quickClient, type JsonPeer } from './helpers/numbered-server.js';
-import './helpers/tripwires.js';
-import { next, waitFor } from './helpers/wait.js';
+import { ChannelError, ConnectionClosedError, type ChannelOptions, type ConnectOptions, type ConnectionState, type RxSocket } from '../../lib/index.js';
+import { onDispose } from '../helpers/dispose.js';
+import { jsonPeer, quickClient, type JsonPeer } from '../helpers/numbered-server.js';
+import '../helpers/tripwires.js';
+import { next, waitFor } from '../helpers/wait.js';
 
 // socket.channel() against a real ws server (issue 7): one server-side subscription per channel
 // while it has subscribers, written again on every connection before the buffer flushes; the

@@ -1,8 +1,8 @@
 import type { TestScheduler } from 'rxjs/testing';
-import type { DropReason } from '../lib/index.js';
-import { SendQueue } from '../lib/core/send-queue.js';
-import type { OverflowPolicy } from '../lib/core/send-queue.js';
-import { newScheduler } from './helpers/test-scheduler.js';
+import type { DropReason } from '../../lib/index.js';
+import { SendQueue } from '../../lib/core/send-queue.js';
+import type { OverflowPolicy } from '../../lib/core/send-queue.js';
+import { newScheduler } from '../helpers/test-scheduler.js';
 
 // SendQueue in virtual time: a bounded FIFO whose entries expire at their own deadlines, with
 // one expiry timer at a time. Drops and occupancy changes are logged as [time, ...].
