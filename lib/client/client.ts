@@ -1,12 +1,11 @@
-import { Observable, Subject, Subscription, type Observer } from 'rxjs';
+import { Observable, Subscription, type Observer } from 'rxjs';
 import { createChannel, type ChannelHost, type ChannelOptions } from '../core/channel.js';
 import { isSendableCloseCode, sendableCloseCodes, type CloseCodeRule } from '../core/close-codes.js';
 import { createCodec, type Codec } from '../core/codec.js';
 import type { OpenConnection } from '../core/connection.js';
-import { asError, closedByClient, ConnectTimeoutError, describe, type DropReason } from '../core/errors.js';
+import { asError, closedByClient, ConnectTimeoutError } from '../core/errors.js';
 import { iterate, validateIterateOptions, type IterateOptions, type MessageIterator } from '../core/iterate.js';
-import { receiver } from '../core/receive.js';
-import { createReporter, type Reporter } from '../core/report.js';
+import { createReporter } from '../core/report.js';
 import { request, type RequestHost, type RequestOptions } from '../core/request.js';
 import type { Listen, WebSocketConstructor } from '../core/transport.js';
 import { checkDelay, checkKeys, checkOptionsObject } from '../core/validate.js';
@@ -14,7 +13,8 @@ import { Writer } from '../core/writer.js';
 import type { WatchPage } from '../transports/page-events.js';
 import { resolveOptions, type ConnectOptions } from './options.js';
 import type { Channel, ConnectionState, DroppedMessage, RxSocket, SendOptions, SocketMetrics } from './rx-socket.js';
-import { Session, type SessionHost } from './session.js';
+import { Session } from './session.js';
+import { SocketStreams } from './streams.js';
 import { normalizeUrl, type UrlSource } from './url.js';
 import { validateOptions, validateSendOptions } from './validate-options.js';
 
@@ -57,20 +57,16 @@ class Client<In, Out> implements RxSocket<In, Out> {
   readonly dropped$: Observable<DroppedMessage<Out>>;
   readonly outgoing: Observer<Out>;
 
-  readonly #incoming = new Subject<In>();
-  readonly #errors = new Subject<Error>();
-  readonly #drops = new Subject<DroppedMessage<Out>>();
+  readonly #streams: SocketStreams<In, Out>;
   /** Live channels' `subscribe`, written on every connection. */
   readonly #channels = new Set<() => Out>();
   readonly #codec: Codec<In, Out>;
   readonly #writer: Writer<Out>;
   readonly #session: Session<In, Out>;
-  readonly #report: Reporter;
   readonly #iteration: IterateOptions<In>;
   readonly #bufferTimeout: number;
   /** `ws` sends every code RFC 6455 allows; a standard WebSocket only 1000 and 3000–4999. */
   readonly #closeCodes: CloseCodeRule;
-  #bufferHold: Subscription | undefined;
   #rtt: number | undefined;
 
   constructor(url: UrlSource, options: ConnectOptions<In, Out>, WebSocket: WebSocketConstructor, platform: Platform) {
@@ -78,7 +74,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     const prototype = (o.WebSocket as { prototype?: { terminate?: unknown } }).prototype;
     this.#closeCodes = typeof prototype?.terminate === 'function' ? 'rfc6455' : 'standard';
     this.#codec = createCodec(o.serialize, o.deserialize);
-    this.#report = createReporter(o.logger);
+    const streams = (this.#streams = new SocketStreams<In, Out>(createReporter(o.logger)));
     this.#iteration = o.iteration;
     this.#bufferTimeout = o.buffer.timeout;
     const { scheduler, heartbeat } = o;
@@ -86,23 +82,12 @@ class Client<In, Out> implements RxSocket<In, Out> {
       ...o.buffer,
       highWaterMark: o.highWaterMark,
       scheduler,
-      onDrop: (entry, reason, cause) => this.#dropped(entry.message, reason, cause, entry.promised),
+      onDrop: (entry, reason, cause) => streams.dropped(entry.message, reason, cause, entry.promised),
       // What waits in the buffer holds the connection, as a subscriber does.
       onQueued: (occupied) => {
-        if (occupied) this.#bufferHold = this.#session.hold();
-        else this.#bufferHold?.unsubscribe();
+        if (occupied) this.#session.hold();
+        else this.#session.release();
       },
-    });
-    const onMessage = receiver<In>({
-      codec: this.#codec,
-      appPong: heartbeat && heartbeat.message ? { isPong: heartbeat.isPong } : undefined,
-      pong: () => this.#session.pongTarget?.pong(),
-      deliver: (message) => {
-        const handshake = this.#session.handshake;
-        if (handshake) handshake.deliver(message);
-        else this.#incoming.next(message);
-      },
-      error: (error, kind, what) => this.#error(error, kind, what),
     });
     const message = heartbeat ? heartbeat.message : undefined;
     this.#session = new Session<In, Out>(
@@ -122,7 +107,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
           },
           closeTimeout: o.closeTimeout,
           scheduler,
-          onMessage,
         },
         handshake: o.handshake,
         reconnect: o.reconnect,
@@ -131,25 +115,32 @@ class Client<In, Out> implements RxSocket<In, Out> {
         writer: this.#writer,
         isFatalCause: platform.isFatalCause ?? (() => false),
         watchPage: o.pageEvents ? platform.watchPage : undefined,
-        report: this.#report,
+        streams,
+        codec: this.#codec,
+        appPong: heartbeat && heartbeat.message ? { isPong: heartbeat.isPong } : undefined,
       },
-      this.#sessionHost(),
+      {
+        opening: (conn) => {
+          for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
+        },
+        writeNow: (conn, message) => this.#writer.writeNow(conn, this.#codec.encode(message)),
+      },
     );
     this.state$ = this.#session.state$;
-    this.errors$ = this.#errors.asObservable();
-    this.dropped$ = this.#drops.asObservable();
+    this.errors$ = streams.errors.asObservable();
+    this.dropped$ = streams.drops.asObservable();
     this.messages$ = new Observable<In>((subscriber) => {
-      const subscription = this.#incoming.subscribe(subscriber);
+      const subscription = this.#streams.incoming.subscribe(subscriber);
       if (this.#session.ended) return subscription;
-      const hold = this.#session.hold();
+      this.#session.hold();
       return () => {
         subscription.unsubscribe();
-        hold.unsubscribe();
+        this.#session.release();
       };
     });
     this.outgoing = {
       next: (message) => this.#offer(message),
-      error: (error: unknown) => this.#error(asError(error), 'outgoing', 'outgoing.error() was called'),
+      error: (error: unknown) => this.#streams.error(asError(error), 'outgoing', 'outgoing.error() was called'),
       complete: () => undefined,
     };
   }
@@ -264,7 +255,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     try {
       data = this.#codec.encode(message);
     } catch (error) {
-      return this.#error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
+      return this.#streams.error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
     }
     this.#writer.offer(message, data, this.#bufferTimeout);
   }
@@ -276,7 +267,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       ...merged,
       onDrop: (message) => {
         if (onDrop) return onDrop(message);
-        this.#report.warn('iteration', 'a for-await loop fell behind: messages dropped (see the `iteration` option)', { message });
+        this.#streams.report.warn('iteration', 'a for-await loop fell behind: messages dropped (see the `iteration` option)', { message });
       },
     });
   }
@@ -289,28 +280,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
     try {
       this.#writer.writeNow(conn, this.#codec.encode(make()));
     } catch (error) {
-      this.#error(asError(error), 'write', 'a heartbeat or channel message could not be written');
+      this.#streams.error(asError(error), 'write', 'a heartbeat or channel message could not be written');
     }
-  }
-
-  #sessionHost(): SessionHost<In, Out> {
-    return {
-      opening: (conn) => {
-        for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
-      },
-      deliver: (message) => this.#incoming.next(message),
-      error: (error, kind, what) => this.#error(error, kind, what),
-      writeNow: (conn, message) => this.#writer.writeNow(conn, this.#codec.encode(message)),
-      ended: (error) => {
-        if (error === undefined) return this.#incoming.complete();
-        if (!this.#incoming.observed) this.#report.warn('fail', `the socket closed for good: ${describe(error)}`, { error });
-        this.#incoming.error(error);
-      },
-      completed: () => {
-        this.#errors.complete();
-        this.#drops.complete();
-      },
-    };
   }
 
   #channelHost(): ChannelHost<In, Out> {
@@ -337,18 +308,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
       write: (message, timeout, written) => this.#submit(message, timeout, () => written(this.#session.serial)),
       scheduler: this.#scheduler,
     };
-  }
-
-  /** An error for errors$; a warning too when nobody observes errors$. */
-  #error(error: Error, kind: string, what: string): void {
-    if (!this.#errors.observed) this.#report.warn(kind, `${what}: ${error.message} (observe errors$ to handle this)`, { error });
-    this.#errors.next(error);
-  }
-
-  /** A drop for dropped$; a warning too when neither dropped$ nor a send() promise reports it. */
-  #dropped(message: Out, reason: DropReason, cause: unknown, promised: boolean): void {
-    if (!promised && !this.#drops.observed) this.#report.warn('drop', `a message was dropped (${reason}) (observe dropped$ to handle this)`, { message, reason });
-    this.#drops.next(cause === undefined ? { payload: message, message, reason } : { payload: message, message, reason, cause });
   }
 }
 

@@ -1,4 +1,4 @@
-import { Subscription, type SchedulerLike } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
 
 /**
  * Reference counting with a linger: what `share({ resetOnRefCountZero: () => timer(ms) })` does
@@ -29,9 +29,12 @@ export abstract class Holds {
   /** A counter of uses that do not hold (a send written at once): moving, it restarts the linger. */
   protected abstract uses(): number;
 
-  /** Holds until the returned subscription is unsubscribed. */
-  hold(): Subscription {
-    if (this.#over) return Subscription.EMPTY;
+  /**
+   * Holds until the matching {@link Holds.release}. A pair of calls rather than a Subscription:
+   * the callers are internal and each releases once, and an idle connection keeps no object per holder.
+   */
+  hold(): void {
+    if (this.#over) return;
     this.#count++;
     this.#timer?.unsubscribe();
     this.#timer = undefined;
@@ -39,7 +42,6 @@ export abstract class Holds {
       this.#held = true; // before firstHold(): a hold taken inside it does not start again
       this.firstHold();
     }
-    return new Subscription(() => this.#release());
   }
 
   /** No hold from now on, and no timer left behind. */
@@ -49,7 +51,7 @@ export abstract class Holds {
     this.#timer = undefined;
   }
 
-  #release(): void {
+  release(): void {
     if (--this.#count > 0 || this.#over || !this.#held || this.#linger === Infinity) return;
     const wait = (seen: number): void => {
       this.#timer = this.#scheduler.schedule(() => {

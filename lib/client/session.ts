@@ -3,7 +3,8 @@ import type { OpenConnection } from '../core/connection.js';
 import { closeInfo, closedByClient, ConfigurationError, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
 import { runHandshake, type HandshakeFunction, type HandshakeRun } from '../core/handshake.js';
 import { retryWithBackoff, type RetryInfo } from '../core/retry-with-backoff.js';
-import type { Reporter } from '../core/report.js';
+import type { Codec } from '../core/codec.js';
+import { receive, type AppPong, type ReceiveTarget } from '../core/receive.js';
 import type { Writer } from '../core/writer.js';
 import type { PageSignal, WatchPage } from '../transports/page-events.js';
 import { isRetriableClose } from './close-policy.js';
@@ -11,27 +12,20 @@ import { Holds } from './holds.js';
 import { openConnection, type AttemptConfig } from './dial.js';
 import type { ReconnectOptions } from './options.js';
 import type { ConnectionState } from './rx-socket.js';
+import type { SocketStreams } from './streams.js';
 
-/** What the session tells the client facade. */
-export interface SessionHost<In, Out> {
+/** What the session asks of the client facade. */
+export interface SessionHost<Out> {
   /** A connection opened, before `'open'` is announced: write what belongs to it (channel subscriptions). */
   opening(conn: OpenConnection): void;
-  /** A message that arrived after the handshake decided, delivered once `'open'` is announced. */
-  deliver(message: In): void;
-  /** A retried failure, for `errors$`. */
-  error(error: Error, kind: string, what: string): void;
   /** Writes a handshake's message on its connection at once (serialized; throws as `serialize` does). */
   writeNow(conn: OpenConnection, message: Out): void;
-  /** The socket ended for good: `error` when a close was not retried, none after `close()`. */
-  ended(error?: unknown): void;
-  /** The streams can complete: `state$` has, the requests' `connectionLost$` will next. */
-  completed(): void;
 }
 
 /** How the session dials, retries and lingers. */
 export interface SessionConfig<In, Out> {
   /** The dial and per-connection config, without what the session provides per attempt. */
-  readonly attempt: Omit<AttemptConfig, 'attempt' | 'handshake' | 'closeFrame' | 'onClosing'>;
+  readonly attempt: Omit<AttemptConfig, 'attempt' | 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage'>;
   readonly handshake: HandshakeFunction<In, Out> | undefined;
   readonly reconnect: false | ReconnectOptions;
   readonly lazyCloseTimeout: number;
@@ -40,8 +34,11 @@ export interface SessionConfig<In, Out> {
   /** Causes of a close that retrying cannot fix (TLS certificate errors in Node). */
   readonly isFatalCause: (cause: unknown) => boolean;
   readonly watchPage: WatchPage | undefined;
-  /** Where state changes go as `'debug'`. */
-  readonly report: Reporter;
+  /** The socket's streams: where messages, failures and the end go. */
+  readonly streams: SocketStreams<In, Out>;
+  readonly codec: Codec<In, Out>;
+  /** With an application-level heartbeat: which messages are pongs. */
+  readonly appPong: AppPong<In>;
 }
 
 /**
@@ -50,13 +47,14 @@ export interface SessionConfig<In, Out> {
  * `retryWithBackoff`, and a `state$` that says where it is. Terminal after `close()` or a close
  * that is not retried.
  */
-export class Session<In, Out> extends Holds {
+export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
   readonly #states = new ReplaySubject<ConnectionState>(1);
   readonly state$ = this.#states.asObservable();
   /** Each connection that ended, with its serial: what pending requests wait for. */
   readonly connectionLost$ = new Subject<{ serial: number; error: ConnectionClosedError }>();
   readonly #config: SessionConfig<In, Out>;
-  readonly #host: SessionHost<In, Out>;
+  readonly #host: SessionHost<Out>;
+  readonly #streams: SocketStreams<In, Out>;
   readonly #closings = new Set<Promise<unknown>>();
   #state: ConnectionState = { status: 'idle', attempt: 0 };
   #attempts: Subscription | undefined; // the running dial-and-retry chain
@@ -71,10 +69,11 @@ export class Session<In, Out> extends Holds {
   #closed: Promise<void> | undefined;
   #reconnects = 0;
 
-  constructor(config: SessionConfig<In, Out>, host: SessionHost<In, Out>) {
+  constructor(config: SessionConfig<In, Out>, host: SessionHost<Out>) {
     super(config.lazyCloseTimeout, config.scheduler);
     this.#config = config;
     this.#host = host;
+    this.#streams = config.streams;
     this.#states.next(this.#state);
   }
 
@@ -100,14 +99,25 @@ export class Session<In, Out> extends Holds {
     return this.#reconnects;
   }
 
-  /** The connection an application-level pong counts for: the open one, or the one in its handshake. */
-  get pongTarget(): OpenConnection | undefined {
-    return this.#pongTarget;
+  /** An incoming frame of the current connection (the hot path). */
+  receive(data: string | Uint8Array): void {
+    receive(data, this.#config.codec, this.#config.appPong, this);
   }
 
-  /** The handshake in progress, which incoming messages are routed to. */
-  get handshake(): HandshakeRun<In> | undefined {
-    return this.#handshake;
+  /** An application-level pong: it counts for the open connection, or the one in its handshake. */
+  pong(): void {
+    this.#pongTarget?.pong();
+  }
+
+  /** A decoded message: to the handshake while one runs, else to `messages$`. */
+  deliver(message: In): void {
+    const handshake = this.#handshake;
+    if (handshake) handshake.deliver(message);
+    else this.#streams.incoming.next(message);
+  }
+
+  error(error: Error, kind: string, what: string): void {
+    this.#streams.error(error, kind, what);
   }
 
   protected firstHold(): void {
@@ -149,7 +159,7 @@ export class Session<In, Out> extends Holds {
     this.#stop();
     void this.#settleClosed().then(() => {
       this.#setState({ status: 'closed', attempt: this.#state.attempt, lastClose });
-      this.#host.ended();
+      this.#streams.ended();
       this.#complete();
       done();
     });
@@ -177,6 +187,7 @@ export class Session<In, Out> extends Holds {
         attempt: this.#state.attempt,
         handshake: handshake && ((conn) => this.#runHandshake(conn, handshake)),
         closeFrame: () => this.#closeFrame,
+        onMessage: (data) => this.receive(data),
         onClosing: (closing) => this.#track(closing),
       }),
     ).pipe(
@@ -235,7 +246,7 @@ export class Session<In, Out> extends Holds {
     if (this.#ended) return; // a state$ observer closed the socket: the writer is closed too
     // Messages the server sent right after the handshake's answer, in the same read: in order,
     // before anything newer.
-    if (afterHandshake) for (const message of afterHandshake) this.#host.deliver(message);
+    if (afterHandshake) for (const message of afterHandshake) this.#streams.incoming.next(message);
     if (this.#conn !== conn) return; // an observer ended this connection
     this.#config.writer.attach(conn);
   }
@@ -261,7 +272,7 @@ export class Session<In, Out> extends Holds {
   }
 
   #retrying({ error, attempt }: RetryInfo): void {
-    this.#host.error(error as Error, 'retry', `the connection failed (attempt ${attempt - 1}) and is retried`);
+    this.#streams.error(error as Error, 'retry', `the connection failed (attempt ${attempt - 1}) and is retried`);
     if (this.#ended) return; // an errors$ observer closed the socket: no retry comes
     this.#setState({ status: 'reconnecting', attempt, lastClose: closeInfo(error as ConnectionClosedError) });
   }
@@ -278,7 +289,7 @@ export class Session<In, Out> extends Holds {
     const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.#state.lastClose;
     this.#config.writer.close('closed');
     this.#setState({ status: 'closed', attempt: this.#state.attempt, ...(lastClose && { lastClose }) });
-    this.#host.ended(error);
+    this.#streams.ended(error);
     this.#complete();
   }
 
@@ -290,12 +301,12 @@ export class Session<In, Out> extends Holds {
 
   #complete(): void {
     this.#states.complete();
-    this.#host.completed();
+    this.#streams.completed();
     this.connectionLost$.complete();
   }
 
   #setState(state: ConnectionState): void {
-    this.#config.report.debug(`state ${state.status}`, { ...state });
+    this.#streams.report.debug(`state ${state.status}`, { ...state });
     if (state.status === 'open' && this.#state.status === 'reconnecting') this.#reconnects++;
     this.#state = state;
     this.#states.next(state);

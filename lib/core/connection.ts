@@ -64,111 +64,135 @@ export interface ConnectionRuntime {
  * protocol error's code, the HTTP status of a refused upgrade, the error that caused it).
  */
 export function runConnection(socket: WebSocketLike, config: ConnectionConfig, events: ConnectionEvents): ConnectionRuntime {
-  const { scheduler, closeTimeout } = config;
-  let active = true; // false once this connection has ended or been let go
-  let lastError: unknown;
-  let status: number | undefined;
-  let heartbeat: Heartbeat | undefined;
-  let closing: Promise<CloseInfo | undefined> | undefined;
-  let closeTimer: Subscription | undefined;
-  const closeWaiters: Array<(info: CloseInfo) => void> = [];
+  return new Connection(socket, config, events);
+}
 
-  const end = (error: ConnectionClosedError): void => {
-    if (!active) return;
-    active = false;
-    heartbeat?.stop();
+/** One socket under the runtime: the {@link OpenConnection} its owner gets, and the runtime's controls. */
+class Connection implements OpenConnection, ConnectionRuntime {
+  readonly #socket: WebSocketLike;
+  readonly #config: ConnectionConfig;
+  readonly #events: ConnectionEvents;
+  #active = true; // false once this connection has ended or been let go
+  #transport: Transport | undefined;
+  #lastError: unknown;
+  #status: number | undefined;
+  #heartbeat: Heartbeat | undefined;
+  #closing: Promise<CloseInfo | undefined> | undefined;
+  #closeTimer: Subscription | undefined;
+  #closeWaiters: Array<(info: CloseInfo) => void> = [];
+
+  constructor(socket: WebSocketLike, config: ConnectionConfig, events: ConnectionEvents) {
+    this.#socket = socket;
+    this.#config = config;
+    this.#events = events;
+    config.listen(
+      socket,
+      {
+        error: (error, code) => {
+          this.#lastError ??= error;
+          // ws answers a protocol error with its own close and then waits up to 30 s for the
+          // peer: end now, with the mapped code, so a silent peer cannot hide it.
+          if (code !== undefined) this.fail(new ConnectionClosedError({ code, reason: (error as Error).message, wasClean: false }, { cause: error }));
+        },
+        status: (code) => void (this.#status = code),
+        open: (transport) => this.#opened(transport),
+        message: (data) => {
+          if (!this.#active) return;
+          this.#heartbeat?.activity();
+          config.onMessage(data);
+        },
+        pong: () => this.#heartbeat?.pong(),
+        // RFC 6455 7.1.1: a client may close the TCP connection itself if the server does not;
+        // after closeTimeout, rather than ws's 30 s with the socket still counted as open.
+        ended: () => void (this.#closeTimer ??= config.scheduler.schedule(() => terminate(socket), config.closeTimeout)),
+        close: (code, reason) => this.#closed(code, reason),
+      },
+      config.scheduler,
+    );
+  }
+
+  get transport(): Transport {
+    return this.#transport as Transport;
+  }
+
+  pong(): void {
+    this.#heartbeat?.pong();
+  }
+
+  probe(): void {
+    this.#heartbeat?.probe();
+  }
+
+  fail(error: ConnectionClosedError): void {
+    if (!this.#active) return;
+    this.#active = false;
+    this.#heartbeat?.stop();
     // A failed attempt or a zombie will not answer a close frame: terminate, never wait.
-    if (socket.readyState !== CLOSED) config.onClosing(shutdown(1006));
-    events.end(error);
-  };
+    if (this.#socket.readyState !== CLOSED) this.#config.onClosing(this.close(1006));
+    this.#events.end(error);
+  }
+
+  stop(code: number, reason: string): void {
+    if (!this.#active) return;
+    this.#active = false;
+    this.#heartbeat?.stop();
+    this.#config.onClosing(this.close(code, reason));
+  }
 
   /**
    * Closes the socket whatever its state, bounded by `closeTimeout`: gracefully with a sendable
    * `code`, by terminating with 1006 or while the handshake is in progress.
    */
-  const shutdown = (code: number, reason?: string): Promise<CloseInfo | undefined> => {
-    if (closing) return closing;
-    closing = new Promise<CloseInfo | undefined>((resolve) => {
+  close(code: number, reason?: string): Promise<CloseInfo | undefined> {
+    this.#closing ??= new Promise<CloseInfo | undefined>((resolve) => {
+      const socket = this.#socket;
       if (socket.readyState === CLOSED) return resolve(undefined);
-      closeWaiters.push(resolve);
+      this.#closeWaiters.push(resolve);
       if (socket.readyState === CONNECTING || code === 1006) {
         terminate(socket);
       } else {
         socket.close(code, reason);
-        closeTimer = scheduler.schedule(() => terminate(socket), closeTimeout);
+        this.#closeTimer = this.#config.scheduler.schedule(() => terminate(socket), this.#config.closeTimeout);
       }
     });
-    return closing;
-  };
+    return this.#closing;
+  }
 
-  const onClose = (code: number, reason: string): void => {
-    closeTimer?.unsubscribe();
-    const info: CloseInfo = { code, reason: reason || reasonOf(lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
-    for (const resolve of closeWaiters.splice(0)) resolve(info);
-    end(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
-  };
-
-  const onOpen = (transport: Transport): void => {
-    if (!active) return;
-    const conn: OpenConnection = { transport, close: shutdown, pong: () => heartbeat?.pong(), probe: () => heartbeat?.probe() };
-    const beat = config.heartbeat;
+  #opened(transport: Transport): void {
+    if (!this.#active) return;
+    this.#transport = transport;
+    const { heartbeat: beat, handshake } = this.#config;
     // An application-level ping where one is given; else the transport's ping frames, if any.
     const appPing = beat ? beat.ping : undefined;
-    const sendPing = appPing ? () => appPing(conn) : transport.ping && (() => transport.ping?.());
+    const sendPing = appPing ? () => appPing(this) : transport.ping && (() => transport.ping?.());
     if (beat && sendPing) {
-      heartbeat = startHeartbeat({
+      this.#heartbeat = startHeartbeat({
         interval: beat.interval,
         timeout: beat.timeout,
-        scheduler,
+        scheduler: this.#config.scheduler,
         ping: sendPing,
-        onTimeout: () => end(new HeartbeatTimeoutError(beat.timeout)),
+        onTimeout: () => this.fail(new HeartbeatTimeoutError(beat.timeout)),
         ...(beat.onRtt && { onRtt: beat.onRtt }),
       });
     }
-    if (!config.handshake) return events.open(conn);
-    config.handshake(conn).then(
-      () => void (active && events.open(conn)),
+    if (!handshake) return this.#events.open(this);
+    handshake(this).then(
+      () => void (this.#active && this.#events.open(this)),
       (error: unknown) => {
-        lastError = error;
-        end(new ConnectionClosedError({ code: 1006, reason: `handshake failed: ${describe(error)}`, wasClean: false }, { cause: error }));
+        this.#lastError = error;
+        this.fail(new ConnectionClosedError({ code: 1006, reason: `handshake failed: ${describe(error)}`, wasClean: false }, { cause: error }));
       },
     );
-  };
+  }
 
-  config.listen(
-    socket,
-    {
-      error: (error, code) => {
-        lastError ??= error;
-        // ws answers a protocol error with its own close and then waits up to 30 s for the
-        // peer: end now, with the mapped code, so a silent peer cannot hide it.
-        if (code !== undefined) end(new ConnectionClosedError({ code, reason: (error as Error).message, wasClean: false }, { cause: error }));
-      },
-      status: (code) => void (status = code),
-      open: onOpen,
-      message: (data) => {
-        if (!active) return;
-        heartbeat?.activity();
-        config.onMessage(data);
-      },
-      pong: () => heartbeat?.pong(),
-      // RFC 6455 7.1.1: a client may close the TCP connection itself if the server does not;
-      // after closeTimeout, rather than ws's 30 s with the socket still counted as open.
-      ended: () => void (closeTimer ??= scheduler.schedule(() => terminate(socket), closeTimeout)),
-      close: onClose,
-    },
-    scheduler,
-  );
-
-  return {
-    fail: end,
-    stop(code, reason) {
-      if (!active) return;
-      active = false;
-      heartbeat?.stop();
-      config.onClosing(shutdown(code, reason));
-    },
-  };
+  #closed(code: number, reason: string): void {
+    this.#closeTimer?.unsubscribe();
+    const status = this.#status;
+    const info: CloseInfo = { code, reason: reason || reasonOf(this.#lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
+    for (const resolve of this.#closeWaiters.splice(0)) resolve(info);
+    const lastError = this.#lastError;
+    this.fail(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
+  }
 }
 
 /** Ends a socket at once: `ws`'s `terminate()`; elsewhere `close()`, and its events are ignored. */

@@ -2,14 +2,8 @@ import type { Codec } from './codec.js';
 import { asError } from './errors.js';
 
 /** Where an incoming frame goes once decoded. */
-export interface ReceiveConfig<In> {
-  readonly codec: Codec<In, unknown>;
-  /**
-   * With an application-level heartbeat: which messages are pongs (they meet the deadline and do
-   * not reach `deliver`); `undefined` inside means any message meets the deadline and is delivered.
-   */
-  readonly appPong: { readonly isPong: ((message: In) => boolean) | undefined } | undefined;
-  /** The pong reached the connection being checked. */
+export interface ReceiveTarget<In> {
+  /** An application-level pong arrived: the connection being checked answered. */
   pong(): void;
   deliver(message: In): void;
   /** A frame that did not decode (`DecodeError`), or an `isPong` that threw. */
@@ -17,31 +11,34 @@ export interface ReceiveConfig<In> {
 }
 
 /**
+ * With an application-level heartbeat: which messages are pongs (they meet the deadline and are
+ * not delivered); `isPong` undefined means any message meets the deadline and is delivered.
+ */
+export type AppPong<In> = { readonly isPong: ((message: In) => boolean) | undefined } | undefined;
+
+/**
  * The receive path of one connection, role-free: decode, take the application-level pongs out,
  * deliver the rest. Runs inside the socket's event handler, so nothing here may throw.
  */
-export function receiver<In>(config: ReceiveConfig<In>): (data: string | Uint8Array) => void {
-  const { codec, appPong } = config;
-  return (data) => {
-    let message: In;
+export function receive<In>(data: string | Uint8Array, codec: Codec<In, unknown>, appPong: AppPong<In>, target: ReceiveTarget<In>): void {
+  let message: In;
+  try {
+    message = codec.decode(data);
+  } catch (error) {
+    target.error(error as Error, 'decode', 'an incoming message could not be decoded (see `deserialize`)');
+    return;
+  }
+  if (appPong) {
+    let isPong: boolean | undefined;
     try {
-      message = codec.decode(data);
+      isPong = appPong.isPong?.(message);
     } catch (error) {
-      config.error(error as Error, 'decode', 'an incoming message could not be decoded (see `deserialize`)');
-      return;
+      // A throw here would wedge the connection: report it, and count the message as data.
+      target.error(asError(error), 'isPong', '`heartbeat.isPong` threw');
+      isPong = false;
     }
-    if (appPong) {
-      let isPong: boolean | undefined;
-      try {
-        isPong = appPong.isPong?.(message);
-      } catch (error) {
-        // A throw here would wedge the connection: report it, and count the message as data.
-        config.error(asError(error), 'isPong', '`heartbeat.isPong` threw');
-        isPong = false;
-      }
-      if (isPong !== false) config.pong();
-      if (isPong) return;
-    }
-    config.deliver(message);
-  };
+    if (isPong !== false) target.pong();
+    if (isPong) return;
+  }
+  target.deliver(message);
 }
