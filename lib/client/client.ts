@@ -18,6 +18,8 @@ import { SocketStreams } from './streams.js';
 import { normalizeUrl, type UrlSource } from './url.js';
 import { validateOptions, validateSendOptions } from './validate-options.js';
 
+const noop = (): void => undefined;
+
 /** What a build gives the client: its WebSocket, its event adapter, and what it knows of its runtime. */
 export interface Platform {
   /** The implementation when `options.WebSocket` is not given (`ws` in Node, the global elsewhere). */
@@ -52,9 +54,6 @@ export function createClient<In, Out>(url: UrlSource, options: ConnectOptions<In
  */
 class Client<In, Out> implements RxSocket<In, Out> {
   readonly messages$: Observable<In>;
-  readonly state$: Observable<ConnectionState>;
-  readonly errors$: Observable<Error>;
-  readonly dropped$: Observable<DroppedMessage<Out>>;
   readonly outgoing: Observer<Out>;
 
   readonly #streams: SocketStreams<In, Out>;
@@ -68,6 +67,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
   /** `ws` sends every code RFC 6455 allows; a standard WebSocket only 1000 and 3000–4999. */
   readonly #closeCodes: CloseCodeRule;
   #rtt: number | undefined;
+  #errors$: Observable<Error> | undefined;
+  #dropped$: Observable<DroppedMessage<Out>> | undefined;
 
   constructor(url: UrlSource, options: ConnectOptions<In, Out>, WebSocket: WebSocketConstructor, platform: Platform) {
     const o = resolveOptions(options, WebSocket);
@@ -126,9 +127,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
         writeNow: (conn, message) => this.#writer.writeNow(conn, this.#codec.encode(message)),
       },
     );
-    this.state$ = this.#session.state$;
-    this.errors$ = streams.errors.asObservable();
-    this.dropped$ = streams.drops.asObservable();
     this.messages$ = new Observable<In>((subscriber) => {
       const subscription = this.#streams.incoming.subscribe(subscriber);
       if (this.#session.ended) return subscription;
@@ -141,12 +139,25 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.outgoing = {
       next: (message) => this.#offer(message),
       error: (error: unknown) => this.#streams.error(asError(error), 'outgoing', 'outgoing.error() was called'),
-      complete: () => undefined,
+      complete: noop,
     };
   }
 
   get state(): ConnectionState {
     return this.#session.state;
+  }
+
+  get state$(): Observable<ConnectionState> {
+    return this.#session.state$;
+  }
+
+  // Made on first use, as most sockets never subscribe to them.
+  get errors$(): Observable<Error> {
+    return (this.#errors$ ??= this.#streams.errors.asObservable());
+  }
+
+  get dropped$(): Observable<DroppedMessage<Out>> {
+    return (this.#dropped$ ??= this.#streams.drops.asObservable());
   }
 
   get buffered(): number {

@@ -1,14 +1,15 @@
-import { defer, ReplaySubject, Subject, Subscription, tap, type SchedulerLike } from 'rxjs';
+import { defer, ReplaySubject, Subject, Subscription, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { OpenConnection } from '../core/connection.js';
 import { closeInfo, closedByClient, ConfigurationError, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
-import { runHandshake, type HandshakeFunction, type HandshakeRun } from '../core/handshake.js';
+import type { HandshakeFunction } from '../core/handshake.js';
 import { retryWithBackoff, type RetryInfo } from '../core/retry-with-backoff.js';
 import type { Codec } from '../core/codec.js';
-import { receive, type AppPong, type ReceiveTarget } from '../core/receive.js';
+import type { AppPong } from '../core/receive.js';
 import type { Writer } from '../core/writer.js';
 import type { PageSignal, WatchPage } from '../transports/page-events.js';
 import { isRetriableClose } from './close-policy.js';
 import { Holds } from './holds.js';
+import { Link } from './link.js';
 import { openConnection, type AttemptConfig } from './dial.js';
 import type { ReconnectOptions } from './options.js';
 import type { ConnectionState } from './rx-socket.js';
@@ -47,24 +48,23 @@ export interface SessionConfig<In, Out> {
  * `retryWithBackoff`, and a `state$` that says where it is. Terminal after `close()` or a close
  * that is not retried.
  */
-export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
+export class Session<In, Out> extends Holds {
   readonly #states = new ReplaySubject<ConnectionState>(1);
-  readonly state$ = this.#states.asObservable();
-  /** Each connection that ended, with its serial: what pending requests wait for. */
-  readonly connectionLost$ = new Subject<{ serial: number; error: ConnectionClosedError }>();
+  #state$: Observable<ConnectionState> | undefined;
+  #lost$: Subject<{ serial: number; error: ConnectionClosedError }> | undefined;
+  #completed = false;
   readonly #config: SessionConfig<In, Out>;
   readonly #host: SessionHost<Out>;
   readonly #streams: SocketStreams<In, Out>;
-  readonly #closings = new Set<Promise<unknown>>();
+  /** Sockets closing in the background (made on the first). */
+  #closings: Set<Promise<unknown>> | undefined;
   #state: ConnectionState = { status: 'idle', attempt: 0 };
   #attempts: Subscription | undefined; // the running dial-and-retry chain
-  #conn: OpenConnection | undefined;
-  #serial = 0; // of the current connection
-  #handshake: HandshakeRun<In> | undefined;
+  readonly #link: Link<In, Out>;
+  /** Every attempt's config but its number. */
+  readonly #dial: Omit<AttemptConfig, 'attempt'>;
   /** The close frame for a socket still in its handshake when close() is called. */
   #closeFrame: readonly [code: number, reason: string] = [1000, ''];
-  /** With an application-level heartbeat: the connection whose pongs count (in its handshake too). */
-  #pongTarget: OpenConnection | undefined;
   #ended = false; // close() was called, or a close was not retried
   #closed: Promise<void> | undefined;
   #reconnects = 0;
@@ -74,6 +74,15 @@ export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
     this.#config = config;
     this.#host = host;
     this.#streams = config.streams;
+    const link = (this.#link = new Link(config.codec, config.appPong, config.streams));
+    const { handshake, scheduler } = config;
+    this.#dial = {
+      ...config.attempt,
+      handshake: handshake && ((conn) => link.handshake(conn, handshake, (message) => host.writeNow(conn, message), scheduler)),
+      closeFrame: () => this.#closeFrame,
+      onMessage: (data) => link.receive(data),
+      onClosing: (closing) => this.#track(closing),
+    };
     this.#states.next(this.#state);
   }
 
@@ -81,14 +90,28 @@ export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
     return this.#state;
   }
 
+  // Streams nobody may ever subscribe to are made on first use: an idle connection is lighter.
+  get state$(): Observable<ConnectionState> {
+    return (this.#state$ ??= this.#states.asObservable());
+  }
+
+  /** Each connection that ended, with its serial: what pending requests wait for. */
+  get connectionLost$(): Observable<{ serial: number; error: ConnectionClosedError }> {
+    if (!this.#lost$) {
+      this.#lost$ = new Subject();
+      if (this.#completed) this.#lost$.complete();
+    }
+    return this.#lost$;
+  }
+
   /** The open connection, if any. */
   get conn(): OpenConnection | undefined {
-    return this.#conn;
+    return this.#link.conn;
   }
 
   /** The serial of the current (or last) connection. */
   get serial(): number {
-    return this.#serial;
+    return this.#link.serial;
   }
 
   get ended(): boolean {
@@ -97,27 +120,6 @@ export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
 
   get reconnects(): number {
     return this.#reconnects;
-  }
-
-  /** An incoming frame of the current connection (the hot path). */
-  receive(data: string | Uint8Array): void {
-    receive(data, this.#config.codec, this.#config.appPong, this);
-  }
-
-  /** An application-level pong: it counts for the open connection, or the one in its handshake. */
-  pong(): void {
-    this.#pongTarget?.pong();
-  }
-
-  /** A decoded message: to the handshake while one runs, else to `messages$`. */
-  deliver(message: In): void {
-    const handshake = this.#handshake;
-    if (handshake) handshake.deliver(message);
-    else this.#streams.incoming.next(message);
-  }
-
-  error(error: Error, kind: string, what: string): void {
-    this.#streams.error(error, kind, what);
   }
 
   protected firstHold(): void {
@@ -151,7 +153,7 @@ export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
     let done!: () => void;
     this.#closed = new Promise<void>((resolve) => (done = resolve));
     let lastClose: CloseInfo = { code, reason, wasClean: true };
-    const conn = this.#conn;
+    const conn = this.#link.conn;
     if (conn) this.#track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
     const { attempt, lastClose: previous } = this.#state;
     this.#setState({ status: 'closing', attempt, ...(previous && { lastClose: previous }) });
@@ -180,17 +182,8 @@ export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
     this.#attempts = attempts;
     this.#setState({ status: 'connecting', attempt: 1 });
     if (this.#ended || attempts.closed) return; // a state$ observer closed the socket or let go
-    const { attempt, scheduler, reconnect, handshake } = this.#config;
-    const attempt$ = defer(() =>
-      openConnection({
-        ...attempt,
-        attempt: this.#state.attempt,
-        handshake: handshake && ((conn) => this.#runHandshake(conn, handshake)),
-        closeFrame: () => this.#closeFrame,
-        onMessage: (data) => this.receive(data),
-        onClosing: (closing) => this.#track(closing),
-      }),
-    ).pipe(
+    const { scheduler, reconnect } = this.#config;
+    const attempt$ = defer(() => openConnection({ ...this.#dial, attempt: this.#state.attempt })).pipe(
       // The loss is handled before the retry decides; the open at the very end of the chain, so
       // an observer that closes the socket in there leaves no operator to notify afterwards.
       tap({ error: (error: unknown) => this.#lost(error) }),
@@ -222,22 +215,11 @@ export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
   #pageSignal(signal: PageSignal): void {
     const { status } = this.#state;
     if (status === 'reconnecting' && signal !== 'offline') this.reconnect();
-    else if (status === 'open') this.#conn?.probe();
-  }
-
-  #runHandshake(conn: OpenConnection, handshake: HandshakeFunction<In, Out>): Promise<unknown> {
-    this.#pongTarget = conn;
-    const run = runHandshake<In, Out>(handshake, (message) => this.#host.writeNow(conn, message), this.#config.scheduler);
-    this.#handshake = run;
-    return run.result;
+    else if (status === 'open') this.#link.conn?.probe();
   }
 
   #opened(conn: OpenConnection): void {
-    this.#conn = conn;
-    this.#pongTarget = conn;
-    this.#serial++;
-    const afterHandshake = this.#handshake?.finish();
-    this.#handshake = undefined;
+    const afterHandshake = this.#link.open(conn);
     // Channels subscribe on every connection, before the buffer flushes; and before 'open' is
     // announced, so that a channel subscribed by a state$ observer is written once, by itself.
     this.#host.opening(conn);
@@ -247,19 +229,15 @@ export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
     // Messages the server sent right after the handshake's answer, in the same read: in order,
     // before anything newer.
     if (afterHandshake) for (const message of afterHandshake) this.#streams.incoming.next(message);
-    if (this.#conn !== conn) return; // an observer ended this connection
+    if (this.#link.conn !== conn) return; // an observer ended this connection
     this.#config.writer.attach(conn);
   }
 
   /** The connection ended (`error`), or was closed by the client (no error). */
   #lost(error?: unknown): void {
-    this.#handshake?.finish();
-    this.#handshake = undefined;
-    const conn = this.#conn;
-    this.#conn = undefined;
-    this.#pongTarget = undefined;
+    const conn = this.#link.drop();
     this.#config.writer.detach();
-    if (conn) this.connectionLost$.next({ serial: this.#serial, error: error instanceof ConnectionClosedError ? error : closedByClient() });
+    if (conn) this.#lost$?.next({ serial: this.#link.serial, error: error instanceof ConnectionClosedError ? error : closedByClient() });
   }
 
   #shouldRetry(error: unknown): boolean {
@@ -302,7 +280,8 @@ export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
   #complete(): void {
     this.#states.complete();
     this.#streams.completed();
-    this.connectionLost$.complete();
+    this.#completed = true;
+    this.#lost$?.complete();
   }
 
   #setState(state: ConnectionState): void {
@@ -313,12 +292,13 @@ export class Session<In, Out> extends Holds implements ReceiveTarget<In> {
   }
 
   #track(closing: Promise<unknown>): void {
-    this.#closings.add(closing);
-    void closing.then(() => this.#closings.delete(closing));
+    const closings = (this.#closings ??= new Set());
+    closings.add(closing);
+    void closing.then(() => closings.delete(closing));
   }
 
   /** Resolves when every socket this session opened has closed. */
   async #settleClosed(): Promise<void> {
-    while (this.#closings.size > 0) await Promise.all(this.#closings);
+    while (this.#closings && this.#closings.size > 0) await Promise.all(this.#closings);
   }
 }

@@ -5,28 +5,41 @@ import type { DroppedMessage } from './rx-socket.js';
 
 /**
  * The socket's public streams behind `messages$`, `errors$` and `dropped$`, and what reports to
- * the logger when nobody observes them. Shared by the facade and the session.
+ * the logger when nobody observes them. Shared by the facade and the session. `errors$` and
+ * `dropped$` are made on first subscription: most sockets never have one, and an idle
+ * connection is lighter without.
  */
 export class SocketStreams<In, Out> {
   readonly incoming = new Subject<In>();
-  readonly errors = new Subject<Error>();
-  readonly drops = new Subject<DroppedMessage<Out>>();
   readonly report: Reporter;
+  #errors: Subject<Error> | undefined;
+  #drops: Subject<DroppedMessage<Out>> | undefined;
+  #completed = false;
 
   constructor(report: Reporter) {
     this.report = report;
   }
 
+  get errors(): Subject<Error> {
+    return (this.#errors ??= this.#made());
+  }
+
+  get drops(): Subject<DroppedMessage<Out>> {
+    return (this.#drops ??= this.#made());
+  }
+
   /** An error for errors$; a warning too when nobody observes errors$. */
   error(error: Error, kind: string, what: string): void {
-    if (!this.errors.observed) this.report.warn(kind, `${what}: ${error.message} (observe errors$ to handle this)`, { error });
-    this.errors.next(error);
+    const errors = this.#errors;
+    if (!errors?.observed) this.report.warn(kind, `${what}: ${error.message} (observe errors$ to handle this)`, { error });
+    errors?.next(error);
   }
 
   /** A drop for dropped$; a warning too when neither dropped$ nor a send() promise reports it. */
   dropped(message: Out, reason: DropReason, cause: unknown, promised: boolean): void {
-    if (!promised && !this.drops.observed) this.report.warn('drop', `a message was dropped (${reason}) (observe dropped$ to handle this)`, { message, reason });
-    this.drops.next(cause === undefined ? { payload: message, message, reason } : { payload: message, message, reason, cause });
+    const drops = this.#drops;
+    if (!promised && !drops?.observed) this.report.warn('drop', `a message was dropped (${reason}) (observe dropped$ to handle this)`, { message, reason });
+    drops?.next(cause === undefined ? { payload: message, message, reason } : { payload: message, message, reason, cause });
   }
 
   /** The socket ended for good: `error` when a close was not retried, none after `close()`. */
@@ -36,9 +49,16 @@ export class SocketStreams<In, Out> {
     this.incoming.error(error);
   }
 
-  /** errors$ and dropped$ complete. */
+  /** errors$ and dropped$ complete (and are complete for a subscriber who comes later). */
   completed(): void {
-    this.errors.complete();
-    this.drops.complete();
+    this.#completed = true;
+    this.#errors?.complete();
+    this.#drops?.complete();
+  }
+
+  #made<T>(): Subject<T> {
+    const subject = new Subject<T>();
+    if (this.#completed) subject.complete();
+    return subject;
   }
 }
