@@ -1,16 +1,16 @@
-import { Observable, Subscription, type Observer } from 'rxjs';
+import { Observable, type Observer } from 'rxjs';
 import { createChannel, type ChannelHost, type ChannelOptions } from '../core/channel.js';
-import { isSendableCloseCode, sendableCloseCodes, type CloseCodeRule } from '../core/close-codes.js';
+import { checkCloseArguments, type CloseCodeRule } from '../core/close-codes.js';
 import { createCodec, type Codec } from '../core/codec.js';
 import type { OpenConnection } from '../core/connection.js';
-import { asError, closedByClient, ConnectTimeoutError } from '../core/errors.js';
+import { asError } from '../core/errors.js';
 import { iterate, validateIterateOptions, type IterateOptions, type MessageIterator } from '../core/iterate.js';
 import { createReporter } from '../core/report.js';
 import { request, type RequestHost, type RequestOptions } from '../core/request.js';
 import type { Listen, WebSocketConstructor } from '../core/transport.js';
-import { checkDelay, checkKeys, checkOptionsObject } from '../core/validate.js';
 import { Writer } from '../core/writer.js';
 import type { WatchPage } from '../transports/page-events.js';
+import { whenOpened } from './opened.js';
 import { resolveOptions, type ConnectOptions } from './options.js';
 import type { Channel, ConnectionState, DroppedMessage, RxSocket, SendOptions, SocketMetrics } from './rx-socket.js';
 import { Session } from './session.js';
@@ -178,33 +178,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   opened(options: { timeout?: number } = {}): Promise<void> {
-    try {
-      checkOptionsObject('options', options);
-      checkKeys('', options, ['timeout']);
-      checkDelay('timeout', options.timeout, { infinity: true });
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (this.state.status === 'open') return Promise.resolve();
-    const { timeout = Infinity } = options;
-    return new Promise<void>((resolve, reject) => {
-      const waiting = new Subscription();
-      const settle = (settler: () => void): void => {
-        waiting.unsubscribe();
-        settler();
-      };
-      waiting.add(
-        this.messages$.subscribe({
-          error: (error: unknown) => settle(() => reject(error)),
-          complete: () => settle(() => reject(closedByClient())),
-        }),
-      );
-      if (waiting.closed) return;
-      waiting.add(this.state$.subscribe((state) => state.status === 'open' && settle(resolve)));
-      if (timeout !== Infinity && !waiting.closed) {
-        waiting.add(this.#scheduler.schedule(() => settle(() => reject(new ConnectTimeoutError(timeout))), timeout));
-      }
-    });
+    return whenOpened(this, this.#scheduler, options);
   }
 
   reconnect(): void {
@@ -226,12 +200,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   close(code = 1000, reason = ''): Promise<void> {
-    if (!isSendableCloseCode(code, this.#closeCodes)) {
-      throw new RangeError(`Expected \`code\` to be ${sendableCloseCodes(this.#closeCodes)}, got \`${String(code)}\` (${typeof code})`);
-    }
-    if (typeof reason !== 'string' || new TextEncoder().encode(reason).length > 123) {
-      throw new RangeError(`Expected \`reason\` to be a string of at most 123 UTF-8 bytes, got ${typeof reason === 'string' ? `${new TextEncoder().encode(reason).length} bytes` : typeof reason}`);
-    }
+    checkCloseArguments(code, reason, this.#closeCodes);
     return this.#session.close(code, reason);
   }
 

@@ -8,6 +8,7 @@ import type { AppPong } from '../core/receive.js';
 import type { Writer } from '../core/writer.js';
 import type { PageSignal, WatchPage } from '../transports/page-events.js';
 import { isRetriableClose } from './close-policy.js';
+import { Closings } from './closings.js';
 import { Holds } from './holds.js';
 import { Link } from './link.js';
 import { openConnection, type AttemptConfig } from './dial.js';
@@ -56,8 +57,8 @@ export class Session<In, Out> extends Holds {
   readonly #config: SessionConfig<In, Out>;
   readonly #host: SessionHost<Out>;
   readonly #streams: SocketStreams<In, Out>;
-  /** Sockets closing in the background (made on the first). */
-  #closings: Set<Promise<unknown>> | undefined;
+  /** Sockets closing in the background: `close()` resolves once none is left. */
+  readonly #closings = new Closings();
   #state: ConnectionState = { status: 'idle', attempt: 0 };
   #attempts: Subscription | undefined; // the running dial-and-retry chain
   readonly #link: Link<In, Out>;
@@ -81,7 +82,7 @@ export class Session<In, Out> extends Holds {
       handshake: handshake && ((conn) => link.handshake(conn, handshake, (message) => host.writeNow(conn, message), scheduler)),
       closeFrame: () => this.#closeFrame,
       onMessage: (data) => link.receive(data),
-      onClosing: (closing) => this.#track(closing),
+      onClosing: (closing) => this.#closings.track(closing),
     };
     this.#states.next(this.#state);
   }
@@ -154,12 +155,12 @@ export class Session<In, Out> extends Holds {
     this.#closed = new Promise<void>((resolve) => (done = resolve));
     let lastClose: CloseInfo = { code, reason, wasClean: true };
     const conn = this.#link.conn;
-    if (conn) this.#track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
+    if (conn) this.#closings.track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
     const { attempt, lastClose: previous } = this.#state;
     this.#setState({ status: 'closing', attempt, ...(previous && { lastClose: previous }) });
     this.#config.writer.close('closed');
     this.#stop();
-    void this.#settleClosed().then(() => {
+    void this.#closings.settled().then(() => {
       this.#setState({ status: 'closed', attempt: this.#state.attempt, lastClose });
       this.#streams.ended();
       this.#complete();
@@ -260,7 +261,7 @@ export class Session<In, Out> extends Holds {
     if (this.#ended) return;
     this.#end();
     // Before any observer runs: a close() from a state$ or messages$ observer gets this promise.
-    this.#closed = this.#settleClosed();
+    this.#closed = this.#closings.settled();
     this.#attempts = undefined;
     this.#lost();
     const last = error instanceof ConnectionClosedError ? error : (error as { cause?: unknown }).cause;
@@ -291,14 +292,4 @@ export class Session<In, Out> extends Holds {
     this.#states.next(state);
   }
 
-  #track(closing: Promise<unknown>): void {
-    const closings = (this.#closings ??= new Set());
-    closings.add(closing);
-    void closing.then(() => closings.delete(closing));
-  }
-
-  /** Resolves when every socket this session opened has closed. */
-  async #settleClosed(): Promise<void> {
-    while (this.#closings && this.#closings.size > 0) await Promise.all(this.#closings);
-  }
 }

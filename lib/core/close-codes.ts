@@ -17,3 +17,13 @@ export function isSendableCloseCode(code: unknown, rule: CloseCodeRule = 'standa
 export function sendableCloseCodes(rule: CloseCodeRule): string {
   return rule === 'rfc6455' ? '1000–1003, 1007–1014 or an integer in 3000–4999' : '1000 or an integer in 3000–4999';
 }
+
+/** Checks `close(code, reason)`'s arguments: a RangeError names the codes `rule` allows, or the reason's size. */
+export function checkCloseArguments(code: unknown, reason: unknown, rule: CloseCodeRule): void {
+  if (!isSendableCloseCode(code, rule)) {
+    throw new RangeError(`Expected \`code\` to be ${sendableCloseCodes(rule)}, got \`${String(code)}\` (${typeof code})`);
+  }
+  if (typeof reason !== 'string' || new TextEncoder().encode(reason).length > 123) {
+    throw new RangeError(`Expected \`reason\` to be a string of at most 123 UTF-8 bytes, got ${typeof reason === 'string' ? `${new TextEncoder().encode(reason).length} bytes` : typeof reason}`);
+  }
+}

@@ -70,3 +70,15 @@ class OptionsCodec<In, Out> implements Codec<In, Out> {
 function isWireData(data: unknown): data is WireData {
   return typeof data === 'string' || ArrayBuffer.isView(data) || data instanceof ArrayBuffer;
 }
+
+/** UTF-8 length of text (without encoding it), byte length of binary data. */
+export function byteLength(data: WireData): number {
+  if (typeof data !== 'string') return data.byteLength;
+  let bytes = data.length;
+  for (let i = 0; i < data.length; i++) {
+    const code = data.charCodeAt(i);
+    if (code >= 0x800) bytes += code >= 0xd800 && code <= 0xdbff ? 1 : 2; // a surrogate pair is 4 bytes in all
+    else if (code >= 0x80) bytes += 1;
+  }
+  return bytes;
+}

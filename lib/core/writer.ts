@@ -1,7 +1,8 @@
 import { concatMap, EMPTY, Observable, Subject, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import type { WireData } from './codec.js';
+import { byteLength, type WireData } from './codec.js';
 import type { OpenConnection } from './connection.js';
-import { droppedError, quietRejection, type DropReason, type MessageDroppedError } from './errors.js';
+import { droppedError, quietRejection, type DropReason } from './errors.js';
+import { newEntry, type OutgoingEntry } from './outgoing-entry.js';
 import { SendQueue, type OverflowPolicy } from './send-queue.js';
 
 /** What the writer is doing (the model is `ws`'s `Sender`, whose state is one field too). */
@@ -14,39 +15,6 @@ const enum State {
   Waiting,
   /** Closed for good: every message is dropped with the close's reason. */
   Closed,
-}
-
-/** An entry's outcome once it has left the writer: written, or dropped with a reason. */
-export type Outcome = 'written' | DropReason;
-
-/** A message on its way out; the writer owns it and the promise of its `send()`. */
-export interface OutgoingEntry<Out> {
-  /** The message as given to `send()`, for drop reports. */
-  readonly message: Out;
-  /** The serialized message. */
-  readonly data: WireData;
-  /** Milliseconds it may wait before it is dropped with `'timeout'` (`Infinity`: no limit). */
-  readonly timeout: number;
-  /**
-   * Scheduler time after which it is dropped with `'timeout'`: set when it enters the queue, in the
-   * tick of its `send()`, so the timeout counts from the call; a message written at once never
-   * reads the clock.
-   */
-  deadline: number;
-  /** Its size while it waits in the queue (UTF-8 bytes of text, bytes of binary); 0 outside. */
-  bytes: number;
-  /** Set when it is written or dropped; undefined while it waits. */
-  outcome: Outcome | undefined;
-  /** With the outcome `'error'`: what the socket's `send` threw. */
-  cause?: unknown;
-  /** Whether a `send()` promise reports this message's fate (else only `onDrop` does). */
-  readonly promised: boolean;
-  /** Called synchronously when it is written (before the promise resolves). */
-  readonly onWritten: (() => void) | undefined;
-  /** The `send()` promise and its settlers, made only for a message that has to wait. */
-  resolve: (() => void) | undefined;
-  reject: ((error: MessageDroppedError<Out>) => void) | undefined;
-  promise: Promise<void> | undefined;
 }
 
 /** Configuration of a {@link Writer}. */
@@ -135,13 +103,8 @@ export class Writer<Out> {
   submit(message: Out, data: WireData, timeout: number, onWritten?: () => void): Promise<void> {
     if (this.#state === State.Closed) return this.refuse(message, this.#closedReason as DropReason);
     if (this.#free()) {
-      try {
-        (this.#conn as OpenConnection).transport.send(data);
-      } catch (error) {
-        this.#drop(newEntry(message, data, timeout, true, undefined), 'error', error);
-        return quietRejection(droppedError('error', message, error));
-      }
-      this.writtenAtOnce++;
+      const refused = this.#writeAtOnce(message, data, true);
+      if (refused) return quietRejection(droppedError('error', message, refused.cause));
       onWritten?.();
       return Promise.resolve();
     }
@@ -158,15 +121,7 @@ export class Writer<Out> {
 
   /** Sends `message` with no promise (`outgoing.next()`): a drop is reported by `onDrop` only. */
   offer(message: Out, data: WireData, timeout: number): void {
-    if (this.#free()) {
-      try {
-        (this.#conn as OpenConnection).transport.send(data);
-        this.writtenAtOnce++;
-      } catch (error) {
-        this.#drop(newEntry(message, data, timeout, false, undefined), 'error', error);
-      }
-      return;
-    }
+    if (this.#free()) return void this.#writeAtOnce(message, data, false);
     const entry = newEntry(message, data, timeout, false, undefined);
     if (this.#state === State.Closed) this.#drop(entry, this.#closedReason as DropReason);
     else this.#input.next(entry);
@@ -251,6 +206,18 @@ export class Writer<Out> {
     );
   }
 
+  /** The direct path: writes in the tick of the send; if the socket refused, says what it threw. */
+  #writeAtOnce(message: Out, data: WireData, promised: boolean): { cause: unknown } | undefined {
+    try {
+      (this.#conn as OpenConnection).transport.send(data);
+    } catch (cause) {
+      this.#drop(newEntry(message, data, Infinity, promised, undefined), 'error', cause);
+      return { cause };
+    }
+    this.writtenAtOnce++;
+    return undefined;
+  }
+
   /** Writes one waiting entry and settles it; a socket that refuses it drops it with `'error'`. */
   #send(entry: OutgoingEntry<Out>): void {
     try {
@@ -311,24 +278,4 @@ export class Writer<Out> {
       entry.reject(droppedError(reason, entry.message, cause));
     }
   }
-}
-
-/** A new entry for `message`, serialized as `data`. */
-function newEntry<Out>(message: Out, data: WireData, timeout: number, promised: boolean, onWritten: (() => void) | undefined): OutgoingEntry<Out> {
-  return {
-    message, data, timeout, deadline: Infinity, bytes: 0, outcome: undefined, promised, onWritten,
-    resolve: undefined, reject: undefined, promise: undefined,
-  };
-}
-
-/** UTF-8 length of text (without encoding it), byte length of binary data. */
-function byteLength(data: WireData): number {
-  if (typeof data !== 'string') return data.byteLength;
-  let bytes = data.length;
-  for (let i = 0; i < data.length; i++) {
-    const code = data.charCodeAt(i);
-    if (code >= 0x800) bytes += code >= 0xd800 && code <= 0xdbff ? 1 : 2; // a surrogate pair is 4 bytes in all
-    else if (code >= 0x80) bytes += 1;
-  }
-  return bytes;
 }
