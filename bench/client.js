@@ -120,11 +120,21 @@ async function sendRange(a, tracker, from, to, batch, makeMessage) {
 }
 
 /**
+ * Sends messages `from`..`to`-1 as a script does: `await` on every send (on undefined where the
+ * library returns nothing), never yielding a macrotask.
+ */
+async function sendAwaitRange(a, from, to, makeMessage) {
+  for (let i = from; i < to; i++) await a.send(makeMessage(i));
+  if (a.dropped && a.dropped() > 0) throw new Error(`${a.dropped()} sends dropped`);
+}
+
+/**
  * Client → server throughput, used by `send` and `large`: `warm` untimed messages (the server
  * answers `{"warm":warm}` when it has them all), then `n` timed ones until the server's
  * `{"done":warm+n}`.
  */
-async function blast({ url, n, warm = 0, batch }, makeMessage) {
+async function blast({ url, n, warm = 0, batch }, makeMessage, awaitEach = false) {
+  const range = (a, tracker, from, to) => (awaitEach ? sendAwaitRange(a, from, to, makeMessage) : sendRange(a, tracker, from, to, batch, makeMessage));
   const warmed = deferred();
   const finished = deferred();
   const { a, opened } = connectTo(url, {
@@ -136,13 +146,13 @@ async function blast({ url, n, warm = 0, batch }, makeMessage) {
   await opened;
   const tracker = sendTracker();
   if (warm > 0) {
-    await sendRange(a, tracker, 0, warm, batch, makeMessage);
+    await range(a, tracker, 0, warm);
     await warmed.promise;
   }
   await collectGarbage();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  await sendRange(a, tracker, warm, warm + n, batch, makeMessage);
+  await range(a, tracker, warm, warm + n);
   await finished.promise;
   return { secs: seconds(t0), cpu: cpuMicros(cpu0) };
 }
@@ -150,6 +160,11 @@ async function blast({ url, n, warm = 0, batch }, makeMessage) {
 const scenarios = {
   async send(p) {
     const { secs, cpu } = await blast(p, message);
+    return { msgPerSec: p.n / secs, cpuUsPerMsg: cpu / p.n, peakRssMB: peakRssMB(), seconds: secs };
+  },
+
+  async 'send-await'(p) {
+    const { secs, cpu } = await blast(p, message, true);
     return { msgPerSec: p.n / secs, cpuUsPerMsg: cpu / p.n, peakRssMB: peakRssMB(), seconds: secs };
   },
 

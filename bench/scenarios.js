@@ -1,5 +1,5 @@
 'use strict';
-// The eight scenarios: sizes (full and --quick), which libraries take part, how a row is shown,
+// The nine scenarios: sizes (full and --quick), which libraries take part, how a row is shown,
 // and how one measurement is orchestrated (server process, client process, coordination).
 // Every measurement is bounded: the client by `timeoutMs` (SIGKILL), servers by startServer's
 // listen timeout and by being killed in `finally`.
@@ -42,6 +42,23 @@ const SCENARIOS = [
     ],
     primary: 'msgPerSec',
     run: (lib, p, t) => withServer('send', lib, p, { mode: 'sink', n: p.warm + p.n, warm: p.warm }, t),
+  },
+  {
+    name: 'send-await',
+    title: 'Send, awaiting every send (the script loop)',
+    libs: NO_CORK,
+    full: { n: 100000, warm: 10000 },
+    quick: { n: 20000, warm: 5000 },
+    quickReps: 3,
+    timeoutMs: 60000,
+    describe: (p) => `\`for (…) await send(m)\`: ${p.n.toLocaleString('en')} timed messages after ${p.warm.toLocaleString('en')} untimed ones, each awaited (a library whose send returns nothing is awaited as undefined), no macrotask in between, until the server confirms it has them all`,
+    metrics: [
+      { key: 'msgPerSec', label: 'msg/s', digits: 0 },
+      { key: 'cpuUsPerMsg', label: 'client CPU µs/msg', digits: 2 },
+      { key: 'peakRssMB', label: 'peak RSS MB', digits: 0 },
+    ],
+    primary: 'msgPerSec',
+    run: (lib, p, t) => withServer('send-await', lib, p, { mode: 'sink', n: p.warm + p.n, warm: p.warm }, t),
   },
   {
     name: 'receive',

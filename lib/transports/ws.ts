@@ -47,9 +47,9 @@ export function listenToWs(socket: WebSocketLike, on: SocketEvents, scheduler: S
 }
 
 /**
- * A `ws` socket as a {@link Transport}. Writes in one tick share one cork of the TCP socket, so a
- * burst leaves in a few large writes rather than one syscall per message; a backed-up socket is
- * waited for with `'drain'`.
+ * A `ws` socket as a {@link Transport}. Writes in one tick (microtasks included) share one cork of
+ * the TCP socket, so a burst, or a loop that awaits each send, leaves in a few large writes
+ * rather than one syscall per message; a backed-up socket is waited for with `'drain'`.
  */
 export function wsTransport(ws: WsSocket, tcp: TcpSocket, scheduler: SchedulerLike): Transport {
   return new WsTransport(ws, tcp, scheduler);
@@ -60,10 +60,16 @@ class WsTransport implements Transport {
   readonly #tcp: TcpSocket;
   readonly #scheduler: SchedulerLike;
   #corked = false;
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    this.#tcp.uncork();
-  };
+
+  /**
+   * Ends a batch. On `process.nextTick`, not a microtask: a script's `await send()` loop runs in
+   * microtasks, so the cork holds across its awaits until the loop yields (or the writer waits
+   * for 'drain' past the high-water mark), and the loop's messages leave in a few large writes.
+   */
+  static #uncork(transport: WsTransport): void {
+    transport.#corked = false;
+    transport.#tcp.uncork();
+  }
 
   constructor(ws: WsSocket, tcp: TcpSocket, scheduler: SchedulerLike) {
     this.#ws = ws;
@@ -83,7 +89,7 @@ class WsTransport implements Transport {
     if (!this.#corked) {
       this.#corked = true;
       this.#tcp.cork();
-      queueMicrotask(this.#uncork);
+      process.nextTick(WsTransport.#uncork, this);
     }
     this.#ws.send(data as string);
   }
