@@ -80,6 +80,15 @@ const PRELUDE = {
       socket: "declare const socket: import('rxwire').RxSocket<In, Out>;",
     },
   },
+  'lib/server/': {
+    types: [
+      "import type { Peer, Server } from 'rxwire/server';",
+    ],
+    values: {
+      server: 'declare const server: Server<Message, Message>;',
+      peer: 'declare const peer: Peer<Message, Message>;',
+    },
+  },
   'lib/testing/lifecycle.ts': {
     types: [],
     values: { server: 'declare const server: Server;' },
@@ -156,7 +165,7 @@ function exportsOf(files) {
   };
   const names = (file) => new Set(symbols(file).map((s) => s.name));
   const undocumented = [];
-  for (const [specifier, file] of [['rxwire', path.join(lib, 'index.ts')], ['rxwire/testing', path.join(lib, 'testing', 'index.ts')]]) {
+  for (const [specifier, file] of [['rxwire', path.join(lib, 'index.ts')], ['rxwire/testing', path.join(lib, 'testing', 'index.ts')], ['rxwire/server', path.join(lib, 'server', 'index.ts')]]) {
     for (const exported of symbols(file)) {
       const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
       const documented = (target.declarations ?? []).some((d) => ts.getJSDocTags(d).some((tag) => tag.tagName.text === 'example'));
@@ -167,6 +176,7 @@ function exportsOf(files) {
   table.undocumented = undocumented;
   table.set('rxwire', names(path.join(lib, 'index.ts')));
   table.set('rxwire/testing', names(path.join(lib, 'testing', 'index.ts')));
+  table.set('rxwire/server', names(path.join(lib, 'server', 'index.ts')));
   table.set('rxjs', new Set(Object.keys(require('rxjs'))));
   table.set('ws', new Set(['WebSocket', 'WebSocketServer']));
   table.set('node:net', new Set(['Server', 'Socket', 'createServer', 'connect']));
@@ -203,7 +213,7 @@ const KEYWORDS = new Set(['of']);
 function uses(code, name) {
   if (KEYWORDS.has(name)) return new RegExp(`(?<![.\\w$])${name}\\s*[(<]`).test(code);
   const escaped = name.replace(/\$/g, '\\$');
-  const plain = code.replace(/\/\/.*$/gm, '').replace(/'[^'\n]*'/g, "''");
+  const plain = code.replace(/\/\/.*$/gm, '').replace(/'[^'\n]*'/g, "''").replace(/\.\.\./g, '   '); // a spread is not a property access
   return new RegExp(`(?<![.\\w$])${escaped}(?![\\w$])(?!\\s*:)`).test(plain);
 }
 
@@ -225,7 +235,7 @@ function preludeFor(example, exportTable) {
     }
   }
   const selfModule = `./${relative.replace(/\.ts$/, '.js')}`;
-  const sources = [['rxwire', 'rxwire'], ['rxwire/testing', 'rxwire/testing'], [example.file, selfModule], ['rxjs', 'rxjs'], ['ws', 'ws'], ['node:net', 'node:net']];
+  const sources = [['rxwire', 'rxwire'], ['rxwire/testing', 'rxwire/testing'], ['rxwire/server', 'rxwire/server'], [example.file, selfModule], ['rxjs', 'rxjs'], ['ws', 'ws'], ['node:net', 'node:net']];
   for (const [key, specifier] of sources) {
     const names = [...(exportTable.get(key) ?? [])].filter(needed);
     names.forEach((name) => own.add(name));
@@ -266,7 +276,7 @@ function typeCheck(examples, exportTable, { keep = false } = {}) {
         skipLibCheck: true,
         types: ['node', 'jest'],
         typeRoots: [path.join(root, 'node_modules', '@types')],
-        paths: { rxwire: ['./lib/index.ts'], 'rxwire/testing': ['./lib/testing/index.ts'] },
+        paths: { rxwire: ['./lib/index.ts'], 'rxwire/testing': ['./lib/testing/index.ts'], 'rxwire/server': ['./lib/server/index.ts'] },
       },
       files: names,
     };

@@ -36,6 +36,8 @@ export interface ConnectionConfig {
   handshake: ((conn: OpenConnection) => Promise<unknown>) | undefined;
   /** A socket started closing in the background: its end, to wait for. */
   onClosing: (closed: Promise<unknown>) => void;
+  /** A pong frame arrived (for a heartbeat kept outside the connection: a server's shared timer). */
+  onPong?: () => void;
 }
 
 /** What the runtime tells its owner: each at most once, and nothing after `stop()`. */
@@ -101,7 +103,10 @@ class Connection implements OpenConnection, ConnectionRuntime {
           this.#heartbeat?.activity();
           config.onMessage(data);
         },
-        pong: () => this.#heartbeat?.pong(),
+        pong: () => {
+          this.#heartbeat?.pong();
+          config.onPong?.();
+        },
         // RFC 6455 7.1.1: a client may close the TCP connection itself if the server does not;
         // after closeTimeout, rather than ws's 30 s with the socket still counted as open.
         ended: () => void (this.#closeTimer ??= config.scheduler.schedule(() => terminate(socket), config.closeTimeout)),

@@ -12,6 +12,8 @@ export interface Queued {
 export interface SendQueueConfig<E> {
   /** Entries that may wait, the first included (>= 0, `Infinity` allowed). */
   size: number;
+  /** Bytes the waiting entries may add up to (their `bytes`). @default Infinity */
+  bytes?: number;
   overflow: OverflowPolicy;
   scheduler: SchedulerLike;
   /** Called once for every entry the buffer drops, in order. */
@@ -51,11 +53,14 @@ export class SendQueue<E extends Queued> {
     return this.#bytes;
   }
 
-  /** Appends `entry`, or drops it (or the oldest) when full. Returns false if `entry` was dropped. */
+  /**
+   * Appends `entry`, or drops it (or the oldest, as many as make room) when the queue is full by
+   * count or by bytes. Returns false if `entry` was dropped.
+   */
   push(entry: E): boolean {
-    const { size, overflow, onDrop } = this.#config;
-    const full = this.length >= size;
-    if (full && (overflow === 'drop-newest' || this.length === 0)) {
+    const { size, overflow, onDrop, bytes: maxBytes = Infinity } = this.#config;
+    const full = this.length >= size || this.#bytes + entry.bytes > maxBytes;
+    if (full && (overflow === 'drop-newest' || this.length === 0 || entry.bytes > maxBytes)) {
       onDrop(entry, 'overflow');
       return false;
     }
@@ -65,8 +70,11 @@ export class SendQueue<E extends Queued> {
     this.#bytes += entry.bytes;
     if (this.length === 1) this.#config.onOccupied(true);
     if (entry.deadline < this.#timerAt) this.#armTimer(entry.deadline);
+    if (!full) return true;
     // Evict before reporting: a dropped$ observer that sends again must find the buffer full.
-    if (full) onDrop(this.shift() as E, 'overflow');
+    const evicted: E[] = [];
+    while (this.length > 1 && (this.length > size || this.#bytes > maxBytes)) evicted.push(this.shift() as E);
+    for (const old of evicted) onDrop(old, 'overflow');
     return true;
   }
 

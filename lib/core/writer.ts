@@ -19,8 +19,9 @@ const enum State {
 
 /** Configuration of a {@link Writer}. */
 export interface WriterConfig<Out> {
-  /** Messages the queue may hold; what happens when it is full. */
+  /** Messages the queue may hold (and their bytes, if bounded); what happens when it is full. */
   size: number;
+  bytes?: number;
   overflow: OverflowPolicy;
   /** Bytes the socket may hold unsent before the writer waits for it to drain. */
   highWaterMark: number;
@@ -72,6 +73,7 @@ export class Writer<Out> {
     this.#config = config;
     this.#queue = new SendQueue<OutgoingEntry<Out>>({
       size: config.size,
+      ...(config.bytes !== undefined && { bytes: config.bytes }),
       overflow: config.overflow,
       scheduler: config.scheduler,
       onDrop: (entry, reason) => this.#drop(entry, reason),

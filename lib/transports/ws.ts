@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import type { WireData } from '../core/codec.js';
-import { OPEN, type SocketEvents, type Transport, type WebSocketLike } from '../core/transport.js';
+import { OPEN, type Listen, type SocketEvents, type Transport, type WebSocketLike } from '../core/transport.js';
 import { listenToDom, nativeTransport, pollDrain } from './native.js';
 import { closeCodeOfProtocolError } from './ws-errors.js';
 
@@ -44,6 +44,22 @@ export function listenToWs(socket: WebSocketLike, on: SocketEvents, scheduler: S
   ws.on('message', (data: Buffer, isBinary: boolean) => on.message(isBinary ? data : data.toString()));
   ws.on('pong', () => on.pong());
   ws.on('close', (code: number, reason: Buffer) => on.close(code, reason.toString()));
+}
+
+/**
+ * The adapter for a socket a `ws` server accepted: it is open already, so the transport is handed
+ * over at once; `tcp` is the upgraded TCP socket (to cork writes and wait for `'drain'`).
+ */
+export function listenToAccepted(tcp: TcpSocket): Listen {
+  return (socket, on, scheduler) => {
+    const ws = socket as WsSocket;
+    ws.on('error', (error: Error) => on.error(error, closeCodeOfProtocolError(error)));
+    ws.on('message', (data: Buffer, isBinary: boolean) => on.message(isBinary ? data : data.toString()));
+    ws.on('pong', () => on.pong());
+    ws.on('close', (code: number, reason: Buffer) => on.close(code, reason.toString()));
+    tcp.once('finish', () => on.ended());
+    on.open(wsTransport(ws, tcp, scheduler));
+  };
 }
 
 /**

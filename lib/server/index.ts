@@ -1,0 +1,10 @@
+/**
+ * `rxwire/server` (Node): a WebSocket server whose every accepted client is a {@link Peer} with
+ * its own single writer and bounded queue, on the same per-connection core as the client.
+ *
+ * @module rxwire/server
+ */
+export { listen, type Server } from './server.js';
+export type { Peer } from './peer.js';
+export type { PeerClose, PeerRequest, ServerOptions, ShutdownReport, SlowConsumerPolicy, VerifyResult } from './options.js';
+export { SERVER_DEFAULTS } from './options.js';

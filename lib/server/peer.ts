@@ -1,0 +1,301 @@
+import { Observable, Subject, type SchedulerLike } from 'rxjs';
+import type { WebSocket } from 'ws';
+import { checkCloseArguments } from '../core/close-codes.js';
+import type { Codec, WireData } from '../core/codec.js';
+import { runConnection, type ConnectionRuntime, type OpenConnection } from '../core/connection.js';
+import { ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
+import { receive, type ReceiveTarget } from '../core/receive.js';
+import type { Reporter } from '../core/report.js';
+import { Writer } from '../core/writer.js';
+import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
+import { validateSendOptions } from '../client/validate-options.js';
+import { listenToAccepted, type TcpSocket } from '../transports/ws.js';
+import type { PeerClose, PeerRequest, SlowConsumerPolicy } from './options.js';
+
+/**
+ * One accepted client, spoken to like the client side speaks to its server: its own single
+ * writer and bounded queue (the core's `Writer`), its own connection runtime, its own streams.
+ *
+ * @example
+ * ```ts
+ * server.connections$.subscribe((peer) => {
+ *   peer.messages$.subscribe((msg) => void peer.send({ echo: msg }));
+ *   peer.closed.then(({ code, initiator }) => console.log(peer.id, 'left', code, initiator));
+ * });
+ * ```
+ */
+export interface Peer<In = unknown, Out = unknown> {
+  /** Unique within the server: `1`, `2`, … in accept order. */
+  readonly id: string;
+  readonly request: PeerRequest;
+  /**
+   * Incoming messages, decoded. What arrives before the first subscription is held (up to
+   * `holdLimit`) and given to that subscriber first. Completes when the connection ends, whatever
+   * the cause (`closed` says how).
+   */
+  readonly messages$: Observable<In>;
+  /** Messages that did not decode (`DecodeError`), a rate or hold limit that closed the peer. Completes at the end. */
+  readonly errors$: Observable<Error>;
+  /** Every message dropped before it was written, with the reason. Completes at the end. */
+  readonly dropped$: Observable<DroppedMessage<Out>>;
+  /** Resolves once the connection has ended, with how and by whom. */
+  readonly closed: Promise<PeerClose>;
+  /** Messages waiting in this peer's queue. */
+  readonly buffered: number;
+  /** The topics this peer has joined. */
+  readonly topics: ReadonlySet<string>;
+  /**
+   * Sends a message through this peer's single writer: written at once when its socket takes it,
+   * else queued (bounded). Resolves when handed to the socket; rejects with `MessageDroppedError`
+   * (never throws).
+   */
+  send(message: Out, options?: SendOptions): Promise<void>;
+  /** Closes with `code` (default 1000) and `reason`; every call returns the first call's `closed`. */
+  close(code?: number, reason?: string): Promise<PeerClose>;
+  /** Joins `topic`: `server.publish(topic, …)` reaches this peer until it leaves or closes. */
+  join(topic: string): void;
+  leave(topic: string): void;
+}
+
+/** What a peer needs from its server. */
+export interface PeerContext<In, Out> {
+  readonly codec: Codec<In, Out>;
+  readonly scheduler: SchedulerLike;
+  readonly buffer: { size: number; bytes: number; timeout: number };
+  readonly slowConsumer: SlowConsumerPolicy;
+  readonly highWaterMark: number;
+  readonly closeTimeout: number;
+  readonly holdLimit: number;
+  readonly inboundRate: false | { perSecond: number; burst: number };
+  readonly report: Reporter;
+  /** Topic membership lives with the server: it publishes. */
+  joined(peer: ServerPeer<In, Out>, topic: string): void;
+  left(peer: ServerPeer<In, Out>, topic: string): void;
+  /** Background closes, to wait for at shutdown. */
+  track(closing: Promise<unknown>): void;
+}
+
+/** A peer as its server drives it. */
+export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
+  readonly id: string;
+  readonly request: PeerRequest;
+  readonly messages$: Observable<In>;
+  readonly closed: Promise<PeerClose>;
+  readonly topics = new Set<string>();
+  /** A ping is out and its pong not back: the server's heartbeat terminates the peer at its deadline. */
+  awaitingPong = false;
+  readonly #context: PeerContext<In, Out>;
+  readonly #writer: Writer<Out>;
+  readonly #incoming = new Subject<In>();
+  readonly #errors = new Subject<Error>();
+  readonly #drops = new Subject<DroppedMessage<Out>>();
+  readonly #runtime: ConnectionRuntime;
+  #conn: OpenConnection | undefined;
+  /** Messages before the first subscription; undefined once given to it. */
+  #held: In[] | undefined = [];
+  #ended = false;
+  /** Waiting for the queue to empty (a shutdown's flush). */
+  readonly #emptied = new Set<() => void>();
+  #initiator: PeerClose['initiator'] = 'client';
+  #resolveClosed!: (close: PeerClose) => void;
+  #tokens: number;
+  #tokensAt: number;
+
+  constructor(id: string, ws: WebSocket, tcp: TcpSocket, request: PeerRequest, context: PeerContext<In, Out>) {
+    this.id = id;
+    this.request = request;
+    this.#context = context;
+    this.closed = new Promise<PeerClose>((resolve) => (this.#resolveClosed = resolve));
+    this.#tokens = context.inboundRate ? context.inboundRate.burst : 0;
+    this.#tokensAt = context.scheduler.now();
+    this.messages$ = new Observable<In>((subscriber) => {
+      const held = this.#held;
+      if (held) {
+        this.#held = undefined;
+        for (const message of held) subscriber.next(message);
+      }
+      return this.#incoming.subscribe(subscriber);
+    });
+    const { buffer, slowConsumer } = context;
+    this.#writer = new Writer<Out>({
+      size: buffer.size,
+      bytes: buffer.bytes,
+      overflow: slowConsumer === 'drop-newest' ? 'drop-newest' : 'drop-oldest',
+      highWaterMark: context.highWaterMark,
+      scheduler: context.scheduler,
+      onDrop: (entry, reason, cause) => this.#dropped(entry.message, reason, cause, entry.promised),
+      onQueued: (occupied) => occupied || this.#queueEmptied(),
+    });
+    this.#runtime = runConnection(
+      ws as never,
+      {
+        listen: listenToAccepted(tcp),
+        scheduler: context.scheduler,
+        closeTimeout: context.closeTimeout,
+        heartbeat: false, // the server's shared timer pings every peer
+        onMessage: (data) => this.#receive(data),
+        handshake: undefined,
+        onClosing: (closing) => context.track(closing),
+        onPong: () => (this.awaitingPong = false),
+      },
+      {
+        open: (conn) => {
+          this.#conn = conn;
+          this.#writer.attach(conn);
+        },
+        end: (error) => this.#end(error),
+      },
+    );
+  }
+
+  get errors$(): Observable<Error> {
+    return this.#errors.asObservable();
+  }
+
+  get dropped$(): Observable<DroppedMessage<Out>> {
+    return this.#drops.asObservable();
+  }
+
+  get buffered(): number {
+    return this.#writer.waitingCount;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  send(message: Out, options?: SendOptions): Promise<void> {
+    let timeout = this.#context.buffer.timeout;
+    if (options !== undefined && !this.#ended) {
+      try {
+        validateSendOptions(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      timeout = options.timeout ?? timeout;
+    }
+    if (this.#ended) return this.#writer.refuse(message, 'closed');
+    let data: WireData;
+    try {
+      data = this.#context.codec.encode(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#writer.submit(message, data, timeout);
+  }
+
+  /** A message serialized once for many peers (a broadcast): queued on this peer's own writer, never waited for. */
+  offer(message: Out, data: WireData): void {
+    if (this.#ended) return;
+    this.#writer.offer(message, data, this.#context.buffer.timeout);
+  }
+
+  close(code = 1000, reason = ''): Promise<PeerClose> {
+    checkCloseArguments(code, reason, 'rfc6455');
+    if (this.#ended) return this.closed;
+    this.#initiator = 'server';
+    const conn = this.#conn;
+    if (conn) this.#context.track(conn.close(code, reason));
+    return this.closed;
+  }
+
+  /** Resolves once nothing waits in this peer's queue (written, or dropped), or at `deadline` ms from now. */
+  drained(deadline: number): Promise<void> {
+    if (this.#writer.waitingCount === 0 || this.#ended) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        timer.unsubscribe();
+        this.#emptied.delete(done);
+        resolve();
+      };
+      const timer = this.#context.scheduler.schedule(done, deadline);
+      this.#emptied.add(done);
+    });
+  }
+
+  /** Ends the connection at once: the heartbeat's verdict, or a shutdown's timeout. */
+  terminate(error: ConnectionClosedError, initiator: PeerClose['initiator']): void {
+    if (this.#ended) return;
+    this.#initiator = initiator;
+    this.#runtime.fail(error);
+  }
+
+  /** Sends a ping frame (the server's heartbeat). */
+  ping(): void {
+    this.awaitingPong = true;
+    this.#conn?.transport.ping?.();
+  }
+
+  join(topic: string): void {
+    if (typeof topic !== 'string') throw new TypeError(`Expected \`topic\` to be a string, got ${typeof topic}`);
+    if (this.#ended || this.topics.has(topic)) return;
+    this.topics.add(topic);
+    this.#context.joined(this, topic);
+  }
+
+  leave(topic: string): void {
+    if (!this.topics.delete(topic)) return;
+    this.#context.left(this, topic);
+  }
+
+  // ReceiveTarget: the server uses ping frames, so no message is a pong.
+  pong(): void {}
+
+  deliver(message: In): void {
+    const held = this.#held;
+    if (!held) return this.#incoming.next(message);
+    if (held.length >= this.#context.holdLimit) {
+      return this.#violation(`more than ${this.#context.holdLimit} messages arrived before the application subscribed to messages$ (holdLimit)`, 'hold limit');
+    }
+    held.push(message);
+  }
+
+  error(error: Error, kind: string, what: string): void {
+    if (!this.#errors.observed) this.#context.report.warn(kind, `peer ${this.id}: ${what}: ${error.message} (observe peer.errors$ to handle this)`, { error });
+    this.#errors.next(error);
+  }
+
+  #receive(data: string | Uint8Array): void {
+    if (this.#ended) return;
+    const rate = this.#context.inboundRate;
+    if (rate) {
+      const now = this.#context.scheduler.now();
+      this.#tokens = Math.min(rate.burst, this.#tokens + ((now - this.#tokensAt) * rate.perSecond) / 1000);
+      this.#tokensAt = now;
+      if (this.#tokens < 1) return this.#violation(`more than ${rate.perSecond} messages per second (burst ${rate.burst}): inboundRate`, 'rate limit');
+      this.#tokens -= 1;
+    }
+    receive(data, this.#context.codec, undefined, this);
+  }
+
+  /** The client broke a limit: reported, and closed with 1008 (policy violation). */
+  #violation(message: string, reason: string): void {
+    if (this.#initiator === 'server') return; // closing already
+    this.error(new Error(`Peer ${this.id} closed with 1008: ${message}`), 'policy', 'a limit was exceeded');
+    void this.close(1008, reason);
+  }
+
+  #dropped(message: Out, reason: DropReason, cause: unknown, promised: boolean): void {
+    if (!promised && !this.#drops.observed) this.#context.report.warn('drop', `peer ${this.id}: a message was dropped (${reason}) (observe peer.dropped$ to handle this)`, { message, reason });
+    this.#drops.next(cause === undefined ? { payload: message, message, reason } : { payload: message, message, reason, cause });
+    if (reason === 'overflow' && this.#context.slowConsumer === 'close' && this.#initiator !== 'server') void this.close(1013, 'slow consumer');
+  }
+
+  #queueEmptied(): void {
+    for (const done of [...this.#emptied]) done();
+  }
+
+  #end(error: ConnectionClosedError): void {
+    this.#ended = true;
+    this.#conn = undefined;
+    this.#writer.close('closed');
+    for (const topic of [...this.topics]) this.leave(topic);
+    const initiator = error instanceof HeartbeatTimeoutError ? 'heartbeat' : this.#initiator;
+    this.#resolveClosed({ ...closeInfo(error), initiator });
+    this.#queueEmptied();
+    // Held messages stay for a late first subscriber, who then gets the completion.
+    this.#incoming.complete();
+    this.#errors.complete();
+    this.#drops.complete();
+  }
+}

@@ -1,0 +1,276 @@
+import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { asyncScheduler, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { checkCloseArguments } from '../core/close-codes.js';
+import { createCodec, type Codec } from '../core/codec.js';
+import { ConnectionClosedError, HeartbeatTimeoutError, describe } from '../core/errors.js';
+import { createReporter, type Reporter } from '../core/report.js';
+import type { TcpSocket } from '../transports/ws.js';
+import { SERVER_DEFAULTS, validateServerOptions, type PeerRequest, type ServerOptions, type ShutdownReport, type VerifyResult } from './options.js';
+import { ServerPeer, type Peer, type PeerContext } from './peer.js';
+
+/**
+ * A WebSocket server whose every accepted client is a {@link Peer} with its own single writer and
+ * bounded queue, and whose broadcasts and topic publishes are serialized once.
+ *
+ * @example
+ * ```ts
+ * const server = listen<Message, Message>({ port: 0 });
+ * await server.ready;
+ * server.connections$.subscribe((peer) => peer.messages$.subscribe((msg) => void peer.send(msg)));
+ * ```
+ */
+export interface Server<In = unknown, Out = unknown> {
+  /** Resolves once the server listens (attached: at once). Rejects if it cannot (the port is taken). */
+  readonly ready: Promise<void>;
+  /** `ws://host:port/path`, once `ready`. */
+  readonly url: string;
+  /** The port listened on (attached: the HTTP server's), once `ready`. */
+  readonly port: number;
+  /** Every accepted client, emitted when its upgrade completes. Completes when the server closes. */
+  readonly connections$: Observable<Peer<In, Out>>;
+  /** The live peers. */
+  readonly peers: ReadonlySet<Peer<In, Out>>;
+  /**
+   * Serializes `message` once and queues it on every live peer's own writer (`except` one peer,
+   * or only those `filter` accepts). Never waits for a slow peer; returns how many it was queued on.
+   */
+  broadcast(message: Out, options?: { except?: Peer<In, Out>; filter?: (peer: Peer<In, Out>) => boolean }): number;
+  /** Serializes `message` once and queues it on every peer that joined `topic`; returns how many. */
+  publish(topic: string, message: Out): number;
+  /**
+   * Shuts down, idempotently: refuses new upgrades (503), lets each peer's queue flush, closes
+   * every peer with `code`/`reason`, terminates those not closed within `timeout` ms, stops
+   * listening (attached: only removes its upgrade handler).
+   */
+  close(options?: { code?: number; reason?: string; timeout?: number }): Promise<ShutdownReport>;
+}
+
+/**
+ * Starts a WebSocket server (Node): listening on `port`/`host`, or attached to your `server`.
+ *
+ * @example
+ * ```ts
+ * import { listen } from 'rxwire/server';
+ *
+ * const server = listen<{ text: string }, { text: string; from: string }>({ port: 8080, path: '/chat' });
+ * server.connections$.subscribe((peer) =>
+ *   peer.messages$.subscribe(({ text }) => server.broadcast({ text, from: peer.id })),
+ * );
+ * ```
+ */
+export function listen<In = unknown, Out = unknown>(options: ServerOptions<In, Out> = {}): Server<In, Out> {
+  validateServerOptions(options);
+  return new RxServer<In, Out>(options);
+}
+
+class RxServer<In, Out> implements Server<In, Out> {
+  readonly ready: Promise<void>;
+  readonly peers = new Set<ServerPeer<In, Out>>();
+  readonly #connections = new Subject<Peer<In, Out>>();
+  readonly connections$ = this.#connections.asObservable();
+  readonly #options: ServerOptions<In, Out>;
+  readonly #http: HttpServer;
+  readonly #attached: boolean;
+  readonly #wss: WebSocketServer;
+  readonly #codec: Codec<In, Out>;
+  readonly #report: Reporter;
+  readonly #scheduler: SchedulerLike;
+  readonly #context: PeerContext<In, Out>;
+  readonly #topics = new Map<string, Set<ServerPeer<In, Out>>>();
+  readonly #closings = new Set<Promise<unknown>>();
+  readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => void this.#upgrade(request, socket, head);
+  #heartbeat: Subscription | undefined;
+  #closing: Promise<ShutdownReport> | undefined;
+  #nextId = 0;
+  #port = 0;
+
+  constructor(options: ServerOptions<In, Out>) {
+    this.#options = options;
+    const scheduler = (this.#scheduler = options.scheduler ?? asyncScheduler);
+    this.#codec = createCodec(options.serialize, options.deserialize);
+    this.#report = createReporter(options.logger);
+    const buffer = { ...SERVER_DEFAULTS.buffer, ...options.buffer };
+    const rate = options.inboundRate;
+    this.#context = {
+      codec: this.#codec,
+      scheduler,
+      buffer,
+      slowConsumer: options.slowConsumer ?? SERVER_DEFAULTS.slowConsumer,
+      highWaterMark: options.highWaterMark ?? SERVER_DEFAULTS.highWaterMark,
+      closeTimeout: options.closeTimeout ?? SERVER_DEFAULTS.closeTimeout,
+      holdLimit: options.holdLimit ?? SERVER_DEFAULTS.holdLimit,
+      inboundRate: rate ? { perSecond: rate.perSecond, burst: rate.burst ?? Math.max(1, Math.ceil(rate.perSecond)) } : false,
+      report: this.#report,
+      joined: (peer, topic) => {
+        let members = this.#topics.get(topic);
+        if (!members) this.#topics.set(topic, (members = new Set()));
+        members.add(peer);
+      },
+      left: (peer, topic) => {
+        const members = this.#topics.get(topic);
+        if (members?.delete(peer) && members.size === 0) this.#topics.delete(topic);
+      },
+      track: (closing) => {
+        this.#closings.add(closing);
+        void closing.then(() => this.#closings.delete(closing));
+      },
+    };
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? SERVER_DEFAULTS.maxPayload, clientTracking: false });
+    this.#attached = options.server !== undefined;
+    this.#http = options.server ?? createServer((_request, response) => response.writeHead(426, { 'content-type': 'text/plain' }).end('Upgrade Required'));
+    this.#http.on('upgrade', this.#onUpgrade);
+    this.ready = this.#attached ? this.#whenAttached() : this.#listen();
+    this.ready.catch(() => undefined); // a failure is the caller's to see on `ready`
+    const heartbeat = options.heartbeat ?? {};
+    if (heartbeat) this.#startHeartbeat(heartbeat.interval ?? SERVER_DEFAULTS.heartbeat.interval, heartbeat.timeout ?? SERVER_DEFAULTS.heartbeat.timeout);
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    const host = this.#options.host ?? SERVER_DEFAULTS.host;
+    return `ws://${host.includes(':') ? `[${host}]` : host}:${this.#port}${this.#options.path ?? '/'}`;
+  }
+
+  broadcast(message: Out, options: { except?: Peer<In, Out>; filter?: (peer: Peer<In, Out>) => boolean } = {}): number {
+    return this.#fanOut(this.peers, message, options);
+  }
+
+  publish(topic: string, message: Out): number {
+    const members = this.#topics.get(topic);
+    return members ? this.#fanOut(members, message, {}) : 0;
+  }
+
+  close(options: { code?: number; reason?: string; timeout?: number } = {}): Promise<ShutdownReport> {
+    if (!this.#closing) {
+      const { code = 1001, reason = 'server shutting down' } = options;
+      checkCloseArguments(code, reason, 'rfc6455'); // before anything stops
+      this.#closing = this.#shutdown(options);
+    }
+    return this.#closing;
+  }
+
+  #fanOut(peers: Iterable<ServerPeer<In, Out>>, message: Out, { except, filter }: { except?: Peer<In, Out>; filter?: (peer: Peer<In, Out>) => boolean }): number {
+    if (this.#closing) return 0;
+    const data = this.#codec.encode(message); // once, for every peer
+    let queued = 0;
+    for (const peer of [...peers]) {
+      if (peer === except || peer.ended || (filter && !filter(peer))) continue;
+      peer.offer(message, data);
+      queued++;
+    }
+    return queued;
+  }
+
+  async #listen(): Promise<void> {
+    const { port = SERVER_DEFAULTS.port, host = SERVER_DEFAULTS.host } = this.#options;
+    await new Promise<void>((resolve, reject) => {
+      this.#http.once('error', reject);
+      this.#http.listen(port, host, () => {
+        this.#http.off('error', reject);
+        resolve();
+      });
+    });
+    this.#port = (this.#http.address() as { port: number }).port;
+  }
+
+  async #whenAttached(): Promise<void> {
+    if (!this.#http.listening) await new Promise((resolve) => this.#http.once('listening', resolve));
+    const address = this.#http.address();
+    this.#port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  async #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { path, allowedOrigins, maxConnections = Infinity, verify } = this.#options;
+    if (path !== undefined && new URL(request.url ?? '/', 'ws://x').pathname !== path) {
+      if (!this.#attached) refuse(socket, 404);
+      return; // attached: another upgrade handler may take it
+    }
+    socket.on('error', () => undefined); // a client that resets mid-upgrade
+    if (this.#closing) return refuse(socket, 503, 'Server shutting down');
+    const origin = request.headers.origin;
+    if (allowedOrigins && origin !== undefined && !allowedOrigins.includes(origin)) return refuse(socket, 403, 'Origin not allowed');
+    if (this.peers.size >= maxConnections) return refuse(socket, 503, 'Too many connections');
+    const info: PeerRequest = { url: request.url ?? '/', headers: request.headers, remoteAddress: request.socket.remoteAddress, protocol: '' };
+    if (verify) {
+      let verdict: VerifyResult;
+      try {
+        verdict = await verify(info);
+      } catch (error) {
+        this.#report.warn('verify', `verify threw, the client was refused with 500: ${describe(error)}`, { error });
+        return refuse(socket, 500);
+      }
+      if (verdict !== true) return refuse(socket, verdict === false ? 401 : verdict.status, verdict === false ? undefined : verdict.reason);
+      if (this.#closing || socket.destroyed) return refuse(socket, 503, 'Server shutting down');
+    }
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as unknown as TcpSocket, { ...info, protocol: ws.protocol }));
+  }
+
+  #accept(ws: WebSocket, tcp: TcpSocket, request: PeerRequest): void {
+    const peer = new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context);
+    this.peers.add(peer);
+    void peer.closed.then(() => this.peers.delete(peer));
+    this.#connections.next(peer);
+  }
+
+  /** One timer for every peer: a round of pings, and `timeout` later a verdict on each. */
+  #startHeartbeat(interval: number, timeout: number): void {
+    const verdict = (): void => {
+      for (const peer of [...this.peers]) {
+        if (peer.awaitingPong) peer.terminate(new HeartbeatTimeoutError(timeout), 'heartbeat');
+      }
+    };
+    const round = (): void => {
+      for (const peer of this.peers) if (!peer.awaitingPong) peer.ping();
+      this.#heartbeat = this.#scheduler.schedule(() => {
+        verdict();
+        this.#heartbeat = this.#scheduler.schedule(round, Math.max(0, interval - timeout));
+      }, Math.min(timeout, interval));
+    };
+    this.#heartbeat = this.#scheduler.schedule(round, interval);
+  }
+
+  async #shutdown({ code = 1001, reason = 'server shutting down', timeout = 5000 }: { code?: number; reason?: string; timeout?: number }): Promise<ShutdownReport> {
+    this.#heartbeat?.unsubscribe();
+    const peers = [...this.peers];
+    const start = this.#scheduler.now();
+    let dropped = 0;
+    const counting = peers.map((peer) => peer.dropped$.subscribe(({ reason: why }) => void (why === 'closed' && dropped++)));
+    // Each peer's queue gets its chance to flush, then the close frame goes after it.
+    await Promise.all(peers.map((peer) => peer.drained(timeout).then(() => void peer.close(code, reason))));
+    const left = Math.max(0, timeout - (this.#scheduler.now() - start));
+    const cleanly = new Set<Peer<In, Out>>();
+    for (const peer of peers) void peer.closed.then((close) => close.wasClean && cleanly.add(peer));
+    await Promise.race([Promise.all(peers.map((peer) => peer.closed)), new Promise((resolve) => this.#scheduler.schedule(resolve, left))]);
+    let terminated = 0;
+    for (const peer of peers) {
+      if (peer.ended) continue;
+      terminated++;
+      peer.terminate(new ConnectionClosedError({ code: 1006, reason: 'shutdown timeout', wasClean: false }), 'server');
+    }
+    await Promise.all(peers.map((peer) => peer.closed));
+    await Promise.all(this.#closings);
+    for (const subscription of counting) subscription.unsubscribe();
+    this.#http.off('upgrade', this.#onUpgrade);
+    this.#wss.close();
+    if (!this.#attached) {
+      await new Promise<void>((resolve) => {
+        this.#http.close(() => resolve());
+        this.#http.closeAllConnections();
+      });
+    }
+    this.#connections.complete();
+    return { peers: peers.length, closedCleanly: peers.filter((peer) => cleanly.has(peer)).length, terminated, dropped };
+  }
+}
+
+/** Answers an upgrade with an HTTP error and closes the socket. */
+function refuse(socket: Duplex, status: number, reason = STATUS_CODES[status] ?? 'Refused'): void {
+  if (socket.destroyed) return;
+  const body = `${reason}\n`;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
