@@ -8,6 +8,7 @@ export { createFaultProxy, type FaultProxy, type FaultProxyOptions } from './fau
 export type { AcceptMode, Direction, Fault, FaultKind } from './fault.js';
 export type { LinkStats } from './fault-link.js';
 export { createRawPeer, type RawConnection, type RawPeer, type RawPeerOptions } from './raw-peer.js';
+export { createRawClient, type RawClient, type RawClientOptions } from './raw-client.js';
 export { frame, closePayload, FrameReader, type FrameOptions, type ParsedFrame } from './frame.js';
 export { acceptKey, type UpgradeRequest } from './handshake.js';
 export { createTestServer, type Received, type TestServer, type TestServerOptions } from './test-server.js';
