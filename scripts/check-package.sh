@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export NO_UPDATE_NOTIFIER=1 npm_config_fund=false npm_config_audit=false
 
-for built in dist/cjs/index.js dist/cjs/testing/index.js dist/esm/browser.js; do
+for built in dist/cjs/index.js dist/cjs/testing/index.js dist/cjs/server/index.js dist/esm/browser.js; do
   [ -f "$built" ] || { echo "check-package: $built is missing; run \`npm run build\` first" >&2; exit 1; }
 done
 
@@ -86,8 +86,32 @@ const { createTestServer } = require('rxwire/testing');
   process.exit(1);
 });
 JS
+cat > server.mjs <<'JS'
+import { firstValueFrom } from 'rxjs';
+import { connect } from 'rxwire';
+import { listen } from 'rxwire/server';
+
+const server = listen({ port: 0, logger: false });
+await server.ready;
+server.connections$.subscribe((peer) => peer.messages$.subscribe((msg) => void peer.send({ echo: msg })));
+const socket = connect(server.url, { logger: false });
+const echoed = firstValueFrom(socket.messages$);
+await socket.send({ from: 'server.mjs' });
+if ((await echoed).echo.from !== 'server.mjs') throw new Error('server: wrong echo');
+const report = await server.close(); // with the client connected: it gets 1001
+if (report.peers !== 1 || report.closedCleanly !== 1) throw new Error(`server: wrong shutdown report ${JSON.stringify(report)}`);
+await socket.close();
+console.log('rxwire/server (.mjs): ok, both ends, and the process exits');
+JS
+cat > server.cjs <<'JS'
+const { listen } = require('rxwire/server');
+if (typeof listen !== 'function') throw new Error('rxwire/server: no listen() from require');
+console.log('rxwire/server (.cjs): ok');
+JS
 node esm.mjs
 node cjs.cjs
+node server.mjs
+node server.cjs
 
 # TypeScript. The @ts-expect-error lines fail the check if the types degrade to `any`.
 cat > use.ts <<'TS'
@@ -123,6 +147,17 @@ export async function kit(): Promise<TestServer> {
   return server;
 }
 TS
+cat > server.ts <<'TS'
+import { listen, type Peer, type ShutdownReport } from 'rxwire/server';
+
+const server = listen<{ text: string }, { text: string; from: string }>({ port: 0, slowConsumer: 'close' });
+server.connections$.subscribe((peer: Peer<{ text: string }, { text: string; from: string }>) =>
+  peer.messages$.subscribe(({ text }) => server.broadcast({ text, from: peer.id })),
+);
+// @ts-expect-error: not an `Out`
+server.broadcast({ text: 1 });
+export const done: Promise<ShutdownReport> = server.close();
+TS
 # A Node project (node16, @types/node, skipLibCheck as most have it) and a browser project
 # (bundler, no @types; rxwire's and rxjs's declarations checked too), in one `tsc -b` process.
 cat > tsconfig.node16.json <<'JSON'
@@ -131,7 +166,7 @@ cat > tsconfig.node16.json <<'JSON'
     "module": "node16", "moduleResolution": "node16", "target": "ES2022", "lib": ["ES2022"],
     "types": ["node"], "strict": true, "noEmit": true, "skipLibCheck": true
   },
-  "files": ["use.ts", "use.mts", "use.cts", "testing.ts"]
+  "files": ["use.ts", "use.mts", "use.cts", "testing.ts", "server.ts"]
 }
 JSON
 cat > tsconfig.bundler.json <<'JSON'
@@ -145,7 +180,7 @@ cat > tsconfig.bundler.json <<'JSON'
 JSON
 echo '{ "files": [], "references": [{ "path": "./tsconfig.node16.json" }, { "path": "./tsconfig.bundler.json" }] }' > tsconfig.json
 node "$root/node_modules/typescript/bin/tsc" -b
-echo "typescript: ok (node16: .ts, .mts, .cts and rxwire/testing; bundler without @types)"
+echo "typescript: ok (node16: .ts, .mts, .cts, rxwire/testing and rxwire/server; bundler without @types)"
 
 # A browser bundle of the installed package: the browser condition, and no ws.
 cat > bundle.cjs <<'JS'
