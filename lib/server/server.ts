@@ -245,7 +245,9 @@ class RxServer<In, Out> implements Server<In, Out> {
     const left = Math.max(0, timeout - (this.#scheduler.now() - start));
     const cleanly = new Set<Peer<In, Out>>();
     for (const peer of peers) void peer.closed.then((close) => close.wasClean && cleanly.add(peer));
-    await Promise.race([Promise.all(peers.map((peer) => peer.closed)), new Promise((resolve) => this.#scheduler.schedule(resolve, left))]);
+    let timer: Subscription | undefined;
+    await Promise.race([Promise.all(peers.map((peer) => peer.closed)), new Promise((resolve) => (timer = this.#scheduler.schedule(resolve, left)))]);
+    timer?.unsubscribe(); // no timer outlives the shutdown: a closed server's process exits at once
     let terminated = 0;
     for (const peer of peers) {
       if (peer.ended) continue;

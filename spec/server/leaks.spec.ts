@@ -50,7 +50,7 @@ const log = (line) => process.stdout.write(line + '\\n');
   await socket.opened({ timeout: 2000 });
   server.publish('all', { hello: 1 });
   await new Promise((r) => raw.once('message', r));
-  const report = await server.close({ timeout: 1000 });
+  const report = await server.close({ timeout: 4000 });
   log(JSON.stringify(report));
   await socket.close();
   log('done');
@@ -67,7 +67,11 @@ test('a process whose server is closed (two peers connected, one an rxwire clien
   onDispose(() => child.kill('SIGKILL'));
   let out = '';
   let err = '';
-  child.stdout.on('data', (chunk) => (out += String(chunk)));
+  let doneAt = 0;
+  child.stdout.on('data', (chunk) => {
+    out += String(chunk);
+    if (out.includes('done')) doneAt ||= Date.now();
+  });
   child.stderr.on('data', (chunk) => (err += String(chunk)));
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
@@ -76,6 +80,7 @@ test('a process whose server is closed (two peers connected, one an rxwire clien
   const [report, done] = out.trim().split('\n');
   expect(JSON.parse(report as string)).toMatchObject({ peers: 2, terminated: 0 });
   expect(done).toBe('done');
+  expect(Date.now() - doneAt).toBeLessThan(1500); // at once: no timer left (the shutdown's timeout is 4 s here)
 }, 60_000);
 
 test('3,200 connect/close cycles: no peer, topic or handle left, and the heap does not grow', async () => {

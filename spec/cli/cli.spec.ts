@@ -1,0 +1,175 @@
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { WebSocket } from 'ws';
+import { listen, type Server } from '../../lib/server/index.js';
+import { onDispose } from '../helpers/dispose.js';
+import { refusedPort } from '../helpers/peers.js';
+import { waitFor } from '../helpers/wait.js';
+
+// The `rxwire` command as a user runs it: a child process (the built bin) with pipes, against real
+// servers; its output, its exit codes, Ctrl-C.
+
+const root = resolve(__dirname, '..', '..');
+const bin = join(root, 'dist', 'cjs', 'cli', 'main.js');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+beforeAll(() => {
+  if (!existsSync(bin) || statSync(bin).mtimeMs < newestSource(join(root, 'lib'))) {
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe', timeout: 120_000 });
+  }
+}, 130_000);
+
+interface Run {
+  child: ChildProcessWithoutNullStreams;
+  out: () => string;
+  err: () => string;
+  exit: Promise<number | null>;
+}
+
+function rxwire(...args: string[]): Run {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: 'pipe' });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk) => (out += String(chunk)));
+  child.stderr.on('data', (chunk) => (err += String(chunk)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const exit = once(child, 'exit').then(([code]) => {
+    clearTimeout(timer);
+    return code as number | null;
+  });
+  onDispose(() => child.kill('SIGKILL'));
+  return { child, out: () => out, err: () => err, exit };
+}
+
+async function echoServer(): Promise<Server<string, string>> {
+  const server = listen<string, string>({ logger: false, serialize: (m) => m, deserialize: (d) => String(d) });
+  onDispose(() => server.close({ timeout: 500 }));
+  await server.ready;
+  server.connections$.subscribe((peer) => peer.messages$.subscribe((m) => void peer.send(m)));
+  return server;
+}
+
+describe('rxwire (usage)', () => {
+  test('--help prints the usage and exits 0; an unknown option exits 2 with the message and the help', async () => {
+    const help = rxwire('--help');
+    expect(await help.exit).toBe(0);
+    expect(help.out()).toContain('Usage:');
+    const bad = rxwire('connect', 'ws://127.0.0.1:1', '--nope');
+    expect(await bad.exit).toBe(2);
+    expect(bad.err()).toMatch(/^rxwire: .*--nope/);
+    expect(bad.err()).toContain('Exit codes:');
+    const url = rxwire('connect', 'ftp://example.com');
+    expect(await url.exit).toBe(2);
+    expect(url.err()).toContain('ftp:');
+  });
+});
+
+describe('rxwire connect', () => {
+  test('stdin lines go out as messages, messages come back as lines; --expect 2 exits 0', async () => {
+    const server = await echoServer();
+    const run = rxwire('connect', server.url, '--expect', '2');
+    run.child.stdin.write('hello\nworld\n');
+    expect(await run.exit).toBe(0);
+    expect(run.out()).toBe('hello\nworld\n');
+  });
+
+  test('--json skips a bad line (reported) and --jsonl wraps each message with its time', async () => {
+    const server = await echoServer();
+    const run = rxwire('connect', server.url, '--json', '--jsonl', '--expect', '2');
+    run.child.stdin.write('{"x":1}\nnot json\n{"y":2}\n');
+    expect(await run.exit).toBe(0);
+    const lines = run.out().trim().split('\n').map((l) => JSON.parse(l) as { t: string; data: unknown });
+    expect(lines.map((l) => l.data)).toEqual([{ x: 1 }, { y: 2 }]);
+    expect(lines.every((l) => !Number.isNaN(Date.parse(l.t)))).toBe(true);
+    expect(run.err()).toContain('line 2 is not JSON, skipped');
+  });
+
+  test('at the end of stdin, what waits is written and the connection closes with 1000: exit 0', async () => {
+    const server = listen<string, string>({ logger: false, deserialize: (d) => String(d) });
+    onDispose(() => server.close({ timeout: 500 }));
+    await server.ready;
+    const got: string[] = [];
+    const closed = new Promise<number>((resolveClose) =>
+      server.connections$.subscribe((peer) => {
+        peer.messages$.subscribe((m) => got.push(m));
+        void peer.closed.then((c) => resolveClose(c.code));
+      }),
+    );
+    const run = rxwire('connect', server.url);
+    run.child.stdin.end('one\ntwo\nthree\n');
+    expect(await run.exit).toBe(0);
+    expect(await closed).toBe(1000);
+    expect(got).toEqual(['one', 'two', 'three']);
+  });
+
+  test('--timeout: the expected messages do not come: exit 4', async () => {
+    const server = await echoServer();
+    const run = rxwire('connect', server.url, '--expect', '3', '--timeout', '300');
+    expect(await run.exit).toBe(4);
+    expect(run.err()).toContain('--timeout');
+  });
+
+  test('a server that closes with 1008 ends it for good: exit 1, the code printed', async () => {
+    const server = listen({ logger: false });
+    onDispose(() => server.close({ timeout: 500 }));
+    await server.ready;
+    server.connections$.subscribe((peer) => void peer.close(1008, 'policy'));
+    const run = rxwire('connect', server.url);
+    expect(await run.exit).toBe(1);
+    expect(run.err()).toContain('closed by the server: 1008 policy');
+  });
+
+  test('nobody listening, --max-attempts 2: retries exhausted, exit 3', async () => {
+    const port = await refusedPort();
+    const run = rxwire('connect', `ws://127.0.0.1:${port}`, '--max-attempts', '2', '--backoff', '10,20');
+    expect(await run.exit).toBe(3);
+    expect(run.err()).toContain('Gave up after 2 attempts');
+  });
+
+  test('SIGINT closes the connection cleanly (the server sees 1000) and exits 130; --events reports states', async () => {
+    const server = await echoServer();
+    const closed = new Promise<number>((resolveClose) => server.connections$.subscribe((peer) => void peer.closed.then((c) => resolveClose(c.code))));
+    const run = rxwire('connect', server.url, '--events');
+    await waitFor(() => run.err().includes('"status":"open"'), 'the open event');
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(130);
+    expect(await closed).toBe(1000);
+    const events = run.err().trim().split('\n').map((l) => JSON.parse(l) as { event: string; status?: string });
+    expect(events.filter((e) => e.event === 'state').map((e) => e.status)).toEqual(['idle', 'connecting', 'open', 'closing', 'closed']);
+  });
+});
+
+describe('rxwire listen', () => {
+  test('--echo: prints each message with its peer id as JSON lines, echoes it; SIGINT closes the server: exit 130', async () => {
+    const run = rxwire('listen', '--port', '0', '--echo');
+    await waitFor(() => run.err().includes('"listening"'), 'the listening event');
+    const { url } = JSON.parse(run.err().split('\n')[0] as string) as { url: string };
+    const ws = new WebSocket(url);
+    onDispose(() => ws.terminate());
+    await once(ws, 'open');
+    ws.send('ping?');
+    const [echo] = (await once(ws, 'message')) as [Buffer];
+    expect(String(echo)).toBe('ping?');
+    await waitFor(() => run.out().includes('"data":"ping?"'), 'the printed message');
+    const closedAtClient = once(ws, 'close');
+    const interrupted = Date.now();
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(130);
+    expect(Date.now() - interrupted).toBeLessThan(2000); // no timer of the shutdown outlives it (its timeout is 5 s)
+    const [code] = (await closedAtClient) as [number];
+    expect(code).toBe(1001);
+    const lines = run.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.data === 'ping?')).toMatchObject({ peer: '1' });
+    expect(run.err()).toContain('"event":"closed"');
+  });
+});
