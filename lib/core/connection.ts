@@ -109,7 +109,7 @@ class Connection implements OpenConnection, ConnectionRuntime {
         },
         // RFC 6455 7.1.1: a client may close the TCP connection itself if the server does not;
         // after closeTimeout, rather than ws's 30 s with the socket still counted as open.
-        ended: () => void (this.#closeTimer ??= config.scheduler.schedule(() => terminate(socket), config.closeTimeout)),
+        ended: () => void (this.#closeTimer ??= config.scheduler.schedule(() => this.#terminate(), config.closeTimeout)),
         close: (code, reason) => this.#closed(code, reason),
       },
       config.scheduler,
@@ -154,10 +154,10 @@ class Connection implements OpenConnection, ConnectionRuntime {
       if (socket.readyState === CLOSED) return resolve(undefined);
       this.#closeWaiters.push(resolve);
       if (socket.readyState === CONNECTING || code === 1006) {
-        terminate(socket);
+        this.#terminate();
       } else {
         socket.close(code, reason);
-        this.#closeTimer = this.#config.scheduler.schedule(() => terminate(socket), this.#config.closeTimeout);
+        this.#closeTimer = this.#config.scheduler.schedule(() => this.#terminate(), this.#config.closeTimeout);
       }
     });
     return this.#closing;
@@ -190,6 +190,18 @@ class Connection implements OpenConnection, ConnectionRuntime {
     );
   }
 
+  /**
+   * Ends the socket at once. `ws` terminates it (its 'close' follows). A standard `WebSocket`
+   * cannot: it is closed, and since a dead peer's socket may not report 'close' until TCP gives up
+   * (minutes), the close is reported now, as 1006; its late events are ignored.
+   */
+  #terminate(): void {
+    const socket = this.#socket as WebSocketLike & { terminate?: () => void };
+    if (typeof socket.terminate === 'function') return socket.terminate();
+    if (socket.readyState === CONNECTING || socket.readyState === OPEN) socket.close();
+    this.#closed(1006, '');
+  }
+
   #closed(code: number, reason: string): void {
     this.#closeTimer?.unsubscribe();
     const status = this.#status;
@@ -198,13 +210,6 @@ class Connection implements OpenConnection, ConnectionRuntime {
     const lastError = this.#lastError;
     this.fail(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
   }
-}
-
-/** Ends a socket at once: `ws`'s `terminate()`; elsewhere `close()`, and its events are ignored. */
-function terminate(socket: WebSocketLike): void {
-  const ws = socket as WebSocketLike & { terminate?: () => void };
-  if (typeof ws.terminate === 'function') ws.terminate();
-  else if (socket.readyState === CONNECTING || socket.readyState === OPEN) socket.close();
 }
 
 /** The reason text for an end with no close frame: the error's message, or nothing. */

@@ -18,7 +18,8 @@ export function listenToDom(socket: WebSocketLike, on: SocketEvents, scheduler: 
   target.addEventListener('message', ({ data }: { data: unknown }) => {
     on.message(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
   });
-  target.addEventListener('close', (event: { code: number; reason: string }) => on.close(event.code, event.reason));
+  // Deno reports 0 for a refused or dropped connection where the standard says 1006.
+  target.addEventListener('close', (event: { code: number; reason: string }) => on.close(event.code || 1006, event.reason));
 }
 
 /** A standard socket as a {@link Transport}: no ping frames, `bufferedAmount` polled for drain. */
