@@ -102,7 +102,8 @@ export interface ServerOptions<In = unknown, Out = unknown> {
   highWaterMark?: number;
   /**
    * Ping frames to every peer on one shared timer: a peer whose pong is not back within
-   * `timeout` ms is terminated (its close says `initiator: 'heartbeat'`). `false`: no heartbeat.
+   * `timeout` ms is terminated (its close says `initiator: 'heartbeat'`). A round starts every
+   * `interval` ms, or right after the previous verdict when `timeout` is longer. `false`: none.
    * @default { interval: 25000, timeout: 10000 }
    */
   heartbeat?: false | { interval?: number; timeout?: number };

@@ -132,7 +132,10 @@ class RxServer<In, Out> implements Server<In, Out> {
   }
 
   get url(): string {
-    const host = this.#options.host ?? SERVER_DEFAULTS.host;
+    const address = this.#http.address();
+    const bound = typeof address === 'object' && address ? address.address : (this.#options.host ?? SERVER_DEFAULTS.host);
+    // A wildcard address is not one to connect to: say loopback, which reaches it.
+    const host = bound === '0.0.0.0' ? '127.0.0.1' : bound === '::' ? '::1' : bound;
     return `ws://${host.includes(':') ? `[${host}]` : host}:${this.#port}${this.#options.path ?? '/'}`;
   }
 
@@ -228,8 +231,9 @@ class RxServer<In, Out> implements Server<In, Out> {
       for (const peer of this.peers) if (!peer.awaitingPong) peer.ping();
       this.#heartbeat = this.#scheduler.schedule(() => {
         verdict();
+        // The next round one interval after this one, or at once if the verdict took longer.
         this.#heartbeat = this.#scheduler.schedule(round, Math.max(0, interval - timeout));
-      }, Math.min(timeout, interval));
+      }, timeout);
     };
     this.#heartbeat = this.#scheduler.schedule(round, interval);
   }

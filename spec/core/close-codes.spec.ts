@@ -82,11 +82,14 @@ describe('isRetriableClose: the default table', () => {
     expect({ retriedIn1016to2999, fatalIn3000to4999 }).toEqual({ retriedIn1016to2999: [], fatalIn3000to4999: [] });
   });
 
-  test('depends on the code only: reason, wasClean and status do not change the decision', () => {
+  test('depends on the code, and on an HTTP status of 401 or 403 only: reason and wasClean do not change the decision', () => {
     expect(isRetriableClose({ code: 1006, reason: 'heartbeat timeout', wasClean: false })).toBe(true);
     expect(isRetriableClose({ code: 1006, reason: 'connect timeout', wasClean: false, status: 503 })).toBe(true);
     expect(isRetriableClose({ code: 1008, reason: 'retry please', wasClean: false })).toBe(false);
-    expect(isRetriableClose({ code: 1000, reason: '', wasClean: true, status: 401 })).toBe(true);
+    // An upgrade refused as unauthorized or forbidden: a bad token would be retried forever.
+    expect(isRetriableClose({ code: 1006, reason: '', wasClean: false, status: 401 })).toBe(false);
+    expect(isRetriableClose({ code: 1006, reason: '', wasClean: false, status: 403 })).toBe(false);
+    expect(isRetriableClose({ code: 1006, reason: '', wasClean: false, status: 429 })).toBe(true);
   });
 
   test('codes outside 1000–4999 are not retried', () => {
