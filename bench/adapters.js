@@ -18,6 +18,8 @@ const RXWIRE_PATH = process.env.BENCH_RXWIRE
   ? path.resolve(process.env.BENCH_RXWIRE)
   : path.join(__dirname, '..', 'dist', 'cjs', 'index.js');
 const RXWIRE_MISSING = 'rxwire build not found (run npm run build)';
+// rxwire/server, next to the client entry of the same build (dist/cjs/server/index.js).
+const RXWIRE_SERVER_PATH = path.join(path.dirname(RXWIRE_PATH), 'server', 'index.js');
 
 /** The built rxwire module, or an Error saying why it cannot be used. */
 function loadRxwire() {
@@ -28,6 +30,18 @@ function loadRxwire() {
     return new Error(`${RXWIRE_MISSING}: ${err.code || err.message}`);
   }
   if (typeof mod.connect !== 'function') return new Error(`${RXWIRE_MISSING}: dist has no connect()`);
+  return mod;
+}
+
+/** The built rxwire/server module, or an Error saying why it cannot be used. */
+function loadRxwireServer() {
+  let mod;
+  try {
+    mod = require(RXWIRE_SERVER_PATH);
+  } catch (err) {
+    return new Error(`${RXWIRE_MISSING}: ${err.code || err.message}`);
+  }
+  if (typeof mod.listen !== 'function') return new Error(`${RXWIRE_MISSING}: dist has no server listen()`);
   return mod;
 }
 
@@ -298,4 +312,4 @@ const FACTORIES = {
   'websocket-ts': websocketTs,
 };
 
-module.exports = { create, loadRxwire, LIBS, CONFIG_NOTES, RXWIRE_MISSING, RXWIRE_PATH };
+module.exports = { create, loadRxwire, loadRxwireServer, LIBS, CONFIG_NOTES, RXWIRE_MISSING, RXWIRE_PATH, RXWIRE_SERVER_PATH };

@@ -122,6 +122,20 @@ function startServer(config, { timeoutMs = 10000 } = {}) {
 }
 
 /**
+ * Forks `script` with an IPC channel (server-side scenarios: the server under test and its
+ * receivers), tracked like every child; `stderrTail()` gives the end of what it wrote to stderr.
+ */
+function spawnTracked(script, args, execArgv = []) {
+  const child = track(fork(script, args, { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-2000);
+  });
+  child.stderrTail = () => tail(stderr);
+  return child;
+}
+
+/**
  * Runs `client.js <scenario> <lib> <params>` with --expose-gc and resolves with its JSON line,
  * or `{ ok: false, error }` on timeout (after SIGKILL), crash, or missing output. `onMessage`
  * receives the client's IPC messages with the child, for coordinated scenarios.
@@ -161,4 +175,4 @@ function runClient(scenario, lib, params, { timeoutMs, onMessage } = {}) {
   });
 }
 
-module.exports = { startServer, runClient, freePort, killAll, killAndWait, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+module.exports = { startServer, runClient, spawnTracked, freePort, killAll, killAndWait, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };

@@ -81,6 +81,11 @@ function scenarioMarkdown(scenario, params, rows) {
     if (row.failures.length) notes.push(`${lib}: ${row.failures.length} run(s) failed: ${row.failures[0]}`);
   }
   if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
+  // Server-side scenarios: how each server is set up (the closing list covers client libraries).
+  if (scenario.notes) {
+    lines.push('', 'Servers:', '');
+    for (const lib of Object.keys(rows)) if (scenario.notes[lib]) lines.push(`- **${lib}**: ${scenario.notes[lib]}`);
+  }
   lines.push('');
   return lines.join('\n');
 }
@@ -112,9 +117,11 @@ function markdown({ machine, options, sections, libsUsed }) {
     out.push('> **--quick run**: sizes are 1/4 to 1/10 of the full ones and there are few repetitions, so', '> the numbers show that every path works, not how the libraries compare.', '');
   }
   for (const s of sections) out.push(scenarioMarkdown(s.scenario, s.params, s.rows));
-  out.push('## How each library is configured', '');
-  for (const lib of libsUsed) out.push(`- **${lib}**: ${CONFIG_NOTES[lib]}`);
-  out.push('');
+  if (libsUsed.length) {
+    out.push('## How each library is configured', '');
+    for (const lib of libsUsed) out.push(`- **${lib}**: ${CONFIG_NOTES[lib]}`);
+    out.push('');
+  }
   return out.join('\n');
 }
 

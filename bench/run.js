@@ -11,13 +11,16 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { SCENARIOS } = require('./scenarios.js');
-const { LIBS, loadRxwire, RXWIRE_PATH } = require('./adapters.js');
+const { LIBS, loadRxwire, loadRxwireServer, RXWIRE_PATH } = require('./adapters.js');
+const { SERVER_LIBS } = require('./server-scenarios.js');
+
+const KNOWN_LIBS = [...new Set([...LIBS, ...SERVER_LIBS])];
 const { killAll } = require('./proc.js');
 const { summarizeScenario, markdown, sendChart } = require('./report.js');
 
 const RESULTS = path.join(__dirname, 'results');
 
-const USAGE = `usage: node bench/run.js [--quick] [--reps K] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--libs ${LIBS.join(',')}]
+const USAGE = `usage: node bench/run.js [--quick] [--reps K] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--libs ${KNOWN_LIBS.join(',')}]
   --quick     small sizes, 1 repetition (send: 3) unless --reps is given: a sanity run
   --reps K    repetitions per library and scenario (default 5; see --quick)
   --only      scenarios to run (comma-separated)
@@ -46,7 +49,7 @@ function parseArgs(argv) {
   }
   const names = SCENARIOS.map((s) => s.name);
   for (const s of opts.only || []) if (!names.includes(s)) throw new Error(`unknown scenario ${s} (known: ${names.join(', ')})`);
-  for (const l of opts.libs || []) if (!LIBS.includes(l)) throw new Error(`unknown library ${l} (known: ${LIBS.join(', ')})`);
+  for (const l of opts.libs || []) if (!KNOWN_LIBS.includes(l)) throw new Error(`unknown library ${l} (known: ${KNOWN_LIBS.join(', ')})`);
   return opts;
 }
 
@@ -83,6 +86,8 @@ function machineInfo() {
       rxjs: version('rxjs'),
       'reconnecting-websocket': version('reconnecting-websocket'),
       'websocket-ts': version('websocket-ts'),
+      'socket.io': version('socket.io'),
+      'socket.io-client': version('socket.io-client'),
     },
   };
 }
@@ -116,9 +121,10 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const machine = machineInfo();
   const selected = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
-  const rxwire = loadRxwire();
-  const rxwireError = rxwire instanceof Error ? rxwire.message : null;
-  if (rxwireError) process.stderr.write(`note: ${rxwireError}; rxwire rows will show it\n`);
+  // The client scenarios need rxwire's connect(), the server-side ones its rxwire/server listen().
+  const errorOf = (mod) => (mod instanceof Error ? mod.message : null);
+  const rxwireErrors = { client: errorOf(loadRxwire()), server: errorOf(loadRxwireServer()) };
+  for (const e of new Set(Object.values(rxwireErrors))) if (e) process.stderr.write(`note: ${e}; rxwire rows will show it\n`);
 
   const sections = [];
   const libsUsed = new Set();
@@ -128,11 +134,13 @@ async function main() {
     const libs = scenario.libs.filter((l) => !opts.libs || opts.libs.includes(l));
     if (libs.length === 0) continue;
     const byLib = Object.fromEntries(libs.map((l) => [l, []]));
+    const rxwireError = rxwireErrors[scenario.side === 'server' ? 'server' : 'client'];
     for (let rep = 0; rep < reps; rep++) {
       // Rotate the start so no library always runs first (cold machine) or last.
       const order = libs.map((_, i) => libs[(i + rep) % libs.length]);
       for (const lib of order) {
-        libsUsed.add(lib);
+        // Server-side scenarios print their own server notes; this list is the client libraries'.
+        if (scenario.side !== 'server') libsUsed.add(lib);
         const label = `[${scenario.name} ${rep + 1}/${reps}] ${lib}`;
         if (lib === 'rxwire' && rxwireError) {
           byLib[lib].push({ ok: false, error: rxwireError });

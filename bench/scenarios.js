@@ -1,10 +1,12 @@
 'use strict';
-// The nine scenarios: sizes (full and --quick), which libraries take part, how a row is shown,
-// and how one measurement is orchestrated (server process, client process, coordination).
+// The scenarios: sizes (full and --quick), which libraries take part, how a row is shown, and
+// how one measurement is orchestrated (server process, client process, coordination). The
+// server-side ones (the library under test is the server) come from server-scenarios.js.
 // Every measurement is bounded: the client by `timeoutMs` (SIGKILL), servers by startServer's
 // listen timeout and by being killed in `finally`.
 
 const { startServer, runClient, freePort, sleep } = require('./proc.js');
+const { SERVER_SCENARIOS } = require('./server-scenarios.js');
 
 const ALL = ['ws', 'ws-corked', 'rxwire', 'rxjs', 'rws', 'websocket-ts'];
 const NO_CORK = ['ws', 'rxwire', 'rxjs', 'rws', 'websocket-ts'];
@@ -255,6 +257,8 @@ const SCENARIOS = [
     primary: 'mibPerSec',
     run: (lib, p, t) => withServer('large', lib, p, { mode: 'sink', n: p.warm + p.n, warm: p.warm }, t),
   },
+  // fan-out, slow-client, server-idle: the library is the server (server-scenarios.js).
+  ...SERVER_SCENARIOS,
 ];
 
 module.exports = { SCENARIOS };
