@@ -30,10 +30,13 @@ export function listenToWs(socket: WebSocketLike, on: SocketEvents, scheduler: S
   let tcp: TcpSocket | undefined;
   // An 'error' listener on every ws: its error is kept as the close's cause.
   ws.on('error', (error: Error) => on.error(error, closeCodeOfProtocolError(error)));
-  ws.on('upgrade', (res: { socket: TcpSocket }) => {
-    tcp = res.socket;
+  ws.on('upgrade', (res: { socket?: TcpSocket | null } | undefined) => {
+    // Bun's `ws` has no TCP socket here: writes then go uncorked and drain is polled.
+    const socket = res?.socket;
+    if (!socket || typeof socket.once !== 'function' || typeof socket.cork !== 'function') return;
+    tcp = socket;
     // ws ends its side only once both close frames are exchanged (or after a protocol error).
-    tcp.once('finish', () => on.ended());
+    socket.once('finish', () => on.ended());
   });
   ws.on('unexpected-response', (_req: unknown, res: { statusCode?: number; resume(): void }) => {
     on.status(res.statusCode);

@@ -173,3 +173,21 @@ describe('rxwire listen', () => {
     expect(run.err()).toContain('"event":"closed"');
   });
 });
+
+describe('rxwire connect on a terminal', () => {
+  const haveScript = existsSync('/usr/bin/script');
+  (haveScript ? test : test.skip)('a live status line on stderr, updated in place (under a pseudo-terminal, `script`)', async () => {
+    const server = await echoServer();
+    server.connections$.subscribe((peer) => void peer.send('hello'));
+    const command = `${process.execPath} ${bin} connect ${server.url} --expect 1`;
+    const run = spawn('/usr/bin/script', ['-qfec', command, '/dev/null'], { cwd: root, stdio: 'pipe' });
+    onDispose(() => run.kill('SIGKILL'));
+    let out = '';
+    run.stdout.on('data', (chunk) => (out += String(chunk)));
+    const [code] = (await once(run, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(out).toContain('\r\x1b[Kopen #1'); // the status line, redrawn in place
+    expect(out).toMatch(/received 1/);
+    expect(out).toContain('hello');
+  });
+});
