@@ -58,9 +58,11 @@ const noop = (): void => {};
  * pending message.
  */
 export class Writer<Out> {
-  readonly #input = new Subject<OutgoingEntry<Out> | typeof WAKE>();
-  readonly #queue: SendQueue<OutgoingEntry<Out>>;
-  readonly #subscription: Subscription;
+  // The Subject, its stage and the queue are made when the first message has to wait: a
+  // connection whose messages all go out at once (most idle ones) holds none of them.
+  #input: Subject<OutgoingEntry<Out> | typeof WAKE> | undefined;
+  #queue: SendQueue<OutgoingEntry<Out>> | undefined;
+  #subscription: Subscription | undefined;
   readonly #config: WriterConfig<Out>;
   #state = State.Detached;
   #conn: OpenConnection | undefined;
@@ -71,6 +73,12 @@ export class Writer<Out> {
 
   constructor(config: WriterConfig<Out>) {
     this.#config = config;
+  }
+
+  /** The one Subject and its `concatMap` stage (with the queue), made on first need. */
+  #stage(): Subject<OutgoingEntry<Out> | typeof WAKE> {
+    if (this.#input) return this.#input;
+    const config = this.#config;
     this.#queue = new SendQueue<OutgoingEntry<Out>>({
       size: config.size,
       ...(config.bytes !== undefined && { bytes: config.bytes }),
@@ -79,7 +87,9 @@ export class Writer<Out> {
       onDrop: (entry, reason) => this.#drop(entry, reason),
       onOccupied: config.onQueued,
     });
-    this.#subscription = this.#input.pipe(this.#admit(), concatMap(() => this.#write())).subscribe();
+    const input = (this.#input = new Subject<OutgoingEntry<Out> | typeof WAKE>());
+    this.#subscription = input.pipe(this.#admit(), concatMap(() => this.#write())).subscribe();
+    return input;
   }
 
   /** The scheduler of its timers. */
@@ -89,12 +99,12 @@ export class Writer<Out> {
 
   /** Messages waiting to be written. */
   get waitingCount(): number {
-    return this.#queue.length;
+    return this.#queue?.length ?? 0;
   }
 
   /** Bytes of the messages waiting to be written. */
   get waitingBytes(): number {
-    return this.#queue.bytes;
+    return this.#queue?.bytes ?? 0;
   }
 
   /**
@@ -111,7 +121,7 @@ export class Writer<Out> {
       return Promise.resolve();
     }
     const entry = newEntry(message, data, timeout, true, onWritten);
-    this.#input.next(entry);
+    this.#stage().next(entry);
     const { outcome } = entry;
     if (outcome === 'written') return Promise.resolve();
     if (outcome !== undefined) return quietRejection(droppedError(outcome, message, entry.cause));
@@ -126,7 +136,7 @@ export class Writer<Out> {
     if (this.#free()) return void this.#writeAtOnce(message, data, false);
     const entry = newEntry(message, data, timeout, false, undefined);
     if (this.#state === State.Closed) this.#drop(entry, this.#closedReason as DropReason);
-    else this.#input.next(entry);
+    else this.#stage().next(entry);
   }
 
   /** Drops `message` at once with `reason` (the socket is closed): reported like any drop. */
@@ -141,7 +151,7 @@ export class Writer<Out> {
     if (this.#state === State.Closed) return;
     this.#conn = conn;
     this.#state = State.Ready;
-    this.#input.next(WAKE);
+    this.#input?.next(WAKE); // no stage yet: nothing waits
   }
 
   /** The connection ended: stop writing; what waits stays for the next one. */
@@ -157,8 +167,8 @@ export class Writer<Out> {
     this.detach();
     this.#state = State.Closed;
     this.#closedReason = reason;
-    this.#queue.clear(reason);
-    this.#subscription.unsubscribe();
+    this.#queue?.clear(reason);
+    this.#subscription?.unsubscribe();
   }
 
   /**
@@ -181,7 +191,7 @@ export class Writer<Out> {
           if (work !== WAKE) {
             if (work.timeout !== Infinity) work.deadline = this.#config.scheduler.now() + work.timeout;
             work.bytes = byteLength(work.data);
-            if (!this.#queue.push(work)) return;
+            if (!(this.#queue as SendQueue<OutgoingEntry<Out>>).push(work)) return;
           }
           if (this.#state === State.Ready) subscriber.next(WAKE);
         }),
@@ -201,7 +211,7 @@ export class Writer<Out> {
     const conn = this.#conn;
     return (
       this.#state === State.Ready &&
-      this.#queue.length === 0 &&
+      (this.#queue === undefined || this.#queue.length === 0) &&
       conn !== undefined &&
       conn.transport.isOpen() &&
       conn.transport.bufferedAmount() <= this.#config.highWaterMark
@@ -235,7 +245,7 @@ export class Writer<Out> {
 
   /** Writes waiting messages in order while the socket takes more; drops the expired ones. */
   #flush(): Flush {
-    const queue = this.#queue;
+    const queue = this.#queue as SendQueue<OutgoingEntry<Out>>;
     const now = this.#config.scheduler.now();
     while (queue.length > 0) {
       const conn = this.#conn;

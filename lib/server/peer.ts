@@ -75,27 +75,31 @@ export interface PeerContext<In, Out> {
   track(closing: Promise<unknown>): void;
 }
 
+const NO_TOPICS: ReadonlySet<string> = new Set();
+
 /** A peer as its server drives it. */
 export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   readonly id: string;
   readonly request: PeerRequest;
-  readonly messages$: Observable<In>;
   readonly closed: Promise<PeerClose>;
-  readonly topics = new Set<string>();
   /** A ping is out and its pong not back: the server's heartbeat terminates the peer at its deadline. */
   awaitingPong = false;
   readonly #context: PeerContext<In, Out>;
   readonly #writer: Writer<Out>;
   readonly #incoming = new Subject<In>();
-  readonly #errors = new Subject<Error>();
-  readonly #drops = new Subject<DroppedMessage<Out>>();
+  // Made on first use: an idle peer holds no more than it must (a server holds thousands).
+  #errors: Subject<Error> | undefined;
+  #drops: Subject<DroppedMessage<Out>> | undefined;
+  #messages$: Observable<In> | undefined;
+  #topics: Set<string> | undefined;
   readonly #runtime: ConnectionRuntime;
   #conn: OpenConnection | undefined;
-  /** Messages before the first subscription; undefined once given to it. */
-  #held: In[] | undefined = [];
+  /** Messages before the first subscription to messages$ (made on the first of them). */
+  #held: In[] | undefined;
+  #subscribed = false;
   #ended = false;
   /** Waiting for the queue to empty (a shutdown's flush). */
-  readonly #emptied = new Set<() => void>();
+  #emptied: Set<() => void> | undefined;
   #initiator: PeerClose['initiator'] = 'client';
   #resolveClosed!: (close: PeerClose) => void;
   #tokens: number;
@@ -108,14 +112,6 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     this.closed = new Promise<PeerClose>((resolve) => (this.#resolveClosed = resolve));
     this.#tokens = context.inboundRate ? context.inboundRate.burst : 0;
     this.#tokensAt = context.scheduler.now();
-    this.messages$ = new Observable<In>((subscriber) => {
-      const held = this.#held;
-      if (held) {
-        this.#held = undefined;
-        for (const message of held) subscriber.next(message);
-      }
-      return this.#incoming.subscribe(subscriber);
-    });
     const { buffer, slowConsumer } = context;
     this.#writer = new Writer<Out>({
       size: buffer.size,
@@ -148,12 +144,28 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     );
   }
 
+  get messages$(): Observable<In> {
+    return (this.#messages$ ??= new Observable<In>((subscriber) => {
+      if (!this.#subscribed) {
+        this.#subscribed = true;
+        const held = this.#held;
+        this.#held = undefined;
+        if (held) for (const message of held) subscriber.next(message);
+      }
+      return this.#incoming.subscribe(subscriber);
+    }));
+  }
+
   get errors$(): Observable<Error> {
-    return this.#errors.asObservable();
+    return (this.#errors ??= this.#made()).asObservable();
   }
 
   get dropped$(): Observable<DroppedMessage<Out>> {
-    return this.#drops.asObservable();
+    return (this.#drops ??= this.#made()).asObservable();
+  }
+
+  get topics(): ReadonlySet<string> {
+    return this.#topics ?? NO_TOPICS;
   }
 
   get buffered(): number {
@@ -205,11 +217,11 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     return new Promise<void>((resolve) => {
       const done = (): void => {
         timer.unsubscribe();
-        this.#emptied.delete(done);
+        this.#emptied?.delete(done);
         resolve();
       };
       const timer = this.#context.scheduler.schedule(done, deadline);
-      this.#emptied.add(done);
+      (this.#emptied ??= new Set()).add(done);
     });
   }
 
@@ -228,13 +240,13 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
 
   join(topic: string): void {
     if (typeof topic !== 'string') throw new TypeError(`Expected \`topic\` to be a string, got ${typeof topic}`);
-    if (this.#ended || this.topics.has(topic)) return;
-    this.topics.add(topic);
+    if (this.#ended || this.#topics?.has(topic)) return;
+    (this.#topics ??= new Set()).add(topic);
     this.#context.joined(this, topic);
   }
 
   leave(topic: string): void {
-    if (!this.topics.delete(topic)) return;
+    if (!this.#topics?.delete(topic)) return;
     this.#context.left(this, topic);
   }
 
@@ -242,8 +254,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   pong(): void {}
 
   deliver(message: In): void {
-    const held = this.#held;
-    if (!held) return this.#incoming.next(message);
+    if (this.#subscribed) return this.#incoming.next(message);
+    const held = (this.#held ??= []);
     if (held.length >= this.#context.holdLimit) {
       return this.#violation(`more than ${this.#context.holdLimit} messages arrived before the application subscribed to messages$ (holdLimit)`, 'hold limit');
     }
@@ -251,8 +263,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   }
 
   error(error: Error, kind: string, what: string): void {
-    if (!this.#errors.observed) this.#context.report.warn(kind, `peer ${this.id}: ${what}: ${error.message} (observe peer.errors$ to handle this)`, { error });
-    this.#errors.next(error);
+    if (!this.#errors?.observed) this.#context.report.warn(kind, `peer ${this.id}: ${what}: ${error.message} (observe peer.errors$ to handle this)`, { error });
+    this.#errors?.next(error);
   }
 
   #receive(data: string | Uint8Array): void {
@@ -276,13 +288,20 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   }
 
   #dropped(message: Out, reason: DropReason, cause: unknown, promised: boolean): void {
-    if (!promised && !this.#drops.observed) this.#context.report.warn('drop', `peer ${this.id}: a message was dropped (${reason}) (observe peer.dropped$ to handle this)`, { message, reason });
-    this.#drops.next(cause === undefined ? { payload: message, message, reason } : { payload: message, message, reason, cause });
+    if (!promised && !this.#drops?.observed) this.#context.report.warn('drop', `peer ${this.id}: a message was dropped (${reason}) (observe peer.dropped$ to handle this)`, { message, reason });
+    this.#drops?.next(cause === undefined ? { payload: message, message, reason } : { payload: message, message, reason, cause });
     if (reason === 'overflow' && this.#context.slowConsumer === 'close' && this.#initiator !== 'server') void this.close(1013, 'slow consumer');
   }
 
   #queueEmptied(): void {
-    for (const done of [...this.#emptied]) done();
+    if (this.#emptied) for (const done of [...this.#emptied]) done();
+  }
+
+  /** A Subject for errors$ or dropped$: complete at once if the peer has ended. */
+  #made<T>(): Subject<T> {
+    const subject = new Subject<T>();
+    if (this.#ended) subject.complete();
+    return subject;
   }
 
   #end(error: ConnectionClosedError): void {
@@ -295,7 +314,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     this.#queueEmptied();
     // Held messages stay for a late first subscriber, who then gets the completion.
     this.#incoming.complete();
-    this.#errors.complete();
-    this.#drops.complete();
+    this.#errors?.complete();
+    this.#drops?.complete();
   }
 }
