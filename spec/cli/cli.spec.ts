@@ -4,6 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import { listen, type Server } from '../../lib/server/index.js';
+import { createFaultProxy } from '../../lib/testing/index.js';
 import { onDispose } from '../helpers/dispose.js';
 import { refusedPort } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
@@ -189,5 +190,42 @@ describe('rxwire connect on a terminal', () => {
     expect(out).toContain('\r\x1b[Kopen #1'); // the status line, redrawn in place
     expect(out).toMatch(/received 1/);
     expect(out).toContain('hello');
+  });
+});
+
+describe('rxwire connect through a server restart, and listen --broadcast', () => {
+  test('lines typed while the server is away wait in the buffer and are delivered once it is back, in order', async () => {
+    const server = await echoServer();
+    const proxy = await createFaultProxy({ target: server.url });
+    onDispose(() => proxy.close());
+    const run = rxwire('connect', proxy.url, '--backoff', '20,50', '--expect', '3', '--events');
+    run.child.stdin.write('a\n');
+    await waitFor(() => run.out() === 'a\n', 'the first echo');
+    proxy.accept('refuse');
+    proxy.reset('rst');
+    await waitFor(() => run.err().includes('"status":"reconnecting"'), 'the loss seen');
+    run.child.stdin.write('b\nc\n');
+    proxy.accept('pass');
+    expect(await run.exit).toBe(0);
+    expect(run.out()).toBe('a\nb\nc\n');
+  });
+
+  test('--broadcast: each stdin line goes to every client', async () => {
+    const run = rxwire('listen', '--port', '0', '--broadcast');
+    await waitFor(() => run.err().includes('"listening"'), 'the listening event');
+    const { url } = JSON.parse(run.err().split('\n')[0] as string) as { url: string };
+    const clients = [new WebSocket(url), new WebSocket(url)];
+    const got: string[][] = [[], []];
+    clients.forEach((ws, i) => {
+      onDispose(() => ws.terminate());
+      ws.on('message', (data) => got[i]?.push(String(data)));
+    });
+    await Promise.all(clients.map((ws) => once(ws, 'open')));
+    await waitFor(() => (run.out().match(/"event":"open"/g) ?? []).length === 2, 'both opens printed');
+    run.child.stdin.write('news\n');
+    await waitFor(() => got.every((g) => g.length === 1), 'both clients got the line');
+    expect(got).toEqual([['news'], ['news']]);
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(130);
   });
 });
