@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { asyncScheduler } from 'rxjs';
 import type { Readable, Writable } from 'node:stream';
 import { connect } from '../client/connect.js';
 import type { ConnectOptions } from '../client/options.js';
@@ -63,7 +64,7 @@ export async function runConnect(args: ConnectArgs, io: CliIo): Promise<number> 
     const finish = (code: number): void => {
       if (exitCode !== undefined) return;
       exitCode = code;
-      clearTimeout(deadline);
+      deadline?.unsubscribe();
       stopInterrupt();
       input.close();
       io.stdin.pause();
@@ -72,10 +73,13 @@ export async function runConnect(args: ConnectArgs, io: CliIo): Promise<number> 
         resolve(code);
       });
     };
-    const deadline = args.timeout === undefined ? undefined : setTimeout(() => {
-      line(io.stderr, `rxwire: --timeout: ${received} of ${args.expect ?? 'the expected'} messages in ${args.timeout} ms`);
-      finish(EXIT.timeout);
-    }, args.timeout);
+    const deadline =
+      args.timeout === undefined
+        ? undefined
+        : asyncScheduler.schedule(() => {
+            line(io.stderr, `rxwire: --timeout: ${received} of ${args.expect ?? 'the expected'} messages in ${args.timeout} ms`);
+            finish(EXIT.timeout);
+          }, args.timeout);
     const stopInterrupt = io.onInterrupt(() => finish(EXIT.interrupted));
 
     socket.state$.subscribe((next) => {
@@ -133,7 +137,7 @@ export async function runConnect(args: ConnectArgs, io: CliIo): Promise<number> 
       const drain = (): void => {
         if (exitCode !== undefined) return;
         if (socket.buffered === 0 || Date.now() >= until) return finish(EXIT.ok);
-        setTimeout(drain, 10);
+        asyncScheduler.schedule(drain, 10);
       };
       drain();
     });

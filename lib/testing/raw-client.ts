@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { ReplaySubject, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { NotLoopbackError } from './errors.js';
-import { closePayload, frame, FrameReader, type FrameOptions, type ParsedFrame } from './frame.js';
+import type { FrameOptions, ParsedFrame } from './frame.js';
+import { framedSocket } from './framed-socket.js';
 import { acceptKey } from './handshake.js';
 
 /**
@@ -107,30 +108,5 @@ export function createRawClient(url: string, options: RawClientOptions = {}): Pr
 }
 
 function opened(socket: Socket, response: RawClient['response'], closed: Promise<void>, early: Buffer): RawClient {
-  const frames: ParsedFrame[] = [];
-  const frames$ = new ReplaySubject<ParsedFrame>();
-  const reader = new FrameReader();
-  const onData = (chunk: Buffer): void => {
-    for (const parsed of reader.push(chunk)) {
-      frames.push(parsed);
-      frames$.next(parsed);
-    }
-  };
-  if (early.length > 0) onData(early);
-  socket.on('data', onData);
-  void closed.then(() => frames$.complete());
-  const write = (bytes: Uint8Array | string): void => {
-    if (socket.writable) socket.write(bytes);
-  };
-  return {
-    response,
-    frames$: frames$.asObservable(),
-    frames,
-    closed,
-    send: write,
-    sendFrame: (options) => write(frame({ mask: true, ...options })),
-    sendClose: (code, reason) => write(frame({ opcode: 0x8, mask: true, payload: closePayload(code, reason) })),
-    end: () => void socket.end(),
-    destroy: () => void socket.destroy(),
-  };
+  return { response, ...framedSocket(socket, closed, early, true) };
 }

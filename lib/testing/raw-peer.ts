@@ -1,6 +1,7 @@
 import { createServer, type Socket } from 'node:net';
-import { ReplaySubject, type Observable } from 'rxjs';
-import { closePayload, frame, FrameReader, type FrameOptions, type ParsedFrame } from './frame.js';
+import type { Observable } from 'rxjs';
+import type { FrameOptions, ParsedFrame } from './frame.js';
+import { framedSocket } from './framed-socket.js';
 import { parseUpgradeRequest, upgradeResponse, type UpgradeRequest } from './handshake.js';
 import { closeServer, HandOff } from './lifecycle.js';
 
@@ -152,32 +153,6 @@ export async function createRawPeer(options: RawPeerOptions = {}): Promise<RawPe
 }
 
 function open(socket: Socket, request: UpgradeRequest, closed: Promise<void>, early: Buffer): RawConnection {
-  const frames: ParsedFrame[] = [];
-  const frames$ = new ReplaySubject<ParsedFrame>();
-  const reader = new FrameReader();
-  const onData = (chunk: Buffer): void => {
-    for (const parsed of reader.push(chunk)) {
-      frames.push(parsed);
-      frames$.next(parsed);
-    }
-  };
   // A client may send its first frame in the same segment as the request.
-  if (early.length > 0) onData(early);
-  socket.on('data', onData);
-  void closed.then(() => frames$.complete());
-  const write = (bytes: Uint8Array | string): void => {
-    // Writing to a socket the client already closed is a normal outcome of a fault test.
-    if (socket.writable) socket.write(bytes);
-  };
-  return {
-    request,
-    frames$: frames$.asObservable(),
-    frames,
-    closed,
-    send: write,
-    sendFrame: (options) => write(frame(options)),
-    sendClose: (code, reason) => write(frame({ opcode: 0x8, payload: closePayload(code, reason) })),
-    end: () => void socket.end(),
-    destroy: () => void socket.destroy(),
-  };
+  return { request, ...framedSocket(socket, closed, early, false) };
 }

@@ -1,10 +1,11 @@
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { listen, type Server } from '../../lib/server/index.js';
 import { createFaultProxy } from '../../lib/testing/index.js';
+import { ensureBuilt, root } from '../helpers/build.js';
 import { onDispose } from '../helpers/dispose.js';
 import { refusedPort } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
@@ -12,23 +13,9 @@ import { waitFor } from '../helpers/wait.js';
 // The `rxwire` command as a user runs it: a child process (the built bin) with pipes, against real
 // servers; its output, its exit codes, Ctrl-C.
 
-const root = resolve(__dirname, '..', '..');
 const bin = join(root, 'dist', 'cjs', 'cli', 'main.js');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-beforeAll(() => {
-  if (!existsSync(bin) || statSync(bin).mtimeMs < newestSource(join(root, 'lib'))) {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe', timeout: 120_000 });
-  }
-}, 130_000);
+beforeAll(() => ensureBuilt(bin), 130_000);
 
 interface Run {
   child: ChildProcessWithoutNullStreams;

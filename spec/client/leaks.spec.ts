@@ -1,10 +1,10 @@
 import '../helpers/tripwires';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { WebSocket } from 'ws';
 import { ConnectionClosedError, DecodeError } from '../../lib/index.js';
+import { ensureBuilt, root } from '../helpers/build';
 import { client, collect, record, trackedWebSocket } from '../helpers/observe';
 import { refusedPort, startRawPeer, startWsPeer } from '../helpers/peers';
 import { waitFor, sleep } from '../helpers/wait';
@@ -12,28 +12,10 @@ import { waitFor, sleep } from '../helpers/wait';
 // Leaks: a process that used the built package exits by itself; a thousand reconnects leave
 // nothing behind; a malformed message is reported and the stream goes on.
 
-const root = resolve(__dirname, '..', '..');
 const builtEntry = join(root, 'dist', 'cjs', 'index.js');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist/ when it is missing or older than lib/; fails with a clear message if that fails. */
-function ensureBuilt(): void {
-  if (!existsSync(builtEntry) || statSync(builtEntry).mtimeMs < newestSource(join(root, 'lib'))) {
-    try {
-      execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe', timeout: 120_000 });
-    } catch (error) {
-      const { stdout = '', stderr = '' } = error as { stdout?: Buffer | string; stderr?: Buffer | string };
-      throw new Error(`dist/cjs/index.js is missing or stale and \`npm run build\` failed:\n${String(stdout)}\n${String(stderr)}`);
-    }
-  }
+function ensureBuiltClient(): void {
+  ensureBuilt(builtEntry);
   const built = require(builtEntry) as { connect?: unknown };
   if (typeof built.connect !== 'function') {
     throw new Error(`${builtEntry} does not export connect(): run \`npm run build\` and check the build`);
@@ -129,7 +111,7 @@ function runChild(mode: string, url: string, within: number): Promise<ChildResul
 }
 
 describe('a child process using the built package exits by itself', () => {
-  beforeAll(ensureBuilt, 180_000);
+  beforeAll(ensureBuiltClient, 180_000);
 
   test('after receiving a message and calling close()', async () => {
     const server = await startWsPeer({ onConnection: ({ ws }) => ws.send(JSON.stringify({ hello: 'world' })) });

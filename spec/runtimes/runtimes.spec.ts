@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { listen } from '../../lib/server/index.js';
 import { createFaultProxy } from '../../lib/testing/index.js';
+import { ensureBuilt, root } from '../helpers/build.js';
 import { onDispose } from '../helpers/dispose.js';
 
 // rxwire under Deno and Bun (their npm packages ship the binaries): each build against a local
@@ -12,24 +12,10 @@ import { onDispose } from '../helpers/dispose.js';
 // delivered once and in order, the heartbeat finding a blackholed connection, close() against a
 // dead peer bounded by closeTimeout, and the process exiting by itself.
 
-const root = resolve(__dirname, '..', '..');
 const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
 const builds = { node: join(root, 'dist', 'cjs', 'index.js'), native: join(root, 'dist', 'esm', 'browser.js') };
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-beforeAll(() => {
-  if (!existsSync(builds.native) || statSync(builds.native).mtimeMs < newestSource(join(root, 'lib'))) {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe', timeout: 120_000 });
-  }
-}, 130_000);
+beforeAll(() => ensureBuilt(builds.native), 130_000);
 
 const cases: Array<[runtime: 'deno' | 'bun', build: keyof typeof builds]> = [
   ['deno', 'native'],

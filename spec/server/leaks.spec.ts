@@ -1,12 +1,12 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { WebSocket } from 'ws';
 import { connect } from '../../lib/index.js';
 import { listen } from '../../lib/server/index.js';
+import { ensureBuilt, root } from '../helpers/build.js';
 import { onDispose } from '../helpers/dispose.js';
 import '../helpers/tripwires.js';
 import { waitFor } from '../helpers/wait.js';
@@ -15,23 +15,7 @@ import { waitFor } from '../helpers/wait.js';
 // connected at the time, and with an rxwire client in the same process), and thousands of
 // connect/close cycles leave no peer, topic, listener or heap growth.
 
-const root = resolve(__dirname, '..', '..');
 const builtEntry = join(root, 'dist', 'cjs', 'server', 'index.js');
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-function ensureBuilt(): void {
-  if (!existsSync(builtEntry) || statSync(builtEntry).mtimeMs < newestSource(join(root, 'lib'))) {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe', timeout: 120_000 });
-  }
-}
 
 const childScript = `
 const { listen } = require(process.env.RXWIRE_SERVER);
@@ -58,7 +42,7 @@ const log = (line) => process.stdout.write(line + '\\n');
 `;
 
 test('a process whose server is closed (two peers connected, one an rxwire client) exits by itself', async () => {
-  ensureBuilt();
+  ensureBuilt(builtEntry);
   const child = spawn(process.execPath, ['-e', childScript], {
     cwd: root,
     env: { ...process.env, RXWIRE_SERVER: builtEntry, RXWIRE_CLIENT: join(root, 'dist', 'cjs', 'index.js') },
