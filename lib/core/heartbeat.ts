@@ -44,71 +44,92 @@ export interface Heartbeat {
  * sends nothing and is still declared dead one turn after its deadline.
  */
 export function startHeartbeat(config: HeartbeatConfig): Heartbeat {
-  const { interval, timeout, scheduler, ping, onTimeout, onRtt } = config;
-  let pingAt = -1; // when the unanswered ping was sent; -1: none outstanding
-  let stopped = false;
-  let judging = false; // the deadline passed; the verdict waits for the pending I/O
-  let timer: Subscription | undefined;
-  let seen = 0; // traffic counter, to tell whether anything arrived while the verdict waited
+  return new Beat(config);
+}
 
-  const arm = (work: () => void, delay: number): void => {
-    timer?.unsubscribe();
-    timer = scheduler.schedule(work, delay);
-  };
+type Work = (this: unknown, beat?: Beat) => void;
+
+// A class whose timers carry it as their state: one object per connection, no closures (a
+// process may hold thousands of connections).
+class Beat implements Heartbeat {
+  readonly #config: HeartbeatConfig;
+  #pingAt = -1; // when the unanswered ping was sent; -1: none outstanding
+  #stopped = false;
+  #judging = false; // the deadline passed; the verdict waits for the pending I/O
+  #timer: Subscription | undefined;
+  #seen = 0; // traffic counter, to tell whether anything arrived while the verdict waited
+  #seenBefore = 0;
+
+  static readonly #pingWork: Work = (beat) => (beat as Beat).#sendPing();
+  static readonly #expireWork: Work = (beat) => (beat as Beat).#expire();
+  static readonly #judgeWork: Work = (beat) => (beat as Beat).#judge();
+
+  constructor(config: HeartbeatConfig) {
+    this.#config = config;
+    this.#arm(Beat.#pingWork, config.interval);
+  }
+
+  pong(): void {
+    if (this.#stopped || this.#pingAt < 0) return;
+    // In time until the verdict: a pong read after its deadline was waiting unread (the loop
+    // was busy or the timers throttled), and it proves the peer alive now.
+    const now = this.#config.scheduler.now();
+    this.#config.onRtt?.(now - this.#pingAt);
+    const next = Math.max(0, this.#pingAt + this.#config.interval - now);
+    this.#pingAt = -1;
+    this.#judging = false;
+    this.#arm(Beat.#pingWork, next);
+  }
+
+  activity(): void {
+    this.#seen++;
+    // Throttled timers: the clock says the deadline passed though its timer has not fired.
+    if (!this.#stopped && !this.#judging && this.#pingAt >= 0 && this.#config.scheduler.now() - this.#pingAt > this.#config.timeout) this.#expire();
+  }
+
+  probe(): void {
+    if (this.#stopped || this.#judging) return;
+    if (this.#pingAt < 0) this.#sendPing();
+    else if (this.#config.scheduler.now() - this.#pingAt > this.#config.timeout) this.#expire();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.unsubscribe();
+    this.#timer = undefined;
+  }
+
+  #arm(work: Work, delay: number): void {
+    this.#timer?.unsubscribe();
+    this.#timer = this.#config.scheduler.schedule(work, delay, this);
+  }
+
   /** Judges after one more turn of the scheduler, comparing the traffic seen until then. */
-  const judgeNextTurn = (): void => {
-    const seenBefore = seen;
-    arm(() => judge(seenBefore), 0);
-  };
-  const judge = (seenBefore: number): void => {
-    if (stopped || pingAt < 0) return;
-    // Traffic still arriving: the pong may be right behind it; wait one more turn, within reason.
-    if (seen !== seenBefore && scheduler.now() - pingAt <= 2 * timeout) return judgeNextTurn();
-    stop();
-    onTimeout();
-  };
-  const expire = (): void => {
-    if (stopped || pingAt < 0 || judging) return;
-    judging = true;
-    judgeNextTurn();
-  };
-  const sendPing = (): void => {
-    if (stopped) return;
-    pingAt = scheduler.now();
-    arm(expire, timeout);
-    ping();
-  };
-  const stop = (): void => {
-    stopped = true;
-    timer?.unsubscribe();
-    timer = undefined;
-  };
+  #judgeNextTurn(): void {
+    this.#seenBefore = this.#seen;
+    this.#arm(Beat.#judgeWork, 0);
+  }
 
-  arm(sendPing, interval);
-  return {
-    pong() {
-      if (stopped || pingAt < 0) return;
-      // In time until the verdict: a pong read after its deadline was waiting unread (the loop
-      // was busy or the timers throttled), and it proves the peer alive now.
-      const now = scheduler.now();
-      onRtt?.(now - pingAt);
-      const next = Math.max(0, pingAt + interval - now);
-      pingAt = -1;
-      judging = false;
-      arm(sendPing, next);
-    },
-    activity() {
-      seen++;
-      // Throttled timers: the clock says the deadline passed though its timer has not fired.
-      if (!stopped && !judging && pingAt >= 0 && scheduler.now() - pingAt > timeout) expire();
-    },
-    probe() {
-      if (stopped || judging) return;
-      if (pingAt < 0) sendPing();
-      else if (scheduler.now() - pingAt > timeout) expire();
-    },
-    stop,
-  };
+  #judge(): void {
+    if (this.#stopped || this.#pingAt < 0) return;
+    // Traffic still arriving: the pong may be right behind it; wait one more turn, within reason.
+    if (this.#seen !== this.#seenBefore && this.#config.scheduler.now() - this.#pingAt <= 2 * this.#config.timeout) return this.#judgeNextTurn();
+    this.stop();
+    this.#config.onTimeout();
+  }
+
+  #expire(): void {
+    if (this.#stopped || this.#pingAt < 0 || this.#judging) return;
+    this.#judging = true;
+    this.#judgeNextTurn();
+  }
+
+  #sendPing(): void {
+    if (this.#stopped) return;
+    this.#pingAt = this.#config.scheduler.now();
+    this.#arm(Beat.#expireWork, this.#config.timeout);
+    this.#config.ping();
+  }
 }
 
 /**

@@ -16,7 +16,7 @@ function throttled(ts: TestScheduler): { scheduler: SchedulerLike; setLag(ms: nu
   let lag = 0;
   const scheduler = {
     now: () => ts.now(),
-    schedule: (work: () => void, delay = 0) => ts.schedule(work, delay + lag),
+    schedule: (work: () => void, delay = 0, state?: unknown) => ts.schedule(work, delay + lag, state),
   } as unknown as SchedulerLike;
   return { scheduler, setLag: (ms) => void (lag = ms) };
 }
