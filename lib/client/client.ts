@@ -14,7 +14,7 @@ import { whenOpened } from './opened.js';
 import { resolveOptions, type ConnectOptions } from './options.js';
 import type { Channel, ConnectionState, DroppedMessage, RxSocket, SendOptions, SocketMetrics } from './rx-socket.js';
 import { Session } from './session.js';
-import { SocketStreams } from './streams.js';
+import { SocketStreams } from '../core/streams.js';
 import { normalizeUrl, type UrlSource } from './url.js';
 import { validateOptions, validateSendOptions } from './validate-options.js';
 

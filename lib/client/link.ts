@@ -3,7 +3,7 @@ import type { Codec } from '../core/codec.js';
 import type { OpenConnection } from '../core/connection.js';
 import { runHandshake, type HandshakeFunction, type HandshakeRun } from '../core/handshake.js';
 import { receive, type AppPong, type ReceiveTarget } from '../core/receive.js';
-import type { SocketStreams } from './streams.js';
+import type { SocketStreams } from '../core/streams.js';
 
 /**
  * The connection in use, as the session sees it: which one is open (and its serial), which one

@@ -14,7 +14,7 @@ import { Link } from './link.js';
 import { openConnection, type AttemptConfig } from './dial.js';
 import type { ReconnectOptions } from './options.js';
 import type { ConnectionState } from './rx-socket.js';
-import type { SocketStreams } from './streams.js';
+import type { SocketStreams } from '../core/streams.js';
 
 /** What the session asks of the client facade. */
 export interface SessionHost<Out> {

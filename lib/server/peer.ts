@@ -1,11 +1,12 @@
-import { Observable, Subject, type SchedulerLike } from 'rxjs';
+import { Observable, type SchedulerLike } from 'rxjs';
 import type { WebSocket } from 'ws';
 import { checkCloseArguments } from '../core/close-codes.js';
 import type { Codec, WireData } from '../core/codec.js';
 import { runConnection, type ConnectionRuntime, type OpenConnection } from '../core/connection.js';
-import { ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
+import { ConnectionClosedError, HeartbeatTimeoutError, closeInfo } from '../core/errors.js';
 import { receive, type ReceiveTarget } from '../core/receive.js';
 import type { Reporter } from '../core/report.js';
+import { SocketStreams } from '../core/streams.js';
 import { Writer } from '../core/writer.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
 import { validateSendOptions } from '../client/validate-options.js';
@@ -86,10 +87,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   awaitingPong = false;
   readonly #context: PeerContext<In, Out>;
   readonly #writer: Writer<Out>;
-  readonly #incoming = new Subject<In>();
+  readonly #streams: SocketStreams<In, Out>;
   // Made on first use: an idle peer holds no more than it must (a server holds thousands).
-  #errors: Subject<Error> | undefined;
-  #drops: Subject<DroppedMessage<Out>> | undefined;
   #messages$: Observable<In> | undefined;
   #topics: Set<string> | undefined;
   readonly #runtime: ConnectionRuntime;
@@ -110,6 +109,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     this.request = request;
     this.#context = context;
     this.closed = new Promise<PeerClose>((resolve) => (this.#resolveClosed = resolve));
+    this.#streams = new SocketStreams<In, Out>(context.report, `peer ${id}: `, 'peer.');
     this.#tokens = context.inboundRate ? context.inboundRate.burst : 0;
     this.#tokensAt = context.scheduler.now();
     const { buffer, slowConsumer } = context;
@@ -119,7 +119,10 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
       overflow: slowConsumer === 'drop-newest' ? 'drop-newest' : 'drop-oldest',
       highWaterMark: context.highWaterMark,
       scheduler: context.scheduler,
-      onDrop: (entry, reason, cause) => this.#dropped(entry.message, reason, cause, entry.promised),
+      onDrop: (entry, reason, cause) => {
+        this.#streams.dropped(entry.message, reason, cause, entry.promised);
+        if (reason === 'overflow' && context.slowConsumer === 'close' && this.#initiator !== 'server') void this.close(1013, 'slow consumer');
+      },
       onQueued: (occupied) => occupied || this.#queueEmptied(),
     });
     this.#runtime = runConnection(
@@ -152,16 +155,16 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
         this.#held = undefined;
         if (held) for (const message of held) subscriber.next(message);
       }
-      return this.#incoming.subscribe(subscriber);
+      return this.#streams.incoming.subscribe(subscriber);
     }));
   }
 
   get errors$(): Observable<Error> {
-    return (this.#errors ??= this.#made()).asObservable();
+    return this.#streams.errors.asObservable();
   }
 
   get dropped$(): Observable<DroppedMessage<Out>> {
-    return (this.#drops ??= this.#made()).asObservable();
+    return this.#streams.drops.asObservable();
   }
 
   get topics(): ReadonlySet<string> {
@@ -254,7 +257,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   pong(): void {}
 
   deliver(message: In): void {
-    if (this.#subscribed) return this.#incoming.next(message);
+    if (this.#subscribed) return this.#streams.incoming.next(message);
     const held = (this.#held ??= []);
     if (held.length >= this.#context.holdLimit) {
       return this.#violation(`more than ${this.#context.holdLimit} messages arrived before the application subscribed to messages$ (holdLimit)`, 'hold limit');
@@ -263,8 +266,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   }
 
   error(error: Error, kind: string, what: string): void {
-    if (!this.#errors?.observed) this.#context.report.warn(kind, `peer ${this.id}: ${what}: ${error.message} (observe peer.errors$ to handle this)`, { error });
-    this.#errors?.next(error);
+    this.#streams.error(error, kind, what);
   }
 
   #receive(data: string | Uint8Array): void {
@@ -287,21 +289,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     void this.close(1008, reason);
   }
 
-  #dropped(message: Out, reason: DropReason, cause: unknown, promised: boolean): void {
-    if (!promised && !this.#drops?.observed) this.#context.report.warn('drop', `peer ${this.id}: a message was dropped (${reason}) (observe peer.dropped$ to handle this)`, { message, reason });
-    this.#drops?.next(cause === undefined ? { payload: message, message, reason } : { payload: message, message, reason, cause });
-    if (reason === 'overflow' && this.#context.slowConsumer === 'close' && this.#initiator !== 'server') void this.close(1013, 'slow consumer');
-  }
-
   #queueEmptied(): void {
     if (this.#emptied) for (const done of [...this.#emptied]) done();
-  }
-
-  /** A Subject for errors$ or dropped$: complete at once if the peer has ended. */
-  #made<T>(): Subject<T> {
-    const subject = new Subject<T>();
-    if (this.#ended) subject.complete();
-    return subject;
   }
 
   #end(error: ConnectionClosedError): void {
@@ -313,8 +302,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     this.#resolveClosed({ ...closeInfo(error), initiator });
     this.#queueEmptied();
     // Held messages stay for a late first subscriber, who then gets the completion.
-    this.#incoming.complete();
-    this.#errors?.complete();
-    this.#drops?.complete();
+    this.#streams.ended();
+    this.#streams.completed();
   }
 }

@@ -2,15 +2,36 @@ import type { Socket } from 'node:net';
 import { ReplaySubject, type Observable } from 'rxjs';
 import { closePayload, frame, FrameReader, type FrameOptions, type ParsedFrame } from './frame.js';
 
-/** What a raw end (peer or client) offers past the opening handshake. */
+/**
+ * What both raw ends of the kit offer past the opening handshake: a {@link RawConnection} (the
+ * server side of {@link createRawPeer}) and a {@link RawClient}.
+ *
+ * @example
+ * ```ts
+ * const end: FramedSocket = await peer.waitForConnection();
+ * end.sendClose(4000, 'bye');
+ * await end.closed;
+ * ```
+ */
 export interface FramedSocket {
+  /** Frames the other end sent, unmasked; replays past ones and completes when the socket closes. */
   readonly frames$: Observable<ParsedFrame>;
+  /** Frames the other end sent so far, oldest first. */
   readonly frames: readonly ParsedFrame[];
+  /** Resolves when the socket is closed. */
   readonly closed: Promise<void>;
+  /** Writes raw bytes. */
   send(bytes: Uint8Array | string): void;
+  /**
+   * Writes one frame encoded by {@link frame}: masked by default from a {@link RawClient} (a client
+   * must mask), unmasked from a {@link RawConnection}; `mask` overrides either.
+   */
   sendFrame(options: FrameOptions): void;
+  /** Writes a close frame (masked from a client): `code` as 2 bytes (none: empty payload) and the UTF-8 `reason`. */
   sendClose(code?: number, reason?: string): void;
+  /** Sends a FIN after what was written. */
   end(): void;
+  /** Destroys the socket at once. */
   destroy(): void;
 }
 

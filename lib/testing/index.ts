@@ -9,6 +9,7 @@ export type { AcceptMode, Direction, Fault, FaultKind } from './fault.js';
 export type { LinkStats } from './fault-link.js';
 export { createRawPeer, type RawConnection, type RawPeer, type RawPeerOptions } from './raw-peer.js';
 export { createRawClient, type RawClient, type RawClientOptions } from './raw-client.js';
+export type { FramedSocket } from './framed-socket.js';
 export { frame, closePayload, FrameReader, type FrameOptions, type ParsedFrame } from './frame.js';
 export { acceptKey, type UpgradeRequest } from './handshake.js';
 export { createTestServer, type Received, type TestServer, type TestServerOptions } from './test-server.js';

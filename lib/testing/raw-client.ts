@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import type { Observable } from 'rxjs';
 import { NotLoopbackError } from './errors.js';
-import type { FrameOptions, ParsedFrame } from './frame.js';
-import { framedSocket } from './framed-socket.js';
+import { framedSocket, type FramedSocket } from './framed-socket.js';
 import { acceptKey } from './handshake.js';
 
 /**
@@ -32,25 +30,9 @@ export interface RawClientOptions {
  * await client.closed;
  * ```
  */
-export interface RawClient {
+export interface RawClient extends FramedSocket {
   /** The server's 101 response: its status and header fields (lower-cased names). */
   readonly response: { readonly status: number; readonly headers: Readonly<Record<string, string>> };
-  /** Frames the server sent; replays past ones and completes when the socket closes. */
-  readonly frames$: Observable<ParsedFrame>;
-  /** Frames the server sent so far, oldest first. */
-  readonly frames: readonly ParsedFrame[];
-  /** Resolves when the socket is closed. */
-  readonly closed: Promise<void>;
-  /** Writes raw bytes. */
-  send(bytes: Uint8Array | string): void;
-  /** Writes one frame encoded by {@link frame}, masked unless `mask: false` is given (a client must mask). */
-  sendFrame(options: FrameOptions): void;
-  /** Writes a masked close frame: `code` as 2 bytes (none: empty payload) and the UTF-8 `reason`. */
-  sendClose(code?: number, reason?: string): void;
-  /** Sends a FIN after what was written. */
-  end(): void;
-  /** Destroys the socket at once. */
-  destroy(): void;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);

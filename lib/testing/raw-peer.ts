@@ -1,7 +1,5 @@
 import { createServer, type Socket } from 'node:net';
-import type { Observable } from 'rxjs';
-import type { FrameOptions, ParsedFrame } from './frame.js';
-import { framedSocket } from './framed-socket.js';
+import { framedSocket, type FramedSocket } from './framed-socket.js';
 import { parseUpgradeRequest, upgradeResponse, type UpgradeRequest } from './handshake.js';
 import { closeServer, HandOff } from './lifecycle.js';
 
@@ -42,25 +40,9 @@ export interface RawPeerOptions {
  * conn.sendFrame({ opcode: 0x1, payload: 'hello' });
  * ```
  */
-export interface RawConnection {
+export interface RawConnection extends FramedSocket {
   /** The client's upgrade request. */
   readonly request: UpgradeRequest;
-  /** Frames the client sent, unmasked; replays past ones and completes when the socket closes. */
-  readonly frames$: Observable<ParsedFrame>;
-  /** Frames the client sent so far, oldest first. */
-  readonly frames: readonly ParsedFrame[];
-  /** Resolves when the socket is closed. */
-  readonly closed: Promise<void>;
-  /** Writes raw bytes. */
-  send(bytes: Uint8Array | string): void;
-  /** Writes one frame encoded by {@link frame}. */
-  sendFrame(options: FrameOptions): void;
-  /** Writes a close frame: `code` as 2 bytes (none: empty payload) and the UTF-8 `reason`. */
-  sendClose(code?: number, reason?: string): void;
-  /** Sends a FIN after what was written. */
-  end(): void;
-  /** Destroys the socket at once. */
-  destroy(): void;
 }
 
 /**

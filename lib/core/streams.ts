@@ -1,23 +1,29 @@
 import { Subject } from 'rxjs';
-import { describe, type DropReason } from '../core/errors.js';
-import type { Reporter } from '../core/report.js';
-import type { DroppedMessage } from './rx-socket.js';
+import type { DroppedMessage } from '../client/rx-socket.js';
+import { describe, type DropReason } from './errors.js';
+import type { Reporter } from './report.js';
 
 /**
- * The socket's public streams behind `messages$`, `errors$` and `dropped$`, and what reports to
- * the logger when nobody observes them. Shared by the facade and the session. `errors$` and
+ * A connection's public streams behind `messages$`, `errors$` and `dropped$`, and what reports to
+ * the logger when nobody observes them: the client's socket (its facade and session) and each
+ * server peer. `errors$` and
  * `dropped$` are made on first subscription: most sockets never have one, and an idle
  * connection is lighter without.
  */
 export class SocketStreams<In, Out> {
   readonly incoming = new Subject<In>();
   readonly report: Reporter;
+  /** How warnings name the owner: `''` for the socket, `'peer 7: '` and `'peer.'` for a peer. */
+  readonly #label: string;
+  readonly #owner: string;
   #errors: Subject<Error> | undefined;
   #drops: Subject<DroppedMessage<Out>> | undefined;
   #completed = false;
 
-  constructor(report: Reporter) {
+  constructor(report: Reporter, label = '', owner = '') {
     this.report = report;
+    this.#label = label;
+    this.#owner = owner;
   }
 
   get errors(): Subject<Error> {
@@ -31,14 +37,14 @@ export class SocketStreams<In, Out> {
   /** An error for errors$; a warning too when nobody observes errors$. */
   error(error: Error, kind: string, what: string): void {
     const errors = this.#errors;
-    if (!errors?.observed) this.report.warn(kind, `${what}: ${error.message} (observe errors$ to handle this)`, { error });
+    if (!errors?.observed) this.report.warn(kind, `${this.#label}${what}: ${error.message} (observe ${this.#owner}errors$ to handle this)`, { error });
     errors?.next(error);
   }
 
   /** A drop for dropped$; a warning too when neither dropped$ nor a send() promise reports it. */
   dropped(message: Out, reason: DropReason, cause: unknown, promised: boolean): void {
     const drops = this.#drops;
-    if (!promised && !drops?.observed) this.report.warn('drop', `a message was dropped (${reason}) (observe dropped$ to handle this)`, { message, reason });
+    if (!promised && !drops?.observed) this.report.warn('drop', `${this.#label}a message was dropped (${reason}) (observe ${this.#owner}dropped$ to handle this)`, { message, reason });
     drops?.next(cause === undefined ? { payload: message, message, reason } : { payload: message, message, reason, cause });
   }
 
