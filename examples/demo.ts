@@ -215,7 +215,7 @@ async function main(): Promise<void> {
   let sent = 0;
   let echoed = 0;
   let lastRoundTrip = 0;
-  const dropped: Record<DropReason, number> = { timeout: 0, overflow: 0, closed: 0, error: 0 };
+  const dropped: Record<DropReason, number> = { timeout: 0, overflow: 0, closed: 0, error: 0, 'session-lost': 0 };
 
   view = new StatusView(() => {
     const rtt = lastRoundTrip > 0 ? `  rtt ${lastRoundTrip} ms` : '';

@@ -13,7 +13,7 @@ import type { WatchPage } from '../transports/page-events.js';
 import { whenOpened } from './opened.js';
 import { resolveOptions, type ConnectOptions } from './options.js';
 import type { Channel, ConnectionState, DroppedMessage, RxSocket, SendOptions, SocketMetrics } from './rx-socket.js';
-import { Session } from './session.js';
+import { Lifecycle } from './lifecycle.js';
 import { SocketStreams } from '../core/streams.js';
 import { normalizeUrl, type UrlSource } from './url.js';
 import { validateOptions, validateSendOptions } from './validate-options.js';
@@ -50,7 +50,7 @@ export function createClient<In, Out>(url: UrlSource, options: ConnectOptions<In
 
 /**
  * The facade: the public streams and methods of {@link RxSocket}. The lifecycle is the
- * {@link Session}'s, the writing the {@link Writer}'s, the encoding the codec's.
+ * {@link Lifecycle}'s, the writing the {@link Writer}'s, the encoding the codec's.
  */
 class Client<In, Out> implements RxSocket<In, Out> {
   readonly messages$: Observable<In>;
@@ -61,7 +61,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
   readonly #channels = new Set<() => Out>();
   readonly #codec: Codec<In, Out>;
   readonly #writer: Writer<Out>;
-  readonly #session: Session<In, Out>;
+  readonly #lifecycle: Lifecycle<In, Out>;
   readonly #iteration: IterateOptions<In>;
   readonly #bufferTimeout: number;
   /** `ws` sends every code RFC 6455 allows; a standard WebSocket only 1000 and 3000–4999. */
@@ -86,12 +86,12 @@ class Client<In, Out> implements RxSocket<In, Out> {
       onDrop: (entry, reason, cause) => streams.dropped(entry.message, reason, cause, entry.promised),
       // What waits in the buffer holds the connection, as a subscriber does.
       onQueued: (occupied) => {
-        if (occupied) this.#session.hold();
-        else this.#session.release();
+        if (occupied) this.#lifecycle.hold();
+        else this.#lifecycle.release();
       },
     });
     const message = heartbeat ? heartbeat.message : undefined;
-    this.#session = new Session<In, Out>(
+    this.#lifecycle = new Lifecycle<In, Out>(
       {
         attempt: {
           url,
@@ -129,11 +129,11 @@ class Client<In, Out> implements RxSocket<In, Out> {
     );
     this.messages$ = new Observable<In>((subscriber) => {
       const subscription = this.#streams.incoming.subscribe(subscriber);
-      if (this.#session.ended) return subscription;
-      this.#session.hold();
+      if (this.#lifecycle.ended) return subscription;
+      this.#lifecycle.hold();
       return () => {
         subscription.unsubscribe();
-        this.#session.release();
+        this.#lifecycle.release();
       };
     });
     this.outgoing = {
@@ -144,11 +144,11 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   get state(): ConnectionState {
-    return this.#session.state;
+    return this.#lifecycle.state;
   }
 
   get state$(): Observable<ConnectionState> {
-    return this.#session.state$;
+    return this.#lifecycle.state$;
   }
 
   // Made on first use, as most sockets never subscribe to them.
@@ -165,7 +165,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   get metrics(): SocketMetrics {
-    return { reconnects: this.#session.reconnects, rtt: this.#rtt, buffered: this.#writer.waitingCount, bufferedBytes: this.#writer.waitingBytes };
+    return { reconnects: this.#lifecycle.reconnects, rtt: this.#rtt, buffered: this.#writer.waitingCount, bufferedBytes: this.#writer.waitingBytes };
   }
 
   [Symbol.asyncIterator](): AsyncIterator<In> {
@@ -182,13 +182,13 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   reconnect(): void {
-    this.#session.reconnect();
+    this.#lifecycle.reconnect();
   }
 
   send(message: Out, options?: SendOptions): Promise<void> {
     let timeout = this.#bufferTimeout;
     // After close(), every send() rejects with 'closed', whatever its arguments.
-    if (options !== undefined && !this.#session.ended) {
+    if (options !== undefined && !this.#lifecycle.ended) {
       try {
         validateSendOptions(options);
       } catch (error) {
@@ -201,7 +201,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   close(code = 1000, reason = ''): Promise<void> {
     checkCloseArguments(code, reason, this.#closeCodes);
-    return this.#session.close(code, reason);
+    return this.#lifecycle.close(code, reason);
   }
 
   channel(options: ChannelOptions<In, Out>): Channel<In> {
@@ -219,7 +219,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   /** The path of `send()` and `request()`: the promise settles when the message is written or dropped. */
   #submit(message: Out, timeout: number, onWritten: (() => void) | undefined): Promise<void> {
-    if (this.#session.ended) return this.#writer.refuse(message, 'closed');
+    if (this.#lifecycle.ended) return this.#writer.refuse(message, 'closed');
     let data;
     try {
       data = this.#codec.encode(message);
@@ -275,7 +275,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
         return () => this.#channels.delete(entry);
       },
       writeNow: (make) => {
-        const { conn } = this.#session;
+        const { conn } = this.#lifecycle;
         if (conn) this.#writeMessageNow(conn, make);
       },
     };
@@ -284,8 +284,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
   #requestHost(): RequestHost<In, Out> {
     return {
       messages$: this.messages$,
-      connectionLost$: this.#session.connectionLost$,
-      write: (message, timeout, written) => this.#submit(message, timeout, () => written(this.#session.serial)),
+      connectionLost$: this.#lifecycle.connectionLost$,
+      write: (message, timeout, written) => this.#submit(message, timeout, () => written(this.#lifecycle.serial)),
       scheduler: this.#scheduler,
     };
   }

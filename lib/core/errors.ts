@@ -150,15 +150,17 @@ export class DecodeError extends Error {
  * Why a message was dropped before it was written: it waited longer than its timeout
  * (`'timeout'`), the buffer was full (`'overflow'`), the socket was closed for good (`'closed'`),
  * or the socket refused it (`'error'`: its `send` threw, e.g. for an `ArrayBuffer` that was
- * transferred while the message waited; the error is the drop's `cause`).
+ * transferred while the message waited; the error is the drop's `cause`). With resumable
+ * sessions, `'session-lost'`: a reliable message the peer never acknowledged, in a session that
+ * could not be resumed (the application decides whether to send it again).
  *
  * @example
  * ```ts
- * const drops: Record<DropReason, number> = { timeout: 0, overflow: 0, closed: 0, error: 0 };
+ * const drops: Record<DropReason, number> = { timeout: 0, overflow: 0, closed: 0, error: 0, 'session-lost': 0 };
  * socket.dropped$.subscribe(({ reason }) => drops[reason]++);
  * ```
  */
-export type DropReason = 'timeout' | 'overflow' | 'closed' | 'error';
+export type DropReason = 'timeout' | 'overflow' | 'closed' | 'error' | 'session-lost';
 
 /**
  * A message was dropped before it was written: it waited longer than its timeout, the buffer was

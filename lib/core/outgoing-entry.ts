@@ -18,6 +18,8 @@ export interface OutgoingEntry<Out> {
    * reads the clock.
    */
   deadline: number;
+  /** Its write-order ticket, given when it enters the queue (a session's lane shares the count). */
+  order: number;
   /** Its size while it waits in the queue (UTF-8 bytes of text, bytes of binary); 0 outside. */
   bytes: number;
   /** Set when it is written or dropped; undefined while it waits. */
@@ -37,7 +39,7 @@ export interface OutgoingEntry<Out> {
 /** A new entry for `message`, serialized as `data`. */
 export function newEntry<Out>(message: Out, data: WireData, timeout: number, promised: boolean, onWritten: (() => void) | undefined): OutgoingEntry<Out> {
   return {
-    message, data, timeout, deadline: Infinity, bytes: 0, outcome: undefined, promised, onWritten,
+    message, data, timeout, deadline: Infinity, order: 0, bytes: 0, outcome: undefined, promised, onWritten,
     resolve: undefined, reject: undefined, promise: undefined,
   };
 }

@@ -32,6 +32,20 @@ export interface WriterConfig<Out> {
   onQueued: (occupied: boolean) => void;
 }
 
+/**
+ * A second source of messages for the writer: a session's reliable messages, which wait in its
+ * retention rather than in the queue (they are never dropped for overflow or timeout once
+ * admitted). Its messages and the queue's are written in the order of their tickets.
+ */
+export interface WriterLane {
+  /** Whether a message waits to be written on the current connection. */
+  readonly pending: boolean;
+  /** The ticket of the next one (`Infinity`: none). */
+  nextOrder(): number;
+  /** The next one's frame; it counts as written. */
+  take(): WireData;
+}
+
 /** A wake-up: a connection was attached, flush what waits. */
 const WAKE = Symbol('wake');
 
@@ -68,6 +82,8 @@ export class Writer<Out> {
   #conn: OpenConnection | undefined;
   #closedReason: DropReason | undefined;
   #stopWaiting: (() => void) | undefined;
+  #lane: WriterLane | undefined;
+  #tickets = 0;
   /** Messages written in the tick of their send: a client's sign of use (no clock read per send). */
   writtenAtOnce = 0;
 
@@ -90,6 +106,28 @@ export class Writer<Out> {
     const input = (this.#input = new Subject<OutgoingEntry<Out> | typeof WAKE>());
     this.#subscription = input.pipe(this.#admit(), concatMap(() => this.#write())).subscribe();
     return input;
+  }
+
+  /** Adds the lane of a session's reliable messages. */
+  useLane(lane: WriterLane): void {
+    this.#lane = lane;
+  }
+
+  /** The next write-order ticket: a lane's message and a queued one are written lowest ticket first. */
+  ticket(): number {
+    return ++this.#tickets;
+  }
+
+  /** The lane has a new message: write it now if the socket takes it, else wake the writing stage. */
+  pump(): void {
+    if (this.#state !== State.Ready) return; // detached: it waits; waiting for a drain: that loop writes it
+    if (this.#input) this.#input.next(WAKE);
+    else if (this.#flush() === Flush.Blocked) this.#stage().next(WAKE);
+  }
+
+  /** Whether nothing waits to be written (in the queue or the lane). */
+  get idle(): boolean {
+    return (this.#queue === undefined || this.#queue.length === 0) && !this.#lane?.pending;
   }
 
   /** The scheduler of its timers. */
@@ -151,7 +189,8 @@ export class Writer<Out> {
     if (this.#state === State.Closed) return;
     this.#conn = conn;
     this.#state = State.Ready;
-    this.#input?.next(WAKE); // no stage yet: nothing waits
+    if (this.#input) this.#input.next(WAKE);
+    else if (this.#lane?.pending) this.pump(); // no stage yet: only the lane may have something
   }
 
   /** The connection ended: stop writing; what waits stays for the next one. */
@@ -190,6 +229,7 @@ export class Writer<Out> {
         source.subscribe((work) => {
           if (work !== WAKE) {
             if (work.timeout !== Infinity) work.deadline = this.#config.scheduler.now() + work.timeout;
+            work.order = ++this.#tickets;
             work.bytes = byteLength(work.data);
             if (!(this.#queue as SendQueue<OutgoingEntry<Out>>).push(work)) return;
           }
@@ -212,6 +252,7 @@ export class Writer<Out> {
     return (
       this.#state === State.Ready &&
       (this.#queue === undefined || this.#queue.length === 0) &&
+      !this.#lane?.pending &&
       conn !== undefined &&
       conn.transport.isOpen() &&
       conn.transport.bufferedAmount() <= this.#config.highWaterMark
@@ -245,17 +286,25 @@ export class Writer<Out> {
 
   /** Writes waiting messages in order while the socket takes more; drops the expired ones. */
   #flush(): Flush {
-    const queue = this.#queue as SendQueue<OutgoingEntry<Out>>;
-    const now = this.#config.scheduler.now();
-    while (queue.length > 0) {
+    const queue = this.#queue;
+    const lane = this.#lane;
+    const now = queue ? this.#config.scheduler.now() : 0;
+    for (;;) {
+      const queued = queue !== undefined && queue.length > 0;
+      const fromLane = lane !== undefined && lane.pending && (!queued || lane.nextOrder() < (queue.peek() as OutgoingEntry<Out>).order);
+      if (!fromLane && !queued) return Flush.Done;
       const conn = this.#conn;
       if (!conn || !conn.transport.isOpen()) return Flush.Offline;
       if (conn.transport.bufferedAmount() > this.#config.highWaterMark) return Flush.Blocked;
-      const entry = queue.shift() as OutgoingEntry<Out>;
+      if (fromLane) {
+        // A frame the session made (a fresh copy): an open socket takes it.
+        conn.transport.send(lane.take());
+        continue;
+      }
+      const entry = (queue as SendQueue<OutgoingEntry<Out>>).shift() as OutgoingEntry<Out>;
       if (entry.deadline <= now) this.#drop(entry, 'timeout');
       else this.#send(entry);
     }
-    return Flush.Done;
   }
 
   /** Waits until the socket drains, flushes, and repeats until nothing is blocked. */

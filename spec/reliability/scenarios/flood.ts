@@ -68,8 +68,8 @@ export async function offlineFlood(options: FloodOptions): Promise<FloodResult> 
     const sentAt = new Float64Array(total);
     const dropCount = new Uint8Array(total);
     const rejectCount = new Uint8Array(total);
-    const drops: Record<DropReason, number> = { overflow: 0, timeout: 0, closed: 0, error: 0 };
-    const rejections: Record<DropReason, number> = { overflow: 0, timeout: 0, closed: 0, error: 0 };
+    const drops: Record<DropReason, number> = { overflow: 0, timeout: 0, closed: 0, error: 0, 'session-lost': 0 };
+    const rejections: Record<DropReason, number> = { overflow: 0, timeout: 0, closed: 0, error: 0, 'session-lost': 0 };
     let resolved = 0;
     let early = 0;
     let dropped = 0;

@@ -16,17 +16,17 @@ import type { ReconnectOptions } from './options.js';
 import type { ConnectionState } from './rx-socket.js';
 import type { SocketStreams } from '../core/streams.js';
 
-/** What the session asks of the client facade. */
-export interface SessionHost<Out> {
+/** What the lifecycle asks of the client facade. */
+export interface LifecycleHost<Out> {
   /** A connection opened, before `'open'` is announced: write what belongs to it (channel subscriptions). */
   opening(conn: OpenConnection): void;
   /** Writes a handshake's message on its connection at once (serialized; throws as `serialize` does). */
   writeNow(conn: OpenConnection, message: Out): void;
 }
 
-/** How the session dials, retries and lingers. */
-export interface SessionConfig<In, Out> {
-  /** The dial and per-connection config, without what the session provides per attempt. */
+/** How the lifecycle dials, retries and lingers. */
+export interface LifecycleConfig<In, Out> {
+  /** The dial and per-connection config, without what the lifecycle provides per attempt. */
   readonly attempt: Omit<AttemptConfig, 'attempt' | 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage'>;
   readonly handshake: HandshakeFunction<In, Out> | undefined;
   readonly reconnect: false | ReconnectOptions;
@@ -49,13 +49,13 @@ export interface SessionConfig<In, Out> {
  * `retryWithBackoff`, and a `state$` that says where it is. Terminal after `close()` or a close
  * that is not retried.
  */
-export class Session<In, Out> extends Holds {
+export class Lifecycle<In, Out> extends Holds {
   readonly #states = new ReplaySubject<ConnectionState>(1);
   #state$: Observable<ConnectionState> | undefined;
   #lost$: Subject<{ serial: number; error: ConnectionClosedError }> | undefined;
   #completed = false;
-  readonly #config: SessionConfig<In, Out>;
-  readonly #host: SessionHost<Out>;
+  readonly #config: LifecycleConfig<In, Out>;
+  readonly #host: LifecycleHost<Out>;
   readonly #streams: SocketStreams<In, Out>;
   /** Sockets closing in the background: `close()` resolves once none is left. */
   readonly #closings = new Closings();
@@ -70,7 +70,7 @@ export class Session<In, Out> extends Holds {
   #closed: Promise<void> | undefined;
   #reconnects = 0;
 
-  constructor(config: SessionConfig<In, Out>, host: SessionHost<Out>) {
+  constructor(config: LifecycleConfig<In, Out>, host: LifecycleHost<Out>) {
     super(config.lazyCloseTimeout, config.scheduler);
     this.#config = config;
     this.#host = host;
@@ -144,7 +144,7 @@ export class Session<In, Out> extends Holds {
 
   /**
    * Closes for good with `code`/`reason` (already checked). Returns the promise every later call
-   * gets; it resolves once every socket this session opened has closed and `host.ended()` ran.
+   * gets; it resolves once every socket this lifecycle opened has closed and `host.ended()` ran.
    */
   close(code: number, reason: string): Promise<void> {
     if (this.#closed) return this.#closed;

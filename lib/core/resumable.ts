@@ -1,0 +1,142 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
+import type { WireData } from './codec.js';
+import type { OpenConnection } from './connection.js';
+import type { DropReason } from './errors.js';
+import { Retention } from './retention.js';
+import { SessionProtocolError } from './session-errors.js';
+import { ackFrame, reliableFrame, type SessionFrame } from './session-frames.js';
+import type { Writer } from './writer.js';
+
+/** What one end's session state needs. */
+export interface ResumableConfig<Out> {
+  retain: { size: number; bytes: number };
+  /** Reliable sends that may wait for room in the retention. */
+  waitLimit: number;
+  /** Milliseconds between two acknowledgement frames, at least. */
+  ackInterval: number;
+  scheduler: SchedulerLike;
+  writer: Writer<Out>;
+  onDrop: (message: Out, reason: DropReason, promised: boolean) => void;
+}
+
+/**
+ * One end of a resumable session, role-free: the outgoing retention (numbered, acknowledged,
+ * replayed) and the incoming position (the last reliable message delivered in order, duplicates
+ * discarded), with the acknowledgements between them: cumulative, piggybacked on a reliable
+ * message when one goes out, else an `A` frame at most once per `ackInterval`.
+ */
+export class Resumable<Out> {
+  /** The session's id, once the server named it. */
+  id: string | undefined;
+  readonly retention: Retention<Out>;
+  readonly #config: ResumableConfig<Out>;
+  /** The last reliable sequence number delivered in order. */
+  #received = 0;
+  /** The last one acknowledged to the peer. */
+  #acked = 0;
+  #lastAckAt = -Infinity;
+  #ackTimer: Subscription | undefined;
+  #conn: OpenConnection | undefined;
+
+  constructor(config: ResumableConfig<Out>) {
+    this.#config = config;
+    const { writer } = config;
+    this.retention = new Retention<Out>({
+      ...config.retain,
+      waitLimit: config.waitLimit,
+      scheduler: config.scheduler,
+      frame: (seq, data) => reliableFrame(seq, this.#piggyback(), data),
+      ticket: () => writer.ticket(),
+      admitted: () => writer.pump(),
+      onDrop: config.onDrop,
+    });
+    writer.useLane(this.retention);
+  }
+
+  /** The last reliable sequence number this end received in order (what a hello or welcome says). */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Sends a reliable message: retained, numbered, written when the writer gets to it. */
+  send(message: Out, data: WireData, timeout: number, promised: boolean): Promise<void> | undefined {
+    return this.retention.add(message, data, timeout, promised);
+  }
+
+  /**
+   * An incoming frame: the payload to decode and deliver, or undefined (an acknowledgement, a
+   * duplicate). Throws {@link SessionProtocolError} for a gap, an acknowledgement of what was
+   * never sent, or a hello or welcome mid-session.
+   */
+  receive(frame: SessionFrame): string | Uint8Array | undefined {
+    switch (frame.kind) {
+      case 'volatile':
+        return frame.payload;
+      case 'reliable': {
+        if (frame.ack > 0) this.retention.acknowledge(frame.ack);
+        const expected = this.#received + 1;
+        this.#scheduleAck();
+        if (frame.seq < expected) return undefined; // a replay of what already arrived
+        if (frame.seq > expected) throw new SessionProtocolError(`reliable message ${frame.seq} arrived while ${expected} was expected`);
+        this.#received = frame.seq;
+        return frame.payload;
+      }
+      case 'ack':
+        this.retention.acknowledge(frame.ack);
+        return undefined;
+      default:
+        throw new SessionProtocolError(`a ${frame.kind} frame arrived in the middle of a session`);
+    }
+  }
+
+  /**
+   * A connection of this session is open and the peer said what it has (`peerAck`): those
+   * receipts resolve, and every other unacknowledged message is written again, in order.
+   */
+  attach(conn: OpenConnection, peerAck: number): void {
+    this.#conn = conn;
+    this.retention.acknowledge(peerAck);
+    this.retention.rewind();
+    this.#acked = this.#received; // the hello or welcome carried it
+  }
+
+  /** The connection ended: the session waits for the next one. */
+  detach(): void {
+    this.#conn = undefined;
+    this.#ackTimer?.unsubscribe();
+    this.#ackTimer = undefined;
+  }
+
+  /**
+   * The session is over: every unacknowledged (and waiting) reliable message is dropped with
+   * `reason`; a new session starts from sequence 1 both ways. Returns how many were unacknowledged.
+   */
+  end(reason: DropReason): number {
+    this.detach();
+    this.id = undefined;
+    this.#received = this.#acked = 0;
+    return this.retention.clear(reason);
+  }
+
+  /** The acknowledgement a reliable frame written now carries (0: none needed). */
+  #piggyback(): number {
+    if (this.#received <= this.#acked) return 0;
+    this.#acked = this.#received;
+    return this.#received;
+  }
+
+  /** An `A` frame within `ackInterval` of the last one, unless a reliable message carries it first. */
+  #scheduleAck(): void {
+    if (this.#ackTimer || !this.#conn) return;
+    const { scheduler, ackInterval } = this.#config;
+    const delay = Math.max(0, this.#lastAckAt + ackInterval - scheduler.now());
+    this.#ackTimer = scheduler.schedule(() => {
+      this.#ackTimer = undefined;
+      const conn = this.#conn;
+      if (!conn || this.#received <= this.#acked) return;
+      this.#acked = this.#received;
+      this.#lastAckAt = scheduler.now();
+      this.#config.writer.writeNow(conn, ackFrame(this.#received));
+    }, delay);
+  }
+}

@@ -1,0 +1,228 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { byteLength, type WireData } from './codec.js';
+import { droppedError, type DropReason, type MessageDroppedError } from './errors.js';
+import { SessionProtocolError } from './session-errors.js';
+
+/** Bounds of a session's retention: the reliable messages sent and not yet acknowledged. */
+export interface RetainOptions {
+  /**
+   * Unacknowledged reliable messages one session may hold (integer >= 1). A reliable `send()`
+   * beyond it waits for an acknowledgement to make room (until its `timeout`).
+   * @default 10000
+   */
+  size?: number;
+  /**
+   * Bytes they may add up to (>= 1, `Infinity` allowed); one message larger than this is refused
+   * with `'overflow'`.
+   * @default 8388608 (8 MiB)
+   */
+  bytes?: number;
+}
+
+/** The retention's defaults. */
+export const RETAIN_DEFAULTS = { size: 10_000, bytes: 8 * 1024 * 1024 } as const;
+
+/** What a {@link Retention} needs. */
+export interface RetentionConfig<Out> {
+  size: number;
+  bytes: number;
+  /** Sends that may wait for room (beyond them: `'overflow'`). */
+  waitLimit: number;
+  scheduler: SchedulerLike;
+  /** The frame of message `seq` as written now (it may carry an acknowledgement of the other direction). */
+  frame: (seq: number, data: WireData) => WireData;
+  /** A ticket for write order, shared with the writer's queue (lower first). */
+  ticket: () => number;
+  /** A message was admitted: the writer has something to write. */
+  admitted: () => void;
+  /** Every drop, before the promise rejects. */
+  onDrop: (message: Out, reason: DropReason, promised: boolean) => void;
+}
+
+/** A reliable message on its way: retained from admission until the peer acknowledges it. */
+interface Retained<Out> {
+  seq: number;
+  order: number;
+  readonly message: Out;
+  readonly data: WireData;
+  readonly bytes: number;
+  readonly promised: boolean;
+  deadline: number;
+  timer: Subscription | undefined;
+  resolve: (() => void) | undefined;
+  reject: ((error: MessageDroppedError<Out>) => void) | undefined;
+  promise: Promise<void> | undefined;
+}
+
+const noop = (): void => {};
+
+/**
+ * The outgoing half of a session: every reliable message from admission until the peer's
+ * cumulative acknowledgement, numbered 1, 2, … in admission order. Bounded by count and bytes;
+ * a send beyond the bound waits (bounded too) for room until its timeout. A `send()` promise
+ * resolves at the acknowledgement: a delivery receipt. The writer takes the unwritten ones in
+ * order (`take`); after a reconnect, `rewind` makes every unacknowledged one unwritten again.
+ */
+export class Retention<Out> {
+  readonly #config: RetentionConfig<Out>;
+  #entries: Array<Retained<Out> | undefined> = [];
+  #head = 0;
+  /** Index (in #entries) of the next message to write. */
+  #cursor = 0;
+  #bytes = 0;
+  #nextSeq = 1;
+  #waiting: Array<Retained<Out>> = [];
+
+  constructor(config: RetentionConfig<Out>) {
+    this.#config = config;
+  }
+
+  /** Reliable messages sent and not acknowledged. */
+  get unacknowledged(): number {
+    return this.#entries.length - this.#head;
+  }
+
+  /** Messages waiting for room. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /** Bytes of the unacknowledged messages. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The sequence number of the last admitted message (0: none). */
+  get lastSeq(): number {
+    return this.#nextSeq - 1;
+  }
+
+  /**
+   * Retains `message` (serialized as `data`) and numbers it, or lets it wait up to `timeout` ms
+   * for room. With `promised`, returns the receipt: it resolves when the peer acknowledges the
+   * message and rejects with `MessageDroppedError` if it is dropped.
+   */
+  add(message: Out, data: WireData, timeout: number, promised: boolean): Promise<void> | undefined {
+    const entry: Retained<Out> = {
+      seq: 0, order: 0, message, data, bytes: byteLength(data), promised, deadline: Infinity,
+      timer: undefined, resolve: undefined, reject: undefined, promise: undefined,
+    };
+    const promise = promised ? (entry.promise = new Promise<void>((resolve, reject) => ((entry.resolve = resolve), (entry.reject = reject)))) : undefined;
+    if (entry.bytes > this.#config.bytes) return this.#refuse(entry, 'overflow');
+    if (this.#waiting.length === 0 && this.#fits(entry)) {
+      this.#admit(entry);
+      this.#config.admitted();
+      return promise;
+    }
+    if (this.#waiting.length >= this.#config.waitLimit) return this.#refuse(entry, 'overflow');
+    if (timeout !== Infinity) {
+      entry.timer = this.#config.scheduler.schedule(() => this.#expire(entry), timeout);
+    }
+    this.#waiting.push(entry);
+    return promise;
+  }
+
+  /** Whether a message is admitted and not yet written on the current connection. */
+  get pending(): boolean {
+    return this.#cursor < this.#entries.length;
+  }
+
+  /** The write ticket of the next unwritten message (`Infinity`: none). */
+  nextOrder(): number {
+    return this.#cursor < this.#entries.length ? (this.#entries[this.#cursor] as Retained<Out>).order : Infinity;
+  }
+
+  /** The next unwritten message's frame; it counts as written. */
+  take(): WireData {
+    const entry = this.#entries[this.#cursor++] as Retained<Out>;
+    return this.#config.frame(entry.seq, entry.data);
+  }
+
+  /** The peer has every message up to `ack`: their receipts resolve, and waiting sends get the room. */
+  acknowledge(ack: number): void {
+    if (ack > this.lastSeq) throw new SessionProtocolError(`acknowledgement ${ack} is beyond the last message sent (${this.lastSeq})`);
+    let freed = false;
+    while (this.#head < this.#entries.length && (this.#entries[this.#head] as Retained<Out>).seq <= ack) {
+      const entry = this.#entries[this.#head] as Retained<Out>;
+      this.#entries[this.#head++] = undefined;
+      this.#bytes -= entry.bytes;
+      entry.resolve?.();
+      freed = true;
+    }
+    if (this.#cursor < this.#head) this.#cursor = this.#head;
+    if (!freed) return;
+    if (this.#head === this.#entries.length) {
+      this.#entries = [];
+      this.#head = this.#cursor = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#cursor -= this.#head;
+      this.#head = 0;
+    }
+    let admitted = false;
+    while (this.#waiting.length > 0 && this.#fits(this.#waiting[0] as Retained<Out>)) {
+      const entry = this.#waiting.shift() as Retained<Out>;
+      entry.timer?.unsubscribe();
+      this.#admit(entry);
+      admitted = true;
+    }
+    if (admitted) this.#config.admitted();
+  }
+
+  /** A new connection of the same session: every unacknowledged message is written again, in order. */
+  rewind(): void {
+    this.#cursor = this.#head;
+  }
+
+  /**
+   * The session is over (`'session-lost'`: it could not be resumed; `'closed'`: closed for good):
+   * every unacknowledged and waiting message is dropped with `reason`; numbering starts again at 1.
+   * Returns how many were unacknowledged.
+   */
+  clear(reason: DropReason): number {
+    const retained = this.#entries.slice(this.#head) as Array<Retained<Out>>;
+    const waiting = this.#waiting;
+    this.#entries = [];
+    this.#head = this.#cursor = this.#bytes = 0;
+    this.#waiting = [];
+    this.#nextSeq = 1;
+    for (const entry of retained) this.#drop(entry, reason);
+    for (const entry of waiting) {
+      entry.timer?.unsubscribe();
+      this.#drop(entry, reason);
+    }
+    return retained.length;
+  }
+
+  #fits(entry: Retained<Out>): boolean {
+    return this.unacknowledged < this.#config.size && this.#bytes + entry.bytes <= this.#config.bytes;
+  }
+
+  #admit(entry: Retained<Out>): void {
+    entry.seq = this.#nextSeq++;
+    entry.order = this.#config.ticket();
+    this.#entries.push(entry);
+    this.#bytes += entry.bytes;
+  }
+
+  #expire(entry: Retained<Out>): void {
+    const index = this.#waiting.indexOf(entry);
+    if (index < 0) return;
+    this.#waiting.splice(index, 1);
+    this.#drop(entry, 'timeout');
+  }
+
+  #refuse(entry: Retained<Out>, reason: DropReason): Promise<void> | undefined {
+    this.#drop(entry, reason);
+    return entry.promise;
+  }
+
+  #drop(entry: Retained<Out>, reason: DropReason): void {
+    this.#config.onDrop(entry.message, reason, entry.promised);
+    if (entry.reject) {
+      entry.promise?.catch(noop);
+      entry.reject(droppedError(reason, entry.message));
+    }
+  }
+}
+
