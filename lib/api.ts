@@ -34,3 +34,7 @@ export type { WsOptions } from './transports/ws-options.js';
 export { retryWithBackoff, type RetryInfo, type RetryWithBackoffOptions } from './core/retry-with-backoff.js';
 export { matchId, RequestTimeoutError, type RequestOptions } from './core/request.js';
 export type { WebSocketConstructor, WebSocketLike } from './core/transport.js';
+export { SessionLostError, SessionProtocolError, SessionUnsupportedError } from './core/session-errors.js';
+export { SESSION_PROTOCOL, type Delivery } from './core/session-frames.js';
+export type { SessionOptions } from './core/session-options.js';
+export type { RetainOptions } from './core/retention.js';

@@ -9,6 +9,9 @@ import { createReporter } from '../core/report.js';
 import { request, type RequestHost, type RequestOptions } from '../core/request.js';
 import type { Listen, WebSocketConstructor } from '../core/transport.js';
 import { Writer } from '../core/writer.js';
+import { volatileFrame, type Delivery } from '../core/session-frames.js';
+import type { WireData } from '../core/codec.js';
+import { ClientResume } from './resume.js';
 import type { WatchPage } from '../transports/page-events.js';
 import { whenOpened } from './opened.js';
 import { resolveOptions, type ConnectOptions } from './options.js';
@@ -61,6 +64,10 @@ class Client<In, Out> implements RxSocket<In, Out> {
   readonly #channels = new Set<() => Out>();
   readonly #codec: Codec<In, Out>;
   readonly #writer: Writer<Out>;
+  /** With resumable sessions: the client's end of the session. */
+  readonly #resume: ClientResume<Out> | undefined;
+  /** The delivery class of a send that names none. */
+  readonly #delivery: Delivery;
   readonly #lifecycle: Lifecycle<In, Out>;
   readonly #iteration: IterateOptions<In>;
   readonly #bufferTimeout: number;
@@ -90,6 +97,16 @@ class Client<In, Out> implements RxSocket<In, Out> {
         else this.#lifecycle.release();
       },
     });
+    this.#delivery = o.session ? o.session.delivery : 'volatile';
+    const resume = (this.#resume = o.session && new ClientResume<Out>({
+      session: o.session,
+      writer: this.#writer,
+      scheduler,
+      waitLimit: o.buffer.size,
+      streams: streams as SocketStreams<unknown, Out>,
+      // Unacknowledged messages hold the connection, as buffered ones do.
+      onOccupied: (occupied) => (occupied ? this.#lifecycle.hold() : this.#lifecycle.release()),
+    }));
     const message = heartbeat ? heartbeat.message : undefined;
     this.#lifecycle = new Lifecycle<In, Out>(
       {
@@ -97,7 +114,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
           url,
           WebSocket: o.WebSocket,
           listen: platform.listen,
-          protocols: o.protocols,
+          protocols: resume ? resume.protocols(o.protocols) : o.protocols,
           wsOptions: o.wsOptions,
           connectTimeout: o.connectTimeout,
           heartbeat: heartbeat && {
@@ -119,12 +136,13 @@ class Client<In, Out> implements RxSocket<In, Out> {
         streams,
         codec: this.#codec,
         appPong: heartbeat && heartbeat.message ? { isPong: heartbeat.isPong } : undefined,
+        resume,
       },
       {
         opening: (conn) => {
           for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
         },
-        writeNow: (conn, message) => this.#writer.writeNow(conn, this.#codec.encode(message)),
+        writeNow: (conn, message) => this.#writer.writeNow(conn, this.#encode(message)),
       },
     );
     this.messages$ = new Observable<In>((subscriber) => {
@@ -165,7 +183,14 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   get metrics(): SocketMetrics {
-    return { reconnects: this.#lifecycle.reconnects, rtt: this.#rtt, buffered: this.#writer.waitingCount, bufferedBytes: this.#writer.waitingBytes };
+    const retention = this.#resume?.state.retention;
+    return {
+      reconnects: this.#lifecycle.reconnects,
+      rtt: this.#rtt,
+      buffered: this.#writer.waitingCount,
+      bufferedBytes: this.#writer.waitingBytes,
+      unacknowledged: retention ? retention.unacknowledged + retention.waiting : 0,
+    };
   }
 
   [Symbol.asyncIterator](): AsyncIterator<In> {
@@ -187,15 +212,19 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   send(message: Out, options?: SendOptions): Promise<void> {
     let timeout = this.#bufferTimeout;
+    let delivery = this.#delivery;
     // After close(), every send() rejects with 'closed', whatever its arguments.
     if (options !== undefined && !this.#lifecycle.ended) {
       try {
         validateSendOptions(options);
+        if (options.delivery === 'reliable' && !this.#resume) throw new TypeError("`delivery: 'reliable'` needs a session: connect(url, { session: true })");
       } catch (error) {
         return Promise.reject(error);
       }
       timeout = options.timeout ?? timeout;
+      delivery = options.delivery ?? delivery;
     }
+    if (delivery === 'reliable' && this.#resume) return this.#reliable(message, timeout, true) as Promise<void>;
     return this.#submit(message, timeout, undefined);
   }
 
@@ -222,18 +251,39 @@ class Client<In, Out> implements RxSocket<In, Out> {
     if (this.#lifecycle.ended) return this.#writer.refuse(message, 'closed');
     let data;
     try {
-      data = this.#codec.encode(message);
+      data = this.#encode(message);
     } catch (error) {
       return Promise.reject(error);
     }
     return this.#writer.submit(message, data, timeout, onWritten);
   }
 
-  /** The path of `outgoing.next()`: no promise; a serialization error goes to errors$. */
-  #offer(message: Out): void {
+  /** A reliable message: retained until the server's receipt (the promise, if `promised`). */
+  #reliable(message: Out, timeout: number, promised: boolean): Promise<void> | undefined {
+    const resume = this.#resume as ClientResume<Out>;
+    if (this.#lifecycle.ended) return promised ? this.#writer.refuse(message, 'closed') : void this.#writer.refuse(message, 'closed').catch(noop);
     let data;
     try {
       data = this.#codec.encode(message);
+    } catch (error) {
+      if (promised) return Promise.reject(error);
+      return void this.#streams.error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
+    }
+    return resume.state.send(message, data, timeout, promised);
+  }
+
+  /** Serializes `message` as it goes on the wire: in a session, framed as volatile. */
+  #encode(message: Out): WireData {
+    const data = this.#codec.encode(message);
+    return this.#resume ? volatileFrame(data) : data;
+  }
+
+  /** The path of `outgoing.next()`: no promise; a serialization error goes to errors$. */
+  #offer(message: Out): void {
+    if (this.#delivery === 'reliable' && this.#resume) return void this.#reliable(message, this.#bufferTimeout, false);
+    let data;
+    try {
+      data = this.#encode(message);
     } catch (error) {
       return this.#streams.error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
     }
@@ -258,7 +308,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
    */
   #writeMessageNow(conn: OpenConnection, make: () => Out): void {
     try {
-      this.#writer.writeNow(conn, this.#codec.encode(make()));
+      this.#writer.writeNow(conn, this.#encode(make()));
     } catch (error) {
       this.#streams.error(asError(error), 'write', 'a heartbeat or channel message could not be written');
     }

@@ -1,18 +1,20 @@
-import { defer, ReplaySubject, Subject, Subscription, tap, type Observable, type SchedulerLike } from 'rxjs';
+import { catchError, defer, ReplaySubject, Subject, Subscription, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { OpenConnection } from '../core/connection.js';
-import { closeInfo, closedByClient, ConfigurationError, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
+import { closeInfo, closedByClient, ConfigurationError, ConnectionClosedError, describe, type CloseInfo } from '../core/errors.js';
 import type { HandshakeFunction } from '../core/handshake.js';
 import { retryWithBackoff, type RetryInfo } from '../core/retry-with-backoff.js';
 import type { Codec } from '../core/codec.js';
 import type { AppPong } from '../core/receive.js';
 import type { Writer } from '../core/writer.js';
 import type { PageSignal, WatchPage } from '../transports/page-events.js';
+import { SessionUnsupportedError } from '../core/session-errors.js';
 import { isRetriableClose } from './close-policy.js';
 import { Closings } from './closings.js';
 import { Holds } from './holds.js';
 import { Link } from './link.js';
 import { openConnection, type AttemptConfig } from './dial.js';
 import type { ReconnectOptions } from './options.js';
+import type { ClientResume } from './resume.js';
 import type { ConnectionState } from './rx-socket.js';
 import type { SocketStreams } from '../core/streams.js';
 
@@ -41,6 +43,8 @@ export interface LifecycleConfig<In, Out> {
   readonly codec: Codec<In, Out>;
   /** With an application-level heartbeat: which messages are pongs. */
   readonly appPong: AppPong<In>;
+  /** With resumable sessions: the client's end of the session, resumed on every connection. */
+  readonly resume: ClientResume<Out> | undefined;
 }
 
 /**
@@ -76,12 +80,19 @@ export class Lifecycle<In, Out> extends Holds {
     this.#host = host;
     this.#streams = config.streams;
     const link = (this.#link = new Link(config.codec, config.appPong, config.streams));
-    const { handshake, scheduler } = config;
+    const { handshake, scheduler, resume } = config;
+    const own = handshake && ((conn: OpenConnection) => link.handshake(conn, handshake, (message) => host.writeNow(conn, message), scheduler));
     this.#dial = {
       ...config.attempt,
-      handshake: handshake && ((conn) => link.handshake(conn, handshake, (message) => host.writeNow(conn, message), scheduler)),
+      // A session is resumed first: the application's handshake runs in it.
+      handshake: resume ? (conn) => resume.start(conn).then(() => own?.(conn)) : own,
       closeFrame: () => this.#closeFrame,
-      onMessage: (data) => link.receive(data),
+      onMessage: resume
+        ? (data) => {
+            const payload = resume.receive(data);
+            if (payload !== undefined) link.receive(payload);
+          }
+        : (data) => link.receive(data),
       onClosing: (closing) => this.#closings.track(closing),
     };
     this.#states.next(this.#state);
@@ -159,6 +170,7 @@ export class Lifecycle<In, Out> extends Holds {
     const { attempt, lastClose: previous } = this.#state;
     this.#setState({ status: 'closing', attempt, ...(previous && { lastClose: previous }) });
     this.#config.writer.close('closed');
+    this.#config.resume?.end('closed');
     this.#stop();
     void this.#closings.settled().then(() => {
       this.#setState({ status: 'closed', attempt: this.#state.attempt, lastClose });
@@ -173,6 +185,7 @@ export class Lifecycle<In, Out> extends Holds {
   #idle(): void {
     if (this.#ended) return;
     this.#stop();
+    this.#config.resume?.end('closed'); // closed cleanly, nothing outstanding: the next connection begins a new session
     this.#setState({ status: 'idle', attempt: 0, ...(this.#state.lastClose && { lastClose: this.#state.lastClose }) });
   }
 
@@ -184,7 +197,14 @@ export class Lifecycle<In, Out> extends Holds {
     this.#setState({ status: 'connecting', attempt: 1 });
     if (this.#ended || attempts.closed) return; // a state$ observer closed the socket or let go
     const { scheduler, reconnect } = this.#config;
+    const resume = this.#config.resume;
     const attempt$ = defer(() => openConnection({ ...this.#dial, attempt: this.#state.attempt })).pipe(
+      // `ws` refuses an upgrade whose server chose no subprotocol of ours: for a session, say why.
+      catchError((error: unknown) => {
+        throw resume && error instanceof ConnectionClosedError && /^Server sent (no|an invalid) subprotocol/.test(describe(error.cause))
+          ? new ConnectionClosedError(closeInfo(error), { cause: new SessionUnsupportedError('') })
+          : error;
+      }),
       // The loss is handled before the retry decides; the open at the very end of the chain, so
       // an observer that closes the socket in there leaves no operator to notify afterwards.
       tap({ error: (error: unknown) => this.#lost(error) }),
@@ -225,7 +245,8 @@ export class Lifecycle<In, Out> extends Holds {
     // announced, so that a channel subscribed by a state$ observer is written once, by itself.
     this.#host.opening(conn);
     const { lastClose } = this.#state;
-    this.#setState({ status: 'open', attempt: this.#state.attempt, ...(lastClose && { lastClose }) });
+    const session = this.#config.resume?.info;
+    this.#setState({ status: 'open', attempt: this.#state.attempt, ...(lastClose && { lastClose }), ...(session && { session }) });
     if (this.#ended) return; // a state$ observer closed the socket: the writer is closed too
     // Messages the server sent right after the handshake's answer, in the same read: in order,
     // before anything newer.
@@ -238,6 +259,7 @@ export class Lifecycle<In, Out> extends Holds {
   #lost(error?: unknown): void {
     const conn = this.#link.drop();
     this.#config.writer.detach();
+    this.#config.resume?.detach();
     if (conn) this.#lost$?.next({ serial: this.#link.serial, error: error instanceof ConnectionClosedError ? error : closedByClient() });
   }
 
@@ -246,7 +268,7 @@ export class Lifecycle<In, Out> extends Holds {
     const close = error as ConnectionClosedError;
     const { reconnect, isFatalCause } = this.#config;
     if (reconnect && reconnect.shouldReconnect) return reconnect.shouldReconnect(closeInfo(close));
-    if (close.cause instanceof ConfigurationError) return false; // retrying cannot fix it
+    if (close.cause instanceof ConfigurationError || close.cause instanceof SessionUnsupportedError) return false; // retrying cannot fix it
     return !isFatalCause(close.cause) && isRetriableClose(close);
   }
 
@@ -267,6 +289,7 @@ export class Lifecycle<In, Out> extends Holds {
     const last = error instanceof ConnectionClosedError ? error : (error as { cause?: unknown }).cause;
     const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.#state.lastClose;
     this.#config.writer.close('closed');
+    this.#config.resume?.end('closed');
     this.#setState({ status: 'closed', attempt: this.#state.attempt, ...(lastClose && { lastClose }) });
     this.#streams.ended(error);
     this.#complete();

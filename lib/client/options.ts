@@ -8,6 +8,7 @@ import type { HandshakeConnection } from '../core/handshake.js';
 import type { HeartbeatOptions } from '../core/heartbeat.js';
 import type { Logger } from '../core/report.js';
 import type { BufferOptions } from '../core/send-queue.js';
+import { resolveSession, SESSION_DEFAULTS, type ResolvedSession, type SessionOptions } from '../core/session-options.js';
 import type { WebSocketConstructor } from '../core/transport.js';
 import type { WsOptions } from '../transports/ws-options.js';
 
@@ -158,6 +159,16 @@ export interface ConnectOptions<In = unknown, Out = unknown> {
    */
   pageEvents?: boolean;
   /**
+   * Resumable sessions (the server must be rxwire's `listen({ session })`): reliable messages are
+   * numbered, kept until the server acknowledges them, replayed after a reconnect and delivered
+   * exactly once and in order, both ways; `send()` of one resolves at the server's receipt. A
+   * session that cannot be resumed is reported (`SessionLostError`), with every unacknowledged
+   * message rejected (`'session-lost'`). Negotiated as the subprotocol `rxwire.session.1`: a server
+   * that does not accept it fails the socket with `SessionUnsupportedError`. See docs/sessions.md.
+   * @default false
+   */
+  session?: boolean | SessionOptions;
+  /**
    * The outgoing buffer's bounds.
    * @default { size: 1000, timeout: 10000, overflow: 'drop-newest' }
    */
@@ -198,6 +209,7 @@ export const DEFAULTS = {
   reconnect: { ...BACKOFF_DEFAULTS, ...RETRY_DEFAULTS },
   iteration: ITERATE_DEFAULTS,
   pageEvents: true,
+  session: SESSION_DEFAULTS,
 } as const;
 
 /** {@link ConnectOptions} with every default applied (nested objects merged key by key). */
@@ -219,6 +231,8 @@ export interface ResolvedOptions<In, Out> {
   readonly scheduler: SchedulerLike;
   readonly logger: false | Logger | undefined;
   readonly pageEvents: boolean;
+  /** Undefined when sessions are off. */
+  readonly session: ResolvedSession | undefined;
 }
 
 /** Applies {@link DEFAULTS} to validated `options`; `WebSocket` is the build's when not given. */
@@ -258,5 +272,6 @@ export function resolveOptions<In, Out>(options: ConnectOptions<In, Out>, WebSoc
     scheduler,
     logger: options.logger,
     pageEvents,
+    session: resolveSession(options.session),
   };
 }

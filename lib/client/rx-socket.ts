@@ -3,6 +3,7 @@ import type { ChannelOptions } from '../core/channel.js';
 import type { CloseInfo, DropReason } from '../core/errors.js';
 import type { IterateOptions, MessageIterator } from '../core/iterate.js';
 import type { RequestOptions } from '../core/request.js';
+import type { Delivery } from '../core/session-frames.js';
 
 /**
  * Where the connection is: `'idle'` (nothing open, nothing wanted), `'connecting'` (the first
@@ -34,6 +35,11 @@ export interface ConnectionState {
   readonly attempt: number;
   /** How the previous connection or attempt ended; at `'closed'` after `close()`, that close. */
   readonly lastClose?: CloseInfo;
+  /**
+   * With resumable sessions, while open: the session, and whether this connection resumed it
+   * (`false` on the first connection, and after a session was lost: `SessionLostError` says so).
+   */
+  readonly session?: { readonly id: string; readonly resumed: boolean };
 }
 
 /**
@@ -70,6 +76,13 @@ export interface SendOptions {
    * @default buffer.timeout (10000)
    */
   timeout?: number;
+  /**
+   * With a resumable session: `'reliable'` (the promise resolves when the server acknowledged the
+   * message, a delivery receipt; `timeout` bounds only the wait for room in the retention) or
+   * `'volatile'` (as without a session). Without a session only `'volatile'` is allowed.
+   * @default session.delivery ('reliable'), or 'volatile' without a session
+   */
+  delivery?: Delivery;
 }
 
 /**
@@ -190,4 +203,6 @@ export interface SocketMetrics {
   readonly buffered: number;
   /** Their size: UTF-8 bytes of text messages plus bytes of binary ones. */
   readonly bufferedBytes: number;
+  /** With a session: reliable messages sent and not yet acknowledged by the server (those waiting for room included). */
+  readonly unacknowledged: number;
 }

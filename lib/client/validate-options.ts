@@ -1,10 +1,12 @@
 import { validateIterateOptions } from '../core/iterate.js';
 import { validateReconnect } from '../core/retry-with-backoff.js';
+import { checkDelivery, validateSession } from '../core/session-options.js';
+import type { SendOptions } from './rx-socket.js';
 import { checkDelay, checkFunction, checkKeys, checkNumber, checkObject, checkOptionsObject, checkScheduler, HTTP_TOKEN, invalid } from '../core/validate.js';
 
 const CONNECT_KEYS = [
   'WebSocket', 'protocols', 'wsOptions', 'serialize', 'deserialize', 'connectTimeout', 'reconnect', 'heartbeat',
-  'closeTimeout', 'lazyCloseTimeout', 'buffer', 'highWaterMark', 'handshake', 'scheduler', 'iteration', 'logger', 'pageEvents',
+  'closeTimeout', 'lazyCloseTimeout', 'buffer', 'highWaterMark', 'handshake', 'scheduler', 'iteration', 'logger', 'pageEvents', 'session',
 ] as const;
 const RECONNECT_KEYS = ['initialDelay', 'maxDelay', 'factor', 'jitter', 'random', 'maxAttempts', 'resetAfter', 'shouldReconnect'] as const;
 const HEARTBEAT_KEYS = ['interval', 'timeout', 'message', 'isPong'] as const;
@@ -63,6 +65,7 @@ export function validateOptions(options: unknown, checkWsOptions?: (wsOptions: R
   }
   if (o.logger !== undefined && o.logger !== false) checkFunction('logger', o.logger);
   if (o.pageEvents !== undefined && typeof o.pageEvents !== 'boolean') invalid('pageEvents', 'a boolean', o.pageEvents);
+  validateSession(o.session);
   if (checkObject('iteration', o.iteration, false) && o.iteration) validateIterateOptions(o.iteration as Record<string, unknown>, 'iteration.');
   if (checkObject('buffer', o.buffer, false) && o.buffer) {
     const b = o.buffer as Record<string, unknown>;
@@ -75,10 +78,11 @@ export function validateOptions(options: unknown, checkWsOptions?: (wsOptions: R
   }
 }
 
-/** Validates the options of one `send()`: an object with at most `timeout`. */
-export function validateSendOptions(options: unknown): asserts options is { timeout?: number } {
+/** Validates the options of one `send()`: an object with at most `timeout` and `delivery`. */
+export function validateSendOptions(options: unknown): asserts options is SendOptions {
   checkOptionsObject('options', options);
-  checkKeys('', options, ['timeout']);
+  checkKeys('', options, ['timeout', 'delivery']);
   checkDelay('timeout', options.timeout, { infinity: true });
+  checkDelivery(options.delivery);
 }
 

@@ -7,6 +7,8 @@ import { CLOSED, CONNECTING, OPEN, type Listen, type Transport, type WebSocketLi
 export interface OpenConnection {
   /** Where its messages are written. */
   readonly transport: Transport;
+  /** The subprotocol the server selected ('' for none). */
+  readonly protocol: string;
   /**
    * Closes with `code` (one `close()` checked), terminating at `closeTimeout`; resolves when the
    * socket is closed, with how it closed (undefined if it was closed already). Every call
@@ -30,7 +32,10 @@ export interface ConnectionConfig {
    * ping frames where the transport has them.
    */
   heartbeat: { interval: number; timeout: number; ping: ((conn: OpenConnection) => void) | undefined; onRtt?: (ms: number) => void } | false;
-  /** Each incoming frame: a string for text, a Uint8Array for binary. The hot path. */
+  /**
+   * Each incoming frame: a string for text, a Uint8Array for binary. The hot path. A throw is a
+   * protocol violation: the connection ends with 1002 and the error as cause.
+   */
   onMessage: (data: string | Uint8Array) => void;
   /** Runs after the socket opened and before the connection counts as open; a rejection ends it. */
   handshake: ((conn: OpenConnection) => Promise<unknown>) | undefined;
@@ -101,7 +106,13 @@ class Connection implements OpenConnection, ConnectionRuntime {
         message: (data) => {
           if (!this.#active) return;
           this.#heartbeat?.activity();
-          config.onMessage(data);
+          try {
+            config.onMessage(data);
+          } catch (error) {
+            // The frame broke the protocol spoken on top of WebSocket (a session's): 1002.
+            this.#lastError = error;
+            this.fail(new ConnectionClosedError({ code: 1002, reason: describe(error), wasClean: false }, { cause: error }));
+          }
         },
         pong: () => {
           this.#heartbeat?.pong();
@@ -118,6 +129,10 @@ class Connection implements OpenConnection, ConnectionRuntime {
 
   get transport(): Transport {
     return this.#transport as Transport;
+  }
+
+  get protocol(): string {
+    return this.#socket.protocol ?? '';
   }
 
   pong(): void {

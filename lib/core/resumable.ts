@@ -17,6 +17,8 @@ export interface ResumableConfig<Out> {
   scheduler: SchedulerLike;
   writer: Writer<Out>;
   onDrop: (message: Out, reason: DropReason, promised: boolean) => void;
+  /** Reliable messages are unacknowledged or waiting (`true`), or none (`false`). */
+  onOccupied?: (occupied: boolean) => void;
 }
 
 /**
@@ -49,6 +51,7 @@ export class Resumable<Out> {
       ticket: () => writer.ticket(),
       admitted: () => writer.pump(),
       onDrop: config.onDrop,
+      ...(config.onOccupied && { onOccupied: config.onOccupied }),
     });
     writer.useLane(this.retention);
   }

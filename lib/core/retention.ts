@@ -37,6 +37,8 @@ export interface RetentionConfig<Out> {
   admitted: () => void;
   /** Every drop, before the promise rejects. */
   onDrop: (message: Out, reason: DropReason, promised: boolean) => void;
+  /** Messages are retained or waiting (`true`), or none any more (`false`): a client holds its connection meanwhile. */
+  onOccupied?: (occupied: boolean) => void;
 }
 
 /** A reliable message on its way: retained from admission until the peer acknowledges it. */
@@ -72,6 +74,7 @@ export class Retention<Out> {
   #bytes = 0;
   #nextSeq = 1;
   #waiting: Array<Retained<Out>> = [];
+  #occupied = false;
 
   constructor(config: RetentionConfig<Out>) {
     this.#config = config;
@@ -111,6 +114,7 @@ export class Retention<Out> {
     if (entry.bytes > this.#config.bytes) return this.#refuse(entry, 'overflow');
     if (this.#waiting.length === 0 && this.#fits(entry)) {
       this.#admit(entry);
+      this.#occupancy();
       this.#config.admitted();
       return promise;
     }
@@ -119,6 +123,7 @@ export class Retention<Out> {
       entry.timer = this.#config.scheduler.schedule(() => this.#expire(entry), timeout);
     }
     this.#waiting.push(entry);
+    this.#occupancy();
     return promise;
   }
 
@@ -167,6 +172,7 @@ export class Retention<Out> {
       admitted = true;
     }
     if (admitted) this.#config.admitted();
+    this.#occupancy();
   }
 
   /** A new connection of the same session: every unacknowledged message is written again, in order. */
@@ -186,6 +192,7 @@ export class Retention<Out> {
     this.#head = this.#cursor = this.#bytes = 0;
     this.#waiting = [];
     this.#nextSeq = 1;
+    this.#occupancy();
     for (const entry of retained) this.#drop(entry, reason);
     for (const entry of waiting) {
       entry.timer?.unsubscribe();
@@ -209,7 +216,16 @@ export class Retention<Out> {
     const index = this.#waiting.indexOf(entry);
     if (index < 0) return;
     this.#waiting.splice(index, 1);
+    this.#occupancy();
     this.#drop(entry, 'timeout');
+  }
+
+  /** Tells `onOccupied` when the retention goes from empty to not and back. */
+  #occupancy(): void {
+    const occupied = this.#entries.length > this.#head || this.#waiting.length > 0;
+    if (occupied === this.#occupied) return;
+    this.#occupied = occupied;
+    this.#config.onOccupied?.(occupied);
   }
 
   #refuse(entry: Retained<Out>, reason: DropReason): Promise<void> | undefined {

@@ -14,6 +14,8 @@ import type { WireData } from './codec.js';
 export interface WebSocketLike {
   readonly readyState: number;
   readonly bufferedAmount: number;
+  /** The subprotocol the server selected. */
+  readonly protocol?: string;
   binaryType: string;
   send(data: string | ArrayBuffer | ArrayBufferView<ArrayBuffer>): void;
   close(code?: number, reason?: string): void;

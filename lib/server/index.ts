@@ -6,5 +6,5 @@
  */
 export { listen, type Server } from './server.js';
 export type { Peer } from './peer.js';
-export type { PeerClose, PeerRequest, ServerOptions, ShutdownReport, SlowConsumerPolicy, VerifyResult } from './options.js';
+export type { PeerClose, PeerRequest, ServerOptions, ServerSessionOptions, ShutdownReport, SlowConsumerPolicy, VerifyResult } from './options.js';
 export { SERVER_DEFAULTS } from './options.js';

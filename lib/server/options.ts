@@ -3,6 +3,7 @@ import type { SchedulerLike } from 'rxjs';
 import type { WireData } from '../core/codec.js';
 import type { CloseInfo } from '../core/errors.js';
 import type { Logger } from '../core/report.js';
+import { SESSION_DEFAULTS, validateSession, type SessionOptions } from '../core/session-options.js';
 import { checkDelay, checkFunction, checkKeys, checkNumber, checkObject, checkScheduler, invalid } from '../core/validate.js';
 
 /**
@@ -45,6 +46,24 @@ export type VerifyResult = boolean | { readonly status: number; readonly reason?
  * ```
  */
 export type SlowConsumerPolicy = 'drop-newest' | 'drop-oldest' | 'close';
+
+/**
+ * The server's session options: those of both ends, and how long a session waits for its client.
+ *
+ * @example
+ * ```ts
+ * const server = listen<Message, Message>({ port: 8080, session: { resumeWindow: 30_000, retain: { size: 2_000 } } });
+ * ```
+ */
+export interface ServerSessionOptions extends SessionOptions {
+  /**
+   * Milliseconds a session outlives its connection, waiting for the client to resume it (>= 0).
+   * Then it ends: its unacknowledged reliable messages are dropped with `'session-lost'` (on the
+   * peer's `dropped$` and their `send()` promises), `messages$` completes, `closed` resolves.
+   * @default 120000
+   */
+  resumeWindow?: number;
+}
 
 /**
  * Options of {@link listen}. Either `port` (and `host`) to listen on, or `server` to attach to an
@@ -148,6 +167,14 @@ export interface ServerOptions<In = unknown, Out = unknown> {
    */
   closeTimeout?: number;
   /**
+   * Resumable sessions for clients that ask (`connect(url, { session: true })`, the subprotocol
+   * `rxwire.session.1`); other clients are served as before. A {@link Peer} is then the session:
+   * a client that reconnects within `resumeWindow` gets the same peer, whose `messages$` goes on
+   * without a gap or a duplicate. See docs/sessions.md.
+   * @default false
+   */
+  session?: boolean | ServerSessionOptions;
+  /**
    * Where failures nobody observes are reported (as the client's `logger`).
    * @default a logger that prints `'warn'` to `console.warn`
    */
@@ -210,11 +237,12 @@ export const SERVER_DEFAULTS = {
   maxConnections: Infinity,
   holdLimit: 1000,
   closeTimeout: 1000,
+  session: { ...SESSION_DEFAULTS, resumeWindow: 120_000 },
 } as const;
 
 const KEYS = [
   'port', 'host', 'server', 'path', 'serialize', 'deserialize', 'buffer', 'slowConsumer', 'highWaterMark', 'heartbeat',
-  'verify', 'allowedOrigins', 'maxPayload', 'maxConnections', 'inboundRate', 'holdLimit', 'closeTimeout', 'logger', 'scheduler',
+  'verify', 'allowedOrigins', 'maxPayload', 'maxConnections', 'inboundRate', 'holdLimit', 'closeTimeout', 'logger', 'scheduler', 'session',
 ];
 
 /** Validates `listen()`'s options, throwing on the first that is wrong. */
@@ -252,6 +280,8 @@ export function validateServerOptions(options: unknown): void {
     invalid('allowedOrigins', 'an array of strings', o.allowedOrigins);
   }
   checkNumber('maxPayload', o.maxPayload, { min: 1, integer: true });
+  validateSession(o.session, ['resumeWindow']);
+  if (typeof o.session === 'object' && o.session) checkDelay('session.resumeWindow', (o.session as Record<string, unknown>).resumeWindow);
   checkNumber('maxConnections', o.maxConnections, { min: 0, integer: true, infinity: true });
   if (checkObject('inboundRate', o.inboundRate, true) && o.inboundRate) {
     const r = o.inboundRate as Record<string, unknown>;

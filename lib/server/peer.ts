@@ -12,6 +12,10 @@ import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
 import { validateSendOptions } from '../client/validate-options.js';
 import { listenToAccepted, type TcpSocket } from '../transports/ws.js';
 import type { PeerClose, PeerRequest, SlowConsumerPolicy } from './options.js';
+import type { ResolvedSession } from '../core/session-options.js';
+import { volatileFrame } from '../core/session-frames.js';
+import type { DropReason } from '../core/errors.js';
+import { PeerSession } from './peer-session.js';
 
 /**
  * One accepted client, spoken to like the client side speaks to its server: its own single
@@ -45,10 +49,17 @@ export interface Peer<In = unknown, Out = unknown> {
   readonly buffered: number;
   /** The topics this peer has joined. */
   readonly topics: ReadonlySet<string>;
+  /** With a resumable session: its id (the peer is the session, across the client's reconnects). */
+  readonly sessionId: string | undefined;
+  /** Whether the client is connected now (a session's peer outlives its connections within `resumeWindow`). */
+  readonly connected: boolean;
+  /** With a session: reliable messages sent and not yet acknowledged by the client (those waiting for room included). */
+  readonly unacknowledged: number;
   /**
    * Sends a message through this peer's single writer: written at once when its socket takes it,
    * else queued (bounded). Resolves when handed to the socket; rejects with `MessageDroppedError`
-   * (never throws).
+   * (never throws). In a session, a reliable message (the default there) resolves at the client's
+   * receipt instead, and waits in the retention while the client is away.
    */
   send(message: Out, options?: SendOptions): Promise<void>;
   /** Closes with `code` (default 1000) and `reason`; every call returns the first call's `closed`. */
@@ -69,6 +80,8 @@ export interface PeerContext<In, Out> {
   readonly holdLimit: number;
   readonly inboundRate: false | { perSecond: number; burst: number };
   readonly report: Reporter;
+  /** With sessions: their options, and how long a session waits for its client. */
+  readonly session: (ResolvedSession & { resumeWindow: number }) | undefined;
   /** Topic membership lives with the server: it publishes. */
   joined(peer: ServerPeer<In, Out>, topic: string): void;
   left(peer: ServerPeer<In, Out>, topic: string): void;
@@ -91,8 +104,12 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   // Made on first use: an idle peer holds no more than it must (a server holds thousands).
   #messages$: Observable<In> | undefined;
   #topics: Set<string> | undefined;
-  readonly #runtime: ConnectionRuntime;
+  #runtime: ConnectionRuntime | undefined;
   #conn: OpenConnection | undefined;
+  /** Which connection is the current one: a replaced one's end is ignored. */
+  #attachment = 0;
+  /** With a resumable session. */
+  readonly #session: PeerSession<Out> | undefined;
   /** Messages before the first subscription to messages$ (made on the first of them). */
   #held: In[] | undefined;
   #subscribed = false;
@@ -104,7 +121,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   #tokens: number;
   #tokensAt: number;
 
-  constructor(id: string, ws: WebSocket, tcp: TcpSocket, request: PeerRequest, context: PeerContext<In, Out>) {
+  /** A peer on its first connection; with `sessionId`, a new session's. */
+  constructor(id: string, ws: WebSocket, tcp: TcpSocket, request: PeerRequest, context: PeerContext<In, Out>, sessionId?: string) {
     this.id = id;
     this.request = request;
     this.#context = context;
@@ -125,6 +143,33 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
       },
       onQueued: (occupied) => occupied || this.#queueEmptied(),
     });
+    const { session } = context;
+    if (session && sessionId !== undefined) {
+      this.#session = new PeerSession<Out>(sessionId, {
+        session,
+        resumeWindow: session.resumeWindow,
+        scheduler: context.scheduler,
+        waitLimit: buffer.size,
+        writer: this.#writer,
+        onDrop: (message, reason, promised) => this.#streams.dropped(message, reason, undefined, promised),
+      });
+    }
+    this.#attach(ws, tcp, false, 0);
+  }
+
+  /** The client resumed this peer's session on a new connection (replacing one the server still thought open). */
+  resume(ws: WebSocket, tcp: TcpSocket, clientAck: number): void {
+    const old = this.#runtime;
+    this.#attachment++;
+    if (this.#conn) this.#detach();
+    old?.fail(new ConnectionClosedError({ code: 1006, reason: 'replaced by a resumed connection', wasClean: false }));
+    this.#attach(ws, tcp, true, clientAck);
+  }
+
+  /** Runs a connection for this peer; in a session, its welcome goes first. */
+  #attach(ws: WebSocket, tcp: TcpSocket, resumed: boolean, clientAck: number): void {
+    const attachment = ++this.#attachment;
+    const context = this.#context;
     this.#runtime = runConnection(
       ws as never,
       {
@@ -139,12 +184,34 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
       },
       {
         open: (conn) => {
+          if (attachment !== this.#attachment) return;
           this.#conn = conn;
+          this.awaitingPong = false;
+          this.#session?.welcome(conn, resumed, clientAck);
           this.#writer.attach(conn);
         },
-        end: (error) => this.#end(error),
+        end: (error) => void (attachment === this.#attachment && this.#connectionEnded(error)),
       },
     );
+  }
+
+  /**
+   * A connection ended. Without a session, or closed for good (by the server, or cleanly by the
+   * client with 1000/1001), the peer ends; else its session waits `resumeWindow` for the client.
+   */
+  #connectionEnded(error: ConnectionClosedError): void {
+    const session = this.#session;
+    const closedForGood = this.#initiator === 'server' || (error.wasClean && (error.code === 1000 || error.code === 1001));
+    if (!session || closedForGood) return this.#end(error);
+    this.#detach();
+    session.detached(() => this.#end(error, 'session-lost'));
+  }
+
+  #detach(): void {
+    this.#conn = undefined;
+    this.awaitingPong = false;
+    this.#writer.detach();
+    this.#session?.state.detach();
   }
 
   get messages$(): Observable<In> {
@@ -179,15 +246,32 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     return this.#ended;
   }
 
+  get sessionId(): string | undefined {
+    return this.#session?.state.id;
+  }
+
+  get connected(): boolean {
+    return this.#conn !== undefined;
+  }
+
+  get unacknowledged(): number {
+    const retention = this.#session?.state.retention;
+    return retention ? retention.unacknowledged + retention.waiting : 0;
+  }
+
   send(message: Out, options?: SendOptions): Promise<void> {
     let timeout = this.#context.buffer.timeout;
+    const session = this.#session;
+    let delivery = session ? (this.#context.session as ResolvedSession).delivery : 'volatile';
     if (options !== undefined && !this.#ended) {
       try {
         validateSendOptions(options);
+        if (options.delivery === 'reliable' && !session) throw new TypeError(`\`delivery: 'reliable'\` needs a session: peer ${this.id}'s client did not ask for one`);
       } catch (error) {
         return Promise.reject(error);
       }
       timeout = options.timeout ?? timeout;
+      delivery = options.delivery ?? delivery;
     }
     if (this.#ended) return this.#writer.refuse(message, 'closed');
     let data: WireData;
@@ -196,13 +280,21 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#writer.submit(message, data, timeout);
+    if (!session) return this.#writer.submit(message, data, timeout);
+    if (delivery === 'reliable') return session.state.send(message, data, timeout, true) as Promise<void>;
+    return this.#writer.submit(message, volatileFrame(data), timeout);
   }
 
-  /** A message serialized once for many peers (a broadcast): queued on this peer's own writer, never waited for. */
+  /**
+   * A message serialized once for many peers (a broadcast): queued on this peer's own writer,
+   * never waited for; in a session, in its default delivery class.
+   */
   offer(message: Out, data: WireData): void {
     if (this.#ended) return;
-    this.#writer.offer(message, data, this.#context.buffer.timeout);
+    const session = this.#session;
+    if (!session) return this.#writer.offer(message, data, this.#context.buffer.timeout);
+    if ((this.#context.session as ResolvedSession).delivery === 'reliable') void session.state.send(message, data, this.#context.buffer.timeout, false);
+    else this.#writer.offer(message, volatileFrame(data), this.#context.buffer.timeout);
   }
 
   close(code = 1000, reason = ''): Promise<PeerClose> {
@@ -211,12 +303,13 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     this.#initiator = 'server';
     const conn = this.#conn;
     if (conn) this.#context.track(conn.close(code, reason));
+    else if (this.#session) this.#end(new ConnectionClosedError({ code, reason, wasClean: true })); // a session waiting for its client
     return this.closed;
   }
 
   /** Resolves once nothing waits in this peer's queue (written, or dropped), or at `deadline` ms from now. */
   drained(deadline: number): Promise<void> {
-    if (this.#writer.waitingCount === 0 || this.#ended) return Promise.resolve();
+    if (this.#writer.idle || this.#ended || !this.#conn) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
         timer.unsubscribe();
@@ -232,13 +325,15 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   terminate(error: ConnectionClosedError, initiator: PeerClose['initiator']): void {
     if (this.#ended) return;
     this.#initiator = initiator;
-    this.#runtime.fail(error);
+    if (this.#runtime && this.#conn) this.#runtime.fail(error);
+    else this.#end(error); // a session waiting for its client
   }
 
   /** Sends a ping frame (the server's heartbeat). */
   ping(): void {
+    if (!this.#conn) return;
     this.awaitingPong = true;
-    this.#conn?.transport.ping?.();
+    this.#conn.transport.ping?.();
   }
 
   join(topic: string): void {
@@ -279,7 +374,10 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
       if (this.#tokens < 1) return this.#violation(`more than ${rate.perSecond} messages per second (burst ${rate.burst}): inboundRate`, 'rate limit');
       this.#tokens -= 1;
     }
-    receive(data, this.#context.codec, undefined, this);
+    const session = this.#session;
+    if (!session) return receive(data, this.#context.codec, undefined, this);
+    const payload = session.receive(data); // a throw: a protocol error, the connection ends with 1002
+    if (payload !== undefined) receive(payload, this.#context.codec, undefined, this);
   }
 
   /** The client broke a limit: reported, and closed with 1008 (policy violation). */
@@ -293,10 +391,11 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     if (this.#emptied) for (const done of [...this.#emptied]) done();
   }
 
-  #end(error: ConnectionClosedError): void {
+  #end(error: ConnectionClosedError, lost: DropReason = 'closed'): void {
     this.#ended = true;
     this.#conn = undefined;
     this.#writer.close('closed');
+    this.#session?.end(lost);
     for (const topic of [...this.topics]) this.leave(topic);
     const initiator = error instanceof HeartbeatTimeoutError ? 'heartbeat' : this.#initiator;
     this.#resolveClosed({ ...closeInfo(error), initiator });

@@ -9,6 +9,9 @@ import { createReporter, type Reporter } from '../core/report.js';
 import type { TcpSocket } from '../transports/ws.js';
 import { SERVER_DEFAULTS, validateServerOptions, type PeerRequest, type ServerOptions, type ShutdownReport, type VerifyResult } from './options.js';
 import { ServerPeer, type Peer, type PeerContext } from './peer.js';
+import { SessionRegistry } from './sessions.js';
+import { resolveSession } from '../core/session-options.js';
+import { SESSION_PROTOCOL } from '../core/session-frames.js';
 
 /**
  * A WebSocket server whose every accepted client is a {@link Peer} with its own single writer and
@@ -80,6 +83,7 @@ class RxServer<In, Out> implements Server<In, Out> {
   readonly #context: PeerContext<In, Out>;
   readonly #topics = new Map<string, Set<ServerPeer<In, Out>>>();
   readonly #closings = new Set<Promise<unknown>>();
+  readonly #sessions: SessionRegistry<ServerPeer<In, Out>>;
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => void this.#upgrade(request, socket, head);
   #heartbeat: Subscription | undefined;
   #closing: Promise<ShutdownReport> | undefined;
@@ -93,7 +97,11 @@ class RxServer<In, Out> implements Server<In, Out> {
     this.#report = createReporter(options.logger);
     const buffer = { ...SERVER_DEFAULTS.buffer, ...options.buffer };
     const rate = options.inboundRate;
+    const session = resolveSession(options.session);
+    const resumeWindow = (typeof options.session === 'object' ? options.session.resumeWindow : undefined) ?? SERVER_DEFAULTS.session.resumeWindow;
+    this.#sessions = new SessionRegistry(scheduler);
     this.#context = {
+      session: session && { ...session, resumeWindow },
       codec: this.#codec,
       scheduler,
       buffer,
@@ -117,7 +125,12 @@ class RxServer<In, Out> implements Server<In, Out> {
         void closing.then(() => this.#closings.delete(closing));
       },
     };
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? SERVER_DEFAULTS.maxPayload, clientTracking: false });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayload ?? SERVER_DEFAULTS.maxPayload,
+      clientTracking: false,
+      handleProtocols: (protocols) => SessionRegistry.select(protocols, session !== undefined),
+    });
     this.#attached = options.server !== undefined;
     this.#http = options.server ?? createServer((_request, response) => response.writeHead(426, { 'content-type': 'text/plain' }).end('Upgrade Required'));
     this.#http.on('upgrade', this.#onUpgrade);
@@ -214,7 +227,21 @@ class RxServer<In, Out> implements Server<In, Out> {
   }
 
   #accept(ws: WebSocket, tcp: TcpSocket, request: PeerRequest): void {
-    const peer = new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context);
+    if (ws.protocol !== SESSION_PROTOCOL) return this.#admit(new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context));
+    // A session: the client's hello says which one it resumes, if any.
+    this.#sessions.awaitHello(ws, this.#context.closeTimeout, this.#context.track, (hello) => {
+      if (this.#closing) return ws.terminate();
+      const existing = this.#sessions.get(hello.id);
+      if (existing && !existing.ended) return existing.resume(ws, tcp, hello.ack);
+      const id = this.#sessions.newId();
+      const peer = new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context, id);
+      this.#sessions.add(id, peer);
+      void peer.closed.then(() => this.#sessions.delete(id, peer));
+      this.#admit(peer);
+    });
+  }
+
+  #admit(peer: ServerPeer<In, Out>): void {
     this.peers.add(peer);
     void peer.closed.then(() => this.peers.delete(peer));
     this.#connections.next(peer);
@@ -228,7 +255,7 @@ class RxServer<In, Out> implements Server<In, Out> {
       }
     };
     const round = (): void => {
-      for (const peer of this.peers) if (!peer.awaitingPong) peer.ping();
+      for (const peer of this.peers) if (!peer.awaitingPong && peer.connected) peer.ping();
       this.#heartbeat = this.#scheduler.schedule(() => {
         verdict();
         // The next round one interval after this one, or at once if the verdict took longer.
@@ -240,6 +267,7 @@ class RxServer<In, Out> implements Server<In, Out> {
 
   async #shutdown({ code = 1001, reason = 'server shutting down', timeout = 5000 }: { code?: number; reason?: string; timeout?: number }): Promise<ShutdownReport> {
     this.#heartbeat?.unsubscribe();
+    this.#sessions.closePending();
     const peers = [...this.peers];
     const start = this.#scheduler.now();
     let dropped = 0;

@@ -132,7 +132,7 @@ const cases: Case[] = [
     'an unknown option, no near miss',
     { colour: 'red' },
     TypeError,
-    'Unknown option `colour` (the options are `WebSocket`, `protocols`, `wsOptions`, `serialize`, `deserialize`, `connectTimeout`, `reconnect`, `heartbeat`, `closeTimeout`, `lazyCloseTimeout`, `buffer`, `highWaterMark`, `handshake`, `scheduler`, `iteration`, `logger`, `pageEvents`)',
+    'Unknown option `colour` (the options are `WebSocket`, `protocols`, `wsOptions`, `serialize`, `deserialize`, `connectTimeout`, `reconnect`, `heartbeat`, `closeTimeout`, `lazyCloseTimeout`, `buffer`, `highWaterMark`, `handshake`, `scheduler`, `iteration`, `logger`, `pageEvents`, `session`)',
   ],
   ['buffer.sise', { buffer: { sise: 10 } }, TypeError, 'Unknown option `buffer.sise`: did you mean `buffer.size`?'],
   ['buffer.maxSize', { buffer: { maxSize: 10 } }, TypeError, 'Unknown option `buffer.maxSize` (the options are `buffer.size`, `buffer.timeout`, `buffer.overflow`)'],

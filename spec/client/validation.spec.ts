@@ -90,7 +90,7 @@ describe('send(): options are checked', () => {
     ['options null', null, TypeError, 'Expected `options` to be an object, got `null` (null)'],
     ['a bare timeout', 5000, TypeError, 'Expected `options` to be an object, got `5000` (number)'],
     ['a misspelt key', { timout: 5 }, TypeError, 'Unknown option `timout`: did you mean `timeout`?'],
-    ['an unknown key', { priority: 'high' }, TypeError, 'Unknown option `priority` (the options are `timeout`)'],
+    ['an unknown key', { priority: 'high' }, TypeError, 'Unknown option `priority` (the options are `timeout`, `delivery`)'],
     ['timeout 2^31', { timeout: 2 ** 31 }, RangeError, `Expected \`timeout\` to be a number >= 0 and <= ${MAX} (or Infinity), got \`2147483648\` (number)`],
   ];
 

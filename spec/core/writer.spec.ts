@@ -53,7 +53,7 @@ class FakeTransport implements Transport {
 }
 
 function connection(transport: Transport): OpenConnection {
-  return { transport, close: () => Promise.resolve(undefined), pong: () => undefined, probe: () => undefined };
+  return { transport, protocol: '', close: () => Promise.resolve(undefined), pong: () => undefined, probe: () => undefined };
 }
 
 interface Rig {

@@ -1,0 +1,69 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
+import type { OpenConnection } from '../core/connection.js';
+import type { DropReason } from '../core/errors.js';
+import { Resumable } from '../core/resumable.js';
+import { parseFrame, welcomeFrame } from '../core/session-frames.js';
+import type { ResolvedSession } from '../core/session-options.js';
+import type { Writer } from '../core/writer.js';
+
+/** What a peer's session needs from its server. */
+export interface PeerSessionConfig<Out> {
+  readonly session: ResolvedSession;
+  readonly resumeWindow: number;
+  readonly scheduler: SchedulerLike;
+  readonly waitLimit: number;
+  readonly writer: Writer<Out>;
+  readonly onDrop: (message: Out, reason: DropReason, promised: boolean) => void;
+}
+
+/**
+ * The server's end of one resumable session, held by its {@link Peer}: the role-free state, the
+ * welcome written on each connection, and the `resumeWindow` the session waits for its client.
+ */
+export class PeerSession<Out> {
+  readonly state: Resumable<Out>;
+  readonly #config: PeerSessionConfig<Out>;
+  #expiry: Subscription | undefined;
+
+  constructor(id: string, config: PeerSessionConfig<Out>) {
+    this.#config = config;
+    this.state = new Resumable<Out>({
+      retain: config.session.retain,
+      waitLimit: config.waitLimit,
+      ackInterval: config.session.ackInterval,
+      scheduler: config.scheduler,
+      writer: config.writer,
+      onDrop: config.onDrop,
+    });
+    this.state.id = id;
+  }
+
+  /**
+   * A connection of this session opened: the welcome goes first (is it resumed, what the server
+   * has), then the unacknowledged messages the client does not have (`clientAck`) again.
+   */
+  welcome(conn: OpenConnection, resumed: boolean, clientAck: number): void {
+    this.#expiry?.unsubscribe();
+    this.#expiry = undefined;
+    conn.transport.send(welcomeFrame({ id: this.state.id as string, resumed, ack: this.state.received }));
+    this.state.attach(conn, clientAck);
+  }
+
+  /** An incoming frame: the payload to decode, or undefined. Throws `SessionProtocolError`. */
+  receive(data: string | Uint8Array): string | Uint8Array | undefined {
+    return this.state.receive(parseFrame(data));
+  }
+
+  /** The connection ended: the session waits `resumeWindow` for its client, then `expire` runs. */
+  detached(expire: () => void): void {
+    this.state.detach();
+    this.#expiry = this.#config.scheduler.schedule(expire, this.#config.resumeWindow);
+  }
+
+  /** The session is over: unacknowledged messages are dropped with `reason`. */
+  end(reason: DropReason): void {
+    this.#expiry?.unsubscribe();
+    this.#expiry = undefined;
+    this.state.end(reason);
+  }
+}
