@@ -9,8 +9,7 @@ import { createReporter } from '../core/report.js';
 import { request, type RequestHost, type RequestOptions } from '../core/request.js';
 import type { Listen, WebSocketConstructor } from '../core/transport.js';
 import { Writer } from '../core/writer.js';
-import { volatileFrame, type Delivery } from '../core/session-frames.js';
-import type { WireData } from '../core/codec.js';
+import { Outbox } from '../core/outbox.js';
 import { ClientResume } from './resume.js';
 import type { WatchPage } from '../transports/page-events.js';
 import { whenOpened } from './opened.js';
@@ -19,7 +18,7 @@ import type { Channel, ConnectionState, DroppedMessage, RxSocket, SendOptions, S
 import { Lifecycle } from './lifecycle.js';
 import { SocketStreams } from '../core/streams.js';
 import { normalizeUrl, type UrlSource } from './url.js';
-import { validateOptions, validateSendOptions } from './validate-options.js';
+import { validateOptions } from './validate-options.js';
 
 const noop = (): void => undefined;
 
@@ -64,13 +63,10 @@ class Client<In, Out> implements RxSocket<In, Out> {
   readonly #channels = new Set<() => Out>();
   readonly #codec: Codec<In, Out>;
   readonly #writer: Writer<Out>;
-  /** With resumable sessions: the client's end of the session. */
-  readonly #resume: ClientResume<Out> | undefined;
-  /** The delivery class of a send that names none. */
-  readonly #delivery: Delivery;
+  /** The send path: options, serialization, delivery class. */
+  readonly #outbox: Outbox<Out>;
   readonly #lifecycle: Lifecycle<In, Out>;
   readonly #iteration: IterateOptions<In>;
-  readonly #bufferTimeout: number;
   /** `ws` sends every code RFC 6455 allows; a standard WebSocket only 1000 and 3000–4999. */
   readonly #closeCodes: CloseCodeRule;
   #rtt: number | undefined;
@@ -84,7 +80,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
     this.#codec = createCodec(o.serialize, o.deserialize);
     const streams = (this.#streams = new SocketStreams<In, Out>(createReporter(o.logger)));
     this.#iteration = o.iteration;
-    this.#bufferTimeout = o.buffer.timeout;
     const { scheduler, heartbeat } = o;
     this.#writer = new Writer<Out>({
       ...o.buffer,
@@ -97,8 +92,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
         else this.#lifecycle.release();
       },
     });
-    this.#delivery = o.session ? o.session.delivery : 'volatile';
-    const resume = (this.#resume = o.session && new ClientResume<Out>({
+    const resume = o.session && new ClientResume<Out>({
       session: o.session,
       writer: this.#writer,
       scheduler,
@@ -106,7 +100,17 @@ class Client<In, Out> implements RxSocket<In, Out> {
       streams: streams as SocketStreams<unknown, Out>,
       // Unacknowledged messages hold the connection, as buffered ones do.
       onOccupied: (occupied) => (occupied ? this.#lifecycle.hold() : this.#lifecycle.release()),
-    }));
+    });
+    this.#outbox = new Outbox<Out>({
+      codec: this.#codec,
+      writer: this.#writer,
+      session: resume?.state,
+      delivery: o.session ? o.session.delivery : 'volatile',
+      timeout: o.buffer.timeout,
+      streams: streams as SocketStreams<unknown, Out>,
+      ended: () => this.#lifecycle.ended,
+      noSession: "`delivery: 'reliable'` needs a session: connect(url, { session: true })",
+    });
     const message = heartbeat ? heartbeat.message : undefined;
     this.#lifecycle = new Lifecycle<In, Out>(
       {
@@ -142,7 +146,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
         opening: (conn) => {
           for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
         },
-        writeNow: (conn, message) => this.#writer.writeNow(conn, this.#encode(message)),
+        writeNow: (conn, message) => this.#writer.writeNow(conn, this.#outbox.encode(message)),
       },
     );
     this.messages$ = new Observable<In>((subscriber) => {
@@ -155,7 +159,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       };
     });
     this.outgoing = {
-      next: (message) => this.#offer(message),
+      next: (message) => this.#outbox.offer(message),
       error: (error: unknown) => this.#streams.error(asError(error), 'outgoing', 'outgoing.error() was called'),
       complete: noop,
     };
@@ -183,14 +187,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   get metrics(): SocketMetrics {
-    const retention = this.#resume?.state.retention;
-    return {
-      reconnects: this.#lifecycle.reconnects,
-      rtt: this.#rtt,
-      buffered: this.#writer.waitingCount,
-      bufferedBytes: this.#writer.waitingBytes,
-      unacknowledged: retention ? retention.unacknowledged + retention.waiting : 0,
-    };
+    const { waitingCount: buffered, waitingBytes: bufferedBytes } = this.#writer;
+    return { reconnects: this.#lifecycle.reconnects, rtt: this.#rtt, buffered, bufferedBytes, unacknowledged: this.#outbox.unacknowledged };
   }
 
   [Symbol.asyncIterator](): AsyncIterator<In> {
@@ -211,21 +209,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
   }
 
   send(message: Out, options?: SendOptions): Promise<void> {
-    let timeout = this.#bufferTimeout;
-    let delivery = this.#delivery;
-    // After close(), every send() rejects with 'closed', whatever its arguments.
-    if (options !== undefined && !this.#lifecycle.ended) {
-      try {
-        validateSendOptions(options);
-        if (options.delivery === 'reliable' && !this.#resume) throw new TypeError("`delivery: 'reliable'` needs a session: connect(url, { session: true })");
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      timeout = options.timeout ?? timeout;
-      delivery = options.delivery ?? delivery;
-    }
-    if (delivery === 'reliable' && this.#resume) return this.#reliable(message, timeout, true) as Promise<void>;
-    return this.#submit(message, timeout, undefined);
+    return this.#outbox.send(message, options);
   }
 
   close(code = 1000, reason = ''): Promise<void> {
@@ -246,50 +230,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
     return this.#writer.scheduler;
   }
 
-  /** The path of `send()` and `request()`: the promise settles when the message is written or dropped. */
-  #submit(message: Out, timeout: number, onWritten: (() => void) | undefined): Promise<void> {
-    if (this.#lifecycle.ended) return this.#writer.refuse(message, 'closed');
-    let data;
-    try {
-      data = this.#encode(message);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#writer.submit(message, data, timeout, onWritten);
-  }
-
-  /** A reliable message: retained until the server's receipt (the promise, if `promised`). */
-  #reliable(message: Out, timeout: number, promised: boolean): Promise<void> | undefined {
-    const resume = this.#resume as ClientResume<Out>;
-    if (this.#lifecycle.ended) return promised ? this.#writer.refuse(message, 'closed') : void this.#writer.refuse(message, 'closed').catch(noop);
-    let data;
-    try {
-      data = this.#codec.encode(message);
-    } catch (error) {
-      if (promised) return Promise.reject(error);
-      return void this.#streams.error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
-    }
-    return resume.state.send(message, data, timeout, promised);
-  }
-
-  /** Serializes `message` as it goes on the wire: in a session, framed as volatile. */
-  #encode(message: Out): WireData {
-    const data = this.#codec.encode(message);
-    return this.#resume ? volatileFrame(data) : data;
-  }
-
-  /** The path of `outgoing.next()`: no promise; a serialization error goes to errors$. */
-  #offer(message: Out): void {
-    if (this.#delivery === 'reliable' && this.#resume) return void this.#reliable(message, this.#bufferTimeout, false);
-    let data;
-    try {
-      data = this.#encode(message);
-    } catch (error) {
-      return this.#streams.error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
-    }
-    this.#writer.offer(message, data, this.#bufferTimeout);
-  }
-
   #iterate(source: Observable<In>, options?: IterateOptions<In>): MessageIterator<In> {
     const merged = { ...this.#iteration, ...options };
     const { onDrop } = merged;
@@ -308,7 +248,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
    */
   #writeMessageNow(conn: OpenConnection, make: () => Out): void {
     try {
-      this.#writer.writeNow(conn, this.#encode(make()));
+      this.#writer.writeNow(conn, this.#outbox.encode(make()));
     } catch (error) {
       this.#streams.error(asError(error), 'write', 'a heartbeat or channel message could not be written');
     }
@@ -335,7 +275,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
     return {
       messages$: this.messages$,
       connectionLost$: this.#lifecycle.connectionLost$,
-      write: (message, timeout, written) => this.#submit(message, timeout, () => written(this.#lifecycle.serial)),
+      write: (message, timeout, written) => this.#outbox.submit(message, timeout, () => written(this.#lifecycle.serial)),
       scheduler: this.#scheduler,
     };
   }

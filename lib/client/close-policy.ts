@@ -1,4 +1,6 @@
-import type { CloseInfo } from '../core/errors.js';
+import { closeInfo, ConfigurationError, type CloseInfo, type ConnectionClosedError } from '../core/errors.js';
+import { SessionUnsupportedError } from '../core/session-errors.js';
+import type { ReconnectOptions } from './options.js';
 
 /**
  * The default reconnect table: whether a connection that ended with `close` is retried.
@@ -25,3 +27,14 @@ export function isRetriableClose(close: CloseInfo): boolean {
 }
 
 const RETRIED_CODES = new Set([1000, 1001, 1005, 1006, 1011, 1012, 1013, 1014]);
+
+/**
+ * Whether the socket retries after `close`: the application's `shouldReconnect` if given, else
+ * never for a cause retrying cannot fix (a configuration error, a server without sessions, a
+ * fatal cause of the platform's), else the table of {@link isRetriableClose}.
+ */
+export function shouldRetry(close: ConnectionClosedError, reconnect: false | ReconnectOptions, isFatalCause: (cause: unknown) => boolean): boolean {
+  if (reconnect && reconnect.shouldReconnect) return reconnect.shouldReconnect(closeInfo(close));
+  if (close.cause instanceof ConfigurationError || close.cause instanceof SessionUnsupportedError) return false;
+  return !isFatalCause(close.cause) && isRetriableClose(close);
+}

@@ -1,20 +1,19 @@
 import { catchError, defer, ReplaySubject, Subject, Subscription, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { OpenConnection } from '../core/connection.js';
-import { closeInfo, closedByClient, ConfigurationError, ConnectionClosedError, describe, type CloseInfo } from '../core/errors.js';
+import { closeInfo, closedByClient, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
 import type { HandshakeFunction } from '../core/handshake.js';
 import { retryWithBackoff, type RetryInfo } from '../core/retry-with-backoff.js';
 import type { Codec } from '../core/codec.js';
 import type { AppPong } from '../core/receive.js';
 import type { Writer } from '../core/writer.js';
 import type { PageSignal, WatchPage } from '../transports/page-events.js';
-import { SessionUnsupportedError } from '../core/session-errors.js';
-import { isRetriableClose } from './close-policy.js';
+import { shouldRetry } from './close-policy.js';
 import { Closings } from './closings.js';
 import { Holds } from './holds.js';
 import { Link } from './link.js';
 import { openConnection, type AttemptConfig } from './dial.js';
 import type { ReconnectOptions } from './options.js';
-import type { ClientResume } from './resume.js';
+import { sessionRefusal, type ClientResume } from './resume.js';
 import type { ConnectionState } from './rx-socket.js';
 import type { SocketStreams } from '../core/streams.js';
 
@@ -79,7 +78,7 @@ export class Lifecycle<In, Out> extends Holds {
     this.#config = config;
     this.#host = host;
     this.#streams = config.streams;
-    const link = (this.#link = new Link(config.codec, config.appPong, config.streams));
+    const link = (this.#link = new Link(config.codec, config.appPong, config.streams, config.resume));
     const { handshake, scheduler, resume } = config;
     const own = handshake && ((conn: OpenConnection) => link.handshake(conn, handshake, (message) => host.writeNow(conn, message), scheduler));
     this.#dial = {
@@ -87,12 +86,7 @@ export class Lifecycle<In, Out> extends Holds {
       // A session is resumed first: the application's handshake runs in it.
       handshake: resume ? (conn) => resume.start(conn).then(() => own?.(conn)) : own,
       closeFrame: () => this.#closeFrame,
-      onMessage: resume
-        ? (data) => {
-            const payload = resume.receive(data);
-            if (payload !== undefined) link.receive(payload);
-          }
-        : (data) => link.receive(data),
+      onMessage: (data) => link.receive(data),
       onClosing: (closing) => this.#closings.track(closing),
     };
     this.#states.next(this.#state);
@@ -197,13 +191,10 @@ export class Lifecycle<In, Out> extends Holds {
     this.#setState({ status: 'connecting', attempt: 1 });
     if (this.#ended || attempts.closed) return; // a state$ observer closed the socket or let go
     const { scheduler, reconnect } = this.#config;
-    const resume = this.#config.resume;
+    const { resume } = this.#config;
     const attempt$ = defer(() => openConnection({ ...this.#dial, attempt: this.#state.attempt })).pipe(
-      // `ws` refuses an upgrade whose server chose no subprotocol of ours: for a session, say why.
       catchError((error: unknown) => {
-        throw resume && error instanceof ConnectionClosedError && /^Server sent (no|an invalid) subprotocol/.test(describe(error.cause))
-          ? new ConnectionClosedError(closeInfo(error), { cause: new SessionUnsupportedError('') })
-          : error;
+        throw resume ? sessionRefusal(error) : error;
       }),
       // The loss is handled before the retry decides; the open at the very end of the chain, so
       // an observer that closes the socket in there leaves no operator to notify afterwards.
@@ -264,12 +255,7 @@ export class Lifecycle<In, Out> extends Holds {
   }
 
   #shouldRetry(error: unknown): boolean {
-    if (this.#ended) return false;
-    const close = error as ConnectionClosedError;
-    const { reconnect, isFatalCause } = this.#config;
-    if (reconnect && reconnect.shouldReconnect) return reconnect.shouldReconnect(closeInfo(close));
-    if (close.cause instanceof ConfigurationError || close.cause instanceof SessionUnsupportedError) return false; // retrying cannot fix it
-    return !isFatalCause(close.cause) && isRetriableClose(close);
+    return !this.#ended && shouldRetry(error as ConnectionClosedError, this.#config.reconnect, this.#config.isFatalCause);
   }
 
   #retrying({ error, attempt }: RetryInfo): void {

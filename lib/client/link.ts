@@ -4,6 +4,7 @@ import type { OpenConnection } from '../core/connection.js';
 import { runHandshake, type HandshakeFunction, type HandshakeRun } from '../core/handshake.js';
 import { receive, type AppPong, type ReceiveTarget } from '../core/receive.js';
 import type { SocketStreams } from '../core/streams.js';
+import type { ClientResume } from './resume.js';
 
 /**
  * The connection in use, as the session sees it: which one is open (and its serial), which one
@@ -14,13 +15,15 @@ export class Link<In, Out> implements ReceiveTarget<In> {
   readonly #codec: Codec<In, Out>;
   readonly #appPong: AppPong<In>;
   readonly #streams: SocketStreams<In, Out>;
+  readonly #resume: ClientResume<Out> | undefined;
   #conn: OpenConnection | undefined;
   /** With an application-level heartbeat: the connection whose pongs count (in its handshake too). */
   #pongTarget: OpenConnection | undefined;
   #handshake: HandshakeRun<In> | undefined;
   #serial = 0;
 
-  constructor(codec: Codec<In, Out>, appPong: AppPong<In>, streams: SocketStreams<In, Out>) {
+  constructor(codec: Codec<In, Out>, appPong: AppPong<In>, streams: SocketStreams<In, Out>, resume: ClientResume<Out> | undefined) {
+    this.#resume = resume;
     this.#codec = codec;
     this.#appPong = appPong;
     this.#streams = streams;
@@ -36,9 +39,10 @@ export class Link<In, Out> implements ReceiveTarget<In> {
     return this.#serial;
   }
 
-  /** An incoming frame (the hot path). */
+  /** An incoming frame (the hot path); in a session, its frame is read first (a throw: a protocol error). */
   receive(data: string | Uint8Array): void {
-    receive(data, this.#codec, this.#appPong, this);
+    const payload = this.#resume ? this.#resume.receive(data) : data;
+    if (payload !== undefined) receive(payload, this.#codec, this.#appPong, this);
   }
 
   pong(): void {

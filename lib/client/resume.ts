@@ -1,5 +1,5 @@
 import type { OpenConnection } from '../core/connection.js';
-import type { DropReason } from '../core/errors.js';
+import { closeInfo, ConnectionClosedError, describe, type DropReason } from '../core/errors.js';
 import { Resumable } from '../core/resumable.js';
 import { SessionLostError, SessionProtocolError, SessionUnsupportedError } from '../core/session-errors.js';
 import { helloFrame, parseFrame, SESSION_PROTOCOL, type Welcome } from '../core/session-frames.js';
@@ -124,4 +124,10 @@ export class ClientResume<Out> {
     state.id = welcome.id;
     this.#info = { id: welcome.id, resumed: previous !== undefined && welcome.resumed && welcome.id === previous };
   }
+}
+
+/** `ws` refuses an upgrade whose server chose no subprotocol of ours: for a session client, that says the server has no sessions. */
+export function sessionRefusal(error: unknown): unknown {
+  if (!(error instanceof ConnectionClosedError) || !/^Server sent (no|an invalid) subprotocol/.test(describe(error.cause))) return error;
+  return new ConnectionClosedError(closeInfo(error), { cause: new SessionUnsupportedError('') });
 }

@@ -1,8 +1,7 @@
 import { validateIterateOptions } from '../core/iterate.js';
 import { validateReconnect } from '../core/retry-with-backoff.js';
-import { checkDelivery, validateSession } from '../core/session-options.js';
-import type { SendOptions } from './rx-socket.js';
-import { checkDelay, checkFunction, checkKeys, checkNumber, checkObject, checkOptionsObject, checkScheduler, HTTP_TOKEN, invalid } from '../core/validate.js';
+import { validateSession } from '../core/session-options.js';
+import { checkDelay, checkFunction, checkKeys, checkNumber, checkObject, checkScheduler, HTTP_TOKEN, invalid } from '../core/validate.js';
 
 const CONNECT_KEYS = [
   'WebSocket', 'protocols', 'wsOptions', 'serialize', 'deserialize', 'connectTimeout', 'reconnect', 'heartbeat',
@@ -77,12 +76,3 @@ export function validateOptions(options: unknown, checkWsOptions?: (wsOptions: R
     }
   }
 }
-
-/** Validates the options of one `send()`: an object with at most `timeout` and `delivery`. */
-export function validateSendOptions(options: unknown): asserts options is SendOptions {
-  checkOptionsObject('options', options);
-  checkKeys('', options, ['timeout', 'delivery']);
-  checkDelay('timeout', options.timeout, { infinity: true });
-  checkDelivery(options.delivery);
-}
-

@@ -3,7 +3,16 @@ import { byteLength, type WireData } from './codec.js';
 import { droppedError, type DropReason, type MessageDroppedError } from './errors.js';
 import { SessionProtocolError } from './session-errors.js';
 
-/** Bounds of a session's retention: the reliable messages sent and not yet acknowledged. */
+/**
+ * Bounds of a session's retention: the reliable messages sent and not yet acknowledged.
+ *
+ * @example
+ * ```ts
+ * // Orders are small and few: a tight bound, so a long outage pushes back on the producer early.
+ * const retain: RetainOptions = { size: 200, bytes: 256 * 1024 };
+ * const socket = connect('wss://example.com/orders', { session: { retain } });
+ * ```
+ */
 export interface RetainOptions {
   /**
    * Unacknowledged reliable messages one session may hold (integer >= 1). A reliable `send()`

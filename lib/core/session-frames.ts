@@ -5,6 +5,12 @@ import { SessionProtocolError } from './session-errors.js';
  * The subprotocol of resumable sessions, version 1 (`docs/protocol.md`). A wire format that an
  * older peer could misread gets a new name (`rxwire.session.2`); fields added to the hello and
  * welcome within a version are ignored by peers that do not know them.
+ *
+ * @example
+ * ```ts
+ * // A server of your own that tells rxwire session clients apart from others.
+ * const wss = new WebSocketServer({ port: 8080, handleProtocols: (offered) => (offered.has(SESSION_PROTOCOL) ? false : [...offered][0] ?? false) });
+ * ```
  */
 export const SESSION_PROTOCOL = 'rxwire.session.1';
 

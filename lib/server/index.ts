@@ -5,6 +5,6 @@
  * @module rxwire/server
  */
 export { listen, type Server } from './server.js';
-export type { Peer } from './peer.js';
+export type { Peer } from './peer-api.js';
 export type { PeerClose, PeerRequest, ServerOptions, ServerSessionOptions, ShutdownReport, SlowConsumerPolicy, VerifyResult } from './options.js';
 export { SERVER_DEFAULTS } from './options.js';

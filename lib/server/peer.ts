@@ -1,98 +1,23 @@
-import { Observable, type SchedulerLike } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { WebSocket } from 'ws';
 import { checkCloseArguments } from '../core/close-codes.js';
-import type { Codec, WireData } from '../core/codec.js';
+import type { WireData } from '../core/codec.js';
 import { runConnection, type ConnectionRuntime, type OpenConnection } from '../core/connection.js';
-import { ConnectionClosedError, HeartbeatTimeoutError, closeInfo } from '../core/errors.js';
-import { receive, type ReceiveTarget } from '../core/receive.js';
-import type { Reporter } from '../core/report.js';
+import { ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
 import { SocketStreams } from '../core/streams.js';
 import { Writer } from '../core/writer.js';
+import { Outbox } from '../core/outbox.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
-import { validateSendOptions } from '../client/validate-options.js';
 import { listenToAccepted, type TcpSocket } from '../transports/ws.js';
-import type { PeerClose, PeerRequest, SlowConsumerPolicy } from './options.js';
-import type { ResolvedSession } from '../core/session-options.js';
-import { volatileFrame } from '../core/session-frames.js';
-import type { DropReason } from '../core/errors.js';
+import type { PeerClose, PeerRequest } from './options.js';
+import type { Peer, PeerContext } from './peer-api.js';
 import { PeerSession } from './peer-session.js';
-
-/**
- * One accepted client, spoken to like the client side speaks to its server: its own single
- * writer and bounded queue (the core's `Writer`), its own connection runtime, its own streams.
- *
- * @example
- * ```ts
- * server.connections$.subscribe((peer) => {
- *   peer.messages$.subscribe((msg) => void peer.send({ echo: msg }));
- *   peer.closed.then(({ code, initiator }) => console.log(peer.id, 'left', code, initiator));
- * });
- * ```
- */
-export interface Peer<In = unknown, Out = unknown> {
-  /** Unique within the server: `1`, `2`, … in accept order. */
-  readonly id: string;
-  readonly request: PeerRequest;
-  /**
-   * Incoming messages, decoded. What arrives before the first subscription is held (up to
-   * `holdLimit`) and given to that subscriber first. Completes when the connection ends, whatever
-   * the cause (`closed` says how).
-   */
-  readonly messages$: Observable<In>;
-  /** Messages that did not decode (`DecodeError`), a rate or hold limit that closed the peer. Completes at the end. */
-  readonly errors$: Observable<Error>;
-  /** Every message dropped before it was written, with the reason. Completes at the end. */
-  readonly dropped$: Observable<DroppedMessage<Out>>;
-  /** Resolves once the connection has ended, with how and by whom. */
-  readonly closed: Promise<PeerClose>;
-  /** Messages waiting in this peer's queue. */
-  readonly buffered: number;
-  /** The topics this peer has joined. */
-  readonly topics: ReadonlySet<string>;
-  /** With a resumable session: its id (the peer is the session, across the client's reconnects). */
-  readonly sessionId: string | undefined;
-  /** Whether the client is connected now (a session's peer outlives its connections within `resumeWindow`). */
-  readonly connected: boolean;
-  /** With a session: reliable messages sent and not yet acknowledged by the client (those waiting for room included). */
-  readonly unacknowledged: number;
-  /**
-   * Sends a message through this peer's single writer: written at once when its socket takes it,
-   * else queued (bounded). Resolves when handed to the socket; rejects with `MessageDroppedError`
-   * (never throws). In a session, a reliable message (the default there) resolves at the client's
-   * receipt instead, and waits in the retention while the client is away.
-   */
-  send(message: Out, options?: SendOptions): Promise<void>;
-  /** Closes with `code` (default 1000) and `reason`; every call returns the first call's `closed`. */
-  close(code?: number, reason?: string): Promise<PeerClose>;
-  /** Joins `topic`: `server.publish(topic, …)` reaches this peer until it leaves or closes. */
-  join(topic: string): void;
-  leave(topic: string): void;
-}
-
-/** What a peer needs from its server. */
-export interface PeerContext<In, Out> {
-  readonly codec: Codec<In, Out>;
-  readonly scheduler: SchedulerLike;
-  readonly buffer: { size: number; bytes: number; timeout: number };
-  readonly slowConsumer: SlowConsumerPolicy;
-  readonly highWaterMark: number;
-  readonly closeTimeout: number;
-  readonly holdLimit: number;
-  readonly inboundRate: false | { perSecond: number; burst: number };
-  readonly report: Reporter;
-  /** With sessions: their options, and how long a session waits for its client. */
-  readonly session: (ResolvedSession & { resumeWindow: number }) | undefined;
-  /** Topic membership lives with the server: it publishes. */
-  joined(peer: ServerPeer<In, Out>, topic: string): void;
-  left(peer: ServerPeer<In, Out>, topic: string): void;
-  /** Background closes, to wait for at shutdown. */
-  track(closing: Promise<unknown>): void;
-}
+import { PeerInbox } from './inbox.js';
 
 const NO_TOPICS: ReadonlySet<string> = new Set();
 
 /** A peer as its server drives it. */
-export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
+export class ServerPeer<In, Out> implements Peer<In, Out> {
   readonly id: string;
   readonly request: PeerRequest;
   readonly closed: Promise<PeerClose>;
@@ -102,7 +27,6 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   readonly #writer: Writer<Out>;
   readonly #streams: SocketStreams<In, Out>;
   // Made on first use: an idle peer holds no more than it must (a server holds thousands).
-  #messages$: Observable<In> | undefined;
   #topics: Set<string> | undefined;
   #runtime: ConnectionRuntime | undefined;
   #conn: OpenConnection | undefined;
@@ -110,16 +34,13 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   #attachment = 0;
   /** With a resumable session. */
   readonly #session: PeerSession<Out> | undefined;
-  /** Messages before the first subscription to messages$ (made on the first of them). */
-  #held: In[] | undefined;
-  #subscribed = false;
+  readonly #outbox: Outbox<Out>;
+  readonly #inbox: PeerInbox<In>;
   #ended = false;
   /** Waiting for the queue to empty (a shutdown's flush). */
   #emptied: Set<() => void> | undefined;
   #initiator: PeerClose['initiator'] = 'client';
   #resolveClosed!: (close: PeerClose) => void;
-  #tokens: number;
-  #tokensAt: number;
 
   /** A peer on its first connection; with `sessionId`, a new session's. */
   constructor(id: string, ws: WebSocket, tcp: TcpSocket, request: PeerRequest, context: PeerContext<In, Out>, sessionId?: string) {
@@ -128,8 +49,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     this.#context = context;
     this.closed = new Promise<PeerClose>((resolve) => (this.#resolveClosed = resolve));
     this.#streams = new SocketStreams<In, Out>(context.report, `peer ${id}: `, 'peer.');
-    this.#tokens = context.inboundRate ? context.inboundRate.burst : 0;
-    this.#tokensAt = context.scheduler.now();
+    this.#inbox = new PeerInbox<In>(context, this.#streams as SocketStreams<In, unknown>, (message, reason) => this.#violation(message, reason));
     const { buffer, slowConsumer } = context;
     this.#writer = new Writer<Out>({
       size: buffer.size,
@@ -154,6 +74,16 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
         onDrop: (message, reason, promised) => this.#streams.dropped(message, reason, undefined, promised),
       });
     }
+    this.#outbox = new Outbox<Out>({
+      codec: context.codec,
+      writer: this.#writer,
+      session: this.#session?.state,
+      delivery: session && this.#session ? session.delivery : 'volatile',
+      timeout: buffer.timeout,
+      streams: this.#streams as SocketStreams<unknown, Out>,
+      ended: () => this.#ended,
+      noSession: `\`delivery: 'reliable'\` needs a session: peer ${id}'s client did not ask for one`,
+    });
     this.#attach(ws, tcp, false, 0);
   }
 
@@ -215,15 +145,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   }
 
   get messages$(): Observable<In> {
-    return (this.#messages$ ??= new Observable<In>((subscriber) => {
-      if (!this.#subscribed) {
-        this.#subscribed = true;
-        const held = this.#held;
-        this.#held = undefined;
-        if (held) for (const message of held) subscriber.next(message);
-      }
-      return this.#streams.incoming.subscribe(subscriber);
-    }));
+    return this.#inbox.messages$;
   }
 
   get errors$(): Observable<Error> {
@@ -255,46 +177,16 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
   }
 
   get unacknowledged(): number {
-    const retention = this.#session?.state.retention;
-    return retention ? retention.unacknowledged + retention.waiting : 0;
+    return this.#outbox.unacknowledged;
   }
 
   send(message: Out, options?: SendOptions): Promise<void> {
-    let timeout = this.#context.buffer.timeout;
-    const session = this.#session;
-    let delivery = session ? (this.#context.session as ResolvedSession).delivery : 'volatile';
-    if (options !== undefined && !this.#ended) {
-      try {
-        validateSendOptions(options);
-        if (options.delivery === 'reliable' && !session) throw new TypeError(`\`delivery: 'reliable'\` needs a session: peer ${this.id}'s client did not ask for one`);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      timeout = options.timeout ?? timeout;
-      delivery = options.delivery ?? delivery;
-    }
-    if (this.#ended) return this.#writer.refuse(message, 'closed');
-    let data: WireData;
-    try {
-      data = this.#context.codec.encode(message);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (!session) return this.#writer.submit(message, data, timeout);
-    if (delivery === 'reliable') return session.state.send(message, data, timeout, true) as Promise<void>;
-    return this.#writer.submit(message, volatileFrame(data), timeout);
+    return this.#outbox.send(message, options);
   }
 
-  /**
-   * A message serialized once for many peers (a broadcast): queued on this peer's own writer,
-   * never waited for; in a session, in its default delivery class.
-   */
+  /** A message serialized once for many peers (a broadcast): queued on this peer's own writer, never waited for. */
   offer(message: Out, data: WireData): void {
-    if (this.#ended) return;
-    const session = this.#session;
-    if (!session) return this.#writer.offer(message, data, this.#context.buffer.timeout);
-    if ((this.#context.session as ResolvedSession).delivery === 'reliable') void session.state.send(message, data, this.#context.buffer.timeout, false);
-    else this.#writer.offer(message, volatileFrame(data), this.#context.buffer.timeout);
+    if (!this.#ended) this.#outbox.offerEncoded(message, data);
   }
 
   close(code = 1000, reason = ''): Promise<PeerClose> {
@@ -348,42 +240,14 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     this.#context.left(this, topic);
   }
 
-  // ReceiveTarget: the server uses ping frames, so no message is a pong.
-  pong(): void {}
-
-  deliver(message: In): void {
-    if (this.#subscribed) return this.#streams.incoming.next(message);
-    const held = (this.#held ??= []);
-    if (held.length >= this.#context.holdLimit) {
-      return this.#violation(`more than ${this.#context.holdLimit} messages arrived before the application subscribed to messages$ (holdLimit)`, 'hold limit');
-    }
-    held.push(message);
-  }
-
-  error(error: Error, kind: string, what: string): void {
-    this.#streams.error(error, kind, what);
-  }
-
   #receive(data: string | Uint8Array): void {
-    if (this.#ended) return;
-    const rate = this.#context.inboundRate;
-    if (rate) {
-      const now = this.#context.scheduler.now();
-      this.#tokens = Math.min(rate.burst, this.#tokens + ((now - this.#tokensAt) * rate.perSecond) / 1000);
-      this.#tokensAt = now;
-      if (this.#tokens < 1) return this.#violation(`more than ${rate.perSecond} messages per second (burst ${rate.burst}): inboundRate`, 'rate limit');
-      this.#tokens -= 1;
-    }
-    const session = this.#session;
-    if (!session) return receive(data, this.#context.codec, undefined, this);
-    const payload = session.receive(data); // a throw: a protocol error, the connection ends with 1002
-    if (payload !== undefined) receive(payload, this.#context.codec, undefined, this);
+    if (!this.#ended) this.#inbox.receive(data, this.#session as PeerSession<unknown> | undefined);
   }
 
   /** The client broke a limit: reported, and closed with 1008 (policy violation). */
   #violation(message: string, reason: string): void {
     if (this.#initiator === 'server') return; // closing already
-    this.error(new Error(`Peer ${this.id} closed with 1008: ${message}`), 'policy', 'a limit was exceeded');
+    this.#streams.error(new Error(`Peer ${this.id} closed with 1008: ${message}`), 'policy', 'a limit was exceeded');
     void this.close(1008, reason);
   }
 

@@ -8,7 +8,8 @@ import { ConnectionClosedError, HeartbeatTimeoutError, describe } from '../core/
 import { createReporter, type Reporter } from '../core/report.js';
 import type { TcpSocket } from '../transports/ws.js';
 import { SERVER_DEFAULTS, validateServerOptions, type PeerRequest, type ServerOptions, type ShutdownReport, type VerifyResult } from './options.js';
-import { ServerPeer, type Peer, type PeerContext } from './peer.js';
+import { ServerPeer } from './peer.js';
+import type { Peer, PeerContext } from './peer-api.js';
 import { SessionRegistry } from './sessions.js';
 import { resolveSession } from '../core/session-options.js';
 import { SESSION_PROTOCOL } from '../core/session-frames.js';

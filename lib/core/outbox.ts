@@ -1,0 +1,119 @@
+import type { Codec, WireData } from './codec.js';
+import { asError } from './errors.js';
+import type { Resumable } from './resumable.js';
+import { volatileFrame, type Delivery } from './session-frames.js';
+import type { SocketStreams } from './streams.js';
+import type { Writer } from './writer.js';
+import type { SendOptions } from '../client/rx-socket.js';
+import { checkDelivery } from './session-options.js';
+import { checkDelay, checkKeys, checkOptionsObject } from './validate.js';
+
+/** What an {@link Outbox} sends through. */
+export interface OutboxConfig<Out> {
+  readonly codec: Codec<unknown, Out>;
+  readonly writer: Writer<Out>;
+  /** With a session: its state (reliable messages go to its retention). */
+  readonly session: Resumable<Out> | undefined;
+  /** The class of a send that names none. */
+  readonly delivery: Delivery;
+  /** The buffer's timeout: a send's default. */
+  readonly timeout: number;
+  readonly streams: SocketStreams<unknown, Out>;
+  /** Closed for good: every send is dropped with `'closed'`. */
+  readonly ended: () => boolean;
+  /** What a reliable send without a session is told (a TypeError's message). */
+  readonly noSession: string;
+}
+
+/**
+ * The send path of one end, role-free (the client's socket and each server peer): checks a
+ * send's options, serializes, and routes by delivery class — a reliable message to the session's
+ * retention (its promise is the receipt), any other to the writer, framed as volatile in a
+ * session. Nothing here throws: a bad option or a serializer's throw rejects the promise.
+ */
+export class Outbox<Out> {
+  readonly #config: OutboxConfig<Out>;
+
+  constructor(config: OutboxConfig<Out>) {
+    this.#config = config;
+  }
+
+  /** `send()`: resolves when written (volatile) or acknowledged (reliable); rejects with `MessageDroppedError`. */
+  send(message: Out, options?: SendOptions): Promise<void> {
+    const { session, writer } = this.#config;
+    let timeout = this.#config.timeout;
+    let delivery = this.#config.delivery;
+    // After the end, every send() rejects with 'closed', whatever its arguments.
+    if (options !== undefined && !this.#config.ended()) {
+      try {
+        validateSendOptions(options);
+        if (options.delivery === 'reliable' && !session) throw new TypeError(this.#config.noSession);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      timeout = options.timeout ?? timeout;
+      delivery = options.delivery ?? delivery;
+    }
+    if (this.#config.ended()) return writer.refuse(message, 'closed');
+    let data: WireData;
+    try {
+      data = this.#config.codec.encode(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (session && delivery === 'reliable') return session.send(message, data, timeout, true) as Promise<void>;
+    return writer.submit(message, session ? volatileFrame(data) : data, timeout);
+  }
+
+  /** `request()`'s path: volatile, `onWritten` called when it is written. */
+  submit(message: Out, timeout: number, onWritten: () => void): Promise<void> {
+    if (this.#config.ended()) return this.#config.writer.refuse(message, 'closed');
+    let data: WireData;
+    try {
+      data = this.encode(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#config.writer.submit(message, data, timeout, onWritten);
+  }
+
+  /** `outgoing.next()`: no promise; a serializer's throw goes to errors$, a drop to dropped$. */
+  offer(message: Out): void {
+    let data: WireData;
+    try {
+      data = this.#config.codec.encode(message);
+    } catch (error) {
+      return this.#config.streams.error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
+    }
+    this.offerEncoded(message, data);
+  }
+
+  /** A message already serialized (once, for a broadcast), in the default class; no promise. */
+  offerEncoded(message: Out, data: WireData): void {
+    const { session, writer } = this.#config;
+    if (!session) return writer.offer(message, data, this.#config.timeout);
+    // After the end, the closed writer drops it with 'closed'.
+    if (this.#config.delivery === 'reliable' && !this.#config.ended()) void session.send(message, data, this.#config.timeout, false);
+    else writer.offer(message, volatileFrame(data), this.#config.timeout);
+  }
+
+  /** Serializes `message` as it goes on the wire outside the classes (handshake, heartbeat, channel): volatile in a session. */
+  encode(message: Out): WireData {
+    const data = this.#config.codec.encode(message);
+    return this.#config.session ? volatileFrame(data) : data;
+  }
+
+  /** Reliable messages unacknowledged or waiting for room (0 without a session). */
+  get unacknowledged(): number {
+    const retention = this.#config.session?.retention;
+    return retention ? retention.unacknowledged + retention.waiting : 0;
+  }
+}
+
+/** Validates the options of one `send()`: an object with at most `timeout` and `delivery`. */
+function validateSendOptions(options: unknown): asserts options is SendOptions {
+  checkOptionsObject('options', options);
+  checkKeys('', options, ['timeout', 'delivery']);
+  checkDelay('timeout', options.timeout, { infinity: true });
+  checkDelivery(options.delivery);
+}

@@ -1,0 +1,82 @@
+import { Observable, type SchedulerLike } from 'rxjs';
+import type { Codec } from '../core/codec.js';
+import { receive, type ReceiveTarget } from '../core/receive.js';
+import type { SocketStreams } from '../core/streams.js';
+import type { PeerSession } from './peer-session.js';
+
+/** What a peer's inbox needs from its server. */
+export interface InboxConfig<In> {
+  readonly codec: Codec<In, unknown>;
+  readonly scheduler: SchedulerLike;
+  readonly holdLimit: number;
+  readonly inboundRate: false | { perSecond: number; burst: number };
+}
+
+/**
+ * A peer's receive side: the inbound rate limit, the session's frames, decoding, and what arrives
+ * before the application subscribes to `messages$` (held, up to `holdLimit`, and given to the
+ * first subscriber). A limit broken calls `violation`.
+ */
+export class PeerInbox<In> implements ReceiveTarget<In> {
+  readonly #config: InboxConfig<In>;
+  readonly #streams: SocketStreams<In, unknown>;
+  readonly #violation: (message: string, reason: string) => void;
+  #messages$: Observable<In> | undefined;
+  /** Messages before the first subscription to messages$ (made on the first of them). */
+  #held: In[] | undefined;
+  #subscribed = false;
+  #tokens: number;
+  #tokensAt: number;
+
+  constructor(config: InboxConfig<In>, streams: SocketStreams<In, unknown>, violation: (message: string, reason: string) => void) {
+    this.#config = config;
+    this.#streams = streams;
+    this.#violation = violation;
+    this.#tokens = config.inboundRate ? config.inboundRate.burst : 0;
+    this.#tokensAt = config.scheduler.now();
+  }
+
+  /** `messages$`: the first subscriber gets what was held, then every message. */
+  get messages$(): Observable<In> {
+    return (this.#messages$ ??= new Observable<In>((subscriber) => {
+      if (!this.#subscribed) {
+        this.#subscribed = true;
+        const held = this.#held;
+        this.#held = undefined;
+        if (held) for (const message of held) subscriber.next(message);
+      }
+      return this.#streams.incoming.subscribe(subscriber);
+    }));
+  }
+
+  /** An incoming frame; in a session, its frame first (a throw there is a protocol error: 1002). */
+  receive(data: string | Uint8Array, session: PeerSession<unknown> | undefined): void {
+    const rate = this.#config.inboundRate;
+    if (rate) {
+      const now = this.#config.scheduler.now();
+      this.#tokens = Math.min(rate.burst, this.#tokens + ((now - this.#tokensAt) * rate.perSecond) / 1000);
+      this.#tokensAt = now;
+      if (this.#tokens < 1) return this.#violation(`more than ${rate.perSecond} messages per second (burst ${rate.burst}): inboundRate`, 'rate limit');
+      this.#tokens -= 1;
+    }
+    if (!session) return receive(data, this.#config.codec, undefined, this);
+    const payload = session.receive(data);
+    if (payload !== undefined) receive(payload, this.#config.codec, undefined, this);
+  }
+
+  // ReceiveTarget: the server uses ping frames, so no message is a pong.
+  pong(): void {}
+
+  deliver(message: In): void {
+    if (this.#subscribed) return this.#streams.incoming.next(message);
+    const held = (this.#held ??= []);
+    if (held.length >= this.#config.holdLimit) {
+      return this.#violation(`more than ${this.#config.holdLimit} messages arrived before the application subscribed to messages$ (holdLimit)`, 'hold limit');
+    }
+    held.push(message);
+  }
+
+  error(error: Error, kind: string, what: string): void {
+    this.#streams.error(error, kind, what);
+  }
+}
