@@ -87,13 +87,19 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
     this.#attach(ws, tcp, false, 0);
   }
 
-  /** The client resumed this peer's session on a new connection (replacing one the server still thought open). */
-  resume(ws: WebSocket, tcp: TcpSocket, clientAck: number): void {
+  /**
+   * The client resumed this peer's session on a new connection (replacing one the server still
+   * thought open). Returns why not if its hello acknowledges more than was sent.
+   */
+  resume(ws: WebSocket, tcp: TcpSocket, clientAck: number): string | undefined {
+    const sent = (this.#session as PeerSession<Out>).state.retention.lastSeq;
+    if (clientAck > sent) return `hello.ack ${clientAck} is beyond the last message sent (${sent})`;
     const old = this.#runtime;
     this.#attachment++;
     if (this.#conn) this.#detach();
     old?.fail(new ConnectionClosedError({ code: 1006, reason: 'replaced by a resumed connection', wasClean: false }));
     this.#attach(ws, tcp, true, clientAck);
+    return undefined;
   }
 
   /** Runs a connection for this peer; in a session, its welcome goes first. */

@@ -231,7 +231,7 @@ class RxServer<In, Out> implements Server<In, Out> {
     if (ws.protocol !== SESSION_PROTOCOL) return this.#admit(new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context));
     // A session: the client's hello says which one it resumes, if any.
     this.#sessions.awaitHello(ws, this.#context.closeTimeout, this.#context.track, (hello) => {
-      if (this.#closing) return ws.terminate();
+      if (this.#closing) return void ws.terminate();
       const existing = this.#sessions.get(hello.id);
       if (existing && !existing.ended) return existing.resume(ws, tcp, hello.ack);
       const id = this.#sessions.newId();
@@ -239,6 +239,7 @@ class RxServer<In, Out> implements Server<In, Out> {
       this.#sessions.add(id, peer);
       void peer.closed.then(() => this.#sessions.delete(id, peer));
       this.#admit(peer);
+      return undefined;
     });
   }
 

@@ -45,10 +45,11 @@ export class SessionRegistry<P> {
   }
 
   /**
-   * Waits for `ws`'s hello; a frame that is not one, or none in time, closes it with 1002 (ended
-   * by `closeTimeout`; `track` gets its end, for a shutdown to wait for).
+   * Waits for `ws`'s hello; a frame that is not one, none in time, or one `onHello` refuses (it
+   * returns why) closes it with 1002 (ended by `closeTimeout`; `track` gets its end, for a
+   * shutdown to wait for).
    */
-  awaitHello(ws: WebSocket, closeTimeout: number, track: (closed: Promise<unknown>) => void, onHello: (hello: Hello) => void): void {
+  awaitHello(ws: WebSocket, closeTimeout: number, track: (closed: Promise<unknown>) => void, onHello: (hello: Hello) => string | undefined): void {
     const ignore = (): void => undefined; // a protocol error: its 'close' follows
     const refuse = (reason: string): void => {
       ws.on('error', ignore);
@@ -74,7 +75,8 @@ export class SessionRegistry<P> {
       } catch (error) {
         return refuse(describe(error));
       }
-      onHello(hello);
+      const refused = onHello(hello);
+      if (refused !== undefined) refuse(refused);
     };
     ws.on('message', first);
     ws.on('close', done);
