@@ -22,6 +22,7 @@ export interface ConnectArgs {
   readonly timeout: number | undefined;
   readonly drainTimeout: number;
   readonly events: boolean;
+  readonly session: boolean;
 }
 
 /** The options of `rxwire listen`. */
@@ -31,6 +32,7 @@ export interface ListenArgs {
   readonly path: string | undefined;
   readonly echo: boolean;
   readonly broadcast: boolean;
+  readonly session: boolean;
 }
 
 export const HELP = `Usage:
@@ -53,11 +55,14 @@ connect:
   --timeout ms            exit 4 if --expect is not met within ms
   --drain-timeout ms      at stdin's end, wait this long for the buffer to drain (default 5000)
   --events                one JSON event per state change on stderr
+  --session               a resumable session: each line is sent reliably (exactly once, in order,
+                          across reconnects); at stdin's end, wait for the server's receipts
 
 listen:
   --port n (default 0)  --host h (default 127.0.0.1)  --path /p
   --echo                  send every message back to its sender
   --broadcast             send each stdin line to every client
+  --session               accept resumable sessions (clients that ask for them)
 
 Exit codes: 0 closed by us or --expect met; 1 closed for good by the server (its code printed);
 2 usage error; 3 retries exhausted; 4 --timeout; 130 interrupted (SIGINT, after closing cleanly).`;
@@ -110,6 +115,7 @@ function parseConnect(argv: string[]): ConnectArgs {
       timeout: { type: 'string' },
       'drain-timeout': { type: 'string' },
       events: { type: 'boolean' },
+      session: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError(`connect takes one URL, got ${positionals.length}`);
@@ -137,6 +143,7 @@ function parseConnect(argv: string[]): ConnectArgs {
     timeout: integer('--timeout', values.timeout, 1),
     drainTimeout: integer('--drain-timeout', values['drain-timeout']) ?? 5000,
     events: values.events ?? false,
+    session: values.session ?? false,
   };
 }
 
@@ -151,6 +158,7 @@ function parseListen(argv: string[]): ListenArgs {
       path: { type: 'string' },
       echo: { type: 'boolean' },
       broadcast: { type: 'boolean' },
+      session: { type: 'boolean' },
     },
   });
   void positionals;
@@ -160,5 +168,6 @@ function parseListen(argv: string[]): ListenArgs {
     path: values.path,
     echo: values.echo ?? false,
     broadcast: values.broadcast ?? false,
+    session: values.session ?? false,
   };
 }

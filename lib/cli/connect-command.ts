@@ -5,6 +5,7 @@ import { connect } from '../client/connect.js';
 import type { ConnectOptions } from '../client/options.js';
 import type { ConnectionState } from '../client/rx-socket.js';
 import { ConnectionClosedError, RetriesExhaustedError } from '../core/errors.js';
+import { SessionLostError } from '../core/session-errors.js';
 import type { ConnectArgs } from './args.js';
 import { UsageError } from './args.js';
 
@@ -42,6 +43,7 @@ export async function runConnect(args: ConnectArgs, io: CliIo): Promise<number> 
     ...(args.heartbeat && { heartbeat: { interval: args.heartbeat[0], timeout: args.heartbeat[1] } }),
     ...(Object.keys(args.headers).length > 0 && { wsOptions: { headers: { ...args.headers } } }),
     ...(args.protocols.length > 0 && { protocols: [...args.protocols] }),
+    ...(args.session && { session: true }),
     lazyCloseTimeout: Infinity, // the command holds its connection until it ends
     logger: (level, message) => void (level === 'warn' && line(io.stderr, `rxwire: ${message}`)),
   };
@@ -93,7 +95,8 @@ export async function runConnect(args: ConnectArgs, io: CliIo): Promise<number> 
       status();
     });
     socket.errors$.subscribe((error) => {
-      if (args.events) line(io.stderr, JSON.stringify({ event: 'error', name: error.name, message: error.message }));
+      if (error instanceof SessionLostError) line(io.stderr, `rxwire: ${error.message}`);
+      else if (args.events) line(io.stderr, JSON.stringify({ event: 'error', name: error.name, message: error.message }));
     });
     socket.messages$.subscribe({
       next: (data) => {
@@ -136,7 +139,8 @@ export async function runConnect(args: ConnectArgs, io: CliIo): Promise<number> 
       const until = Date.now() + args.drainTimeout;
       const drain = (): void => {
         if (exitCode !== undefined) return;
-        if (socket.buffered === 0 || Date.now() >= until) return finish(EXIT.ok);
+        // With a session, until the server's receipts: every line acknowledged.
+        if ((socket.buffered === 0 && socket.metrics.unacknowledged === 0) || Date.now() >= until) return finish(EXIT.ok);
         asyncScheduler.schedule(drain, 10);
       };
       drain();

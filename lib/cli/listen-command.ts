@@ -13,6 +13,7 @@ export async function runListen(args: ListenArgs, io: CliIo): Promise<number> {
     port: args.port,
     host: args.host,
     ...(args.path !== undefined && { path: args.path }),
+    ...(args.session && { session: true }),
     serialize: (message) => message,
     deserialize: (data) => data,
     logger: (level, message) => void (level === 'warn' && io.stderr.write(`rxwire: ${message}\n`)),
@@ -20,7 +21,8 @@ export async function runListen(args: ListenArgs, io: CliIo): Promise<number> {
   await server.ready;
   io.stderr.write(`${JSON.stringify({ event: 'listening', url: server.url })}\n`);
   server.connections$.subscribe((peer) => {
-    io.stdout.write(`${JSON.stringify({ t: new Date().toISOString(), peer: peer.id, event: 'open', remoteAddress: peer.request.remoteAddress })}\n`);
+    const session = peer.sessionId === undefined ? {} : { session: peer.sessionId };
+    io.stdout.write(`${JSON.stringify({ t: new Date().toISOString(), peer: peer.id, event: 'open', remoteAddress: peer.request.remoteAddress, ...session })}\n`);
     peer.messages$.subscribe((data) => {
       const text = typeof data === 'string' ? { data } : { binary: Buffer.from(data).toString('base64') };
       io.stdout.write(`${JSON.stringify({ t: new Date().toISOString(), peer: peer.id, ...text })}\n`);

@@ -162,6 +162,31 @@ describe('rxwire listen', () => {
   });
 });
 
+describe('rxwire --session', () => {
+  test('connect --session to listen --session: every line arrives once, in order, across a reset link; exit 0 after the receipts', async () => {
+    const server = rxwire('listen', '--port', '0', '--session');
+    await waitFor(() => server.err().includes('"listening"'), 'the listening event');
+    const { url } = JSON.parse(server.err().split('\n')[0] as string) as { url: string };
+    const proxy = await createFaultProxy({ target: url });
+    onDispose(() => proxy.close());
+    const client = rxwire('connect', proxy.url, '--session', '--backoff', '10,50');
+    const lines = Array.from({ length: 200 }, (_, i) => `line ${i}`);
+    client.child.stdin.write(lines.slice(0, 100).join('\n') + '\n');
+    await waitFor(() => server.out().includes('"data":"line 99"'), 'the first half');
+    proxy.reset('rst');
+    client.child.stdin.end(lines.slice(100).join('\n') + '\n');
+    expect(await client.exit).toBe(0);
+    const printed = server.out().trim().split('\n').map((l) => JSON.parse(l) as { data?: string; session?: string; event?: string });
+    expect(printed.filter((l) => l.data !== undefined).map((l) => l.data)).toEqual(lines); // once each, in order
+    const opens = printed.filter((l) => l.event === 'open');
+    expect(opens).toHaveLength(1); // the session was resumed: the same peer
+    expect(opens[0]?.session).toMatch(/^[0-9a-f-]{36}$/);
+    expect(client.err()).not.toContain('dropped');
+    server.child.kill('SIGINT');
+    expect(await server.exit).toBe(130);
+  });
+});
+
 describe('rxwire connect on a terminal', () => {
   const haveScript = existsSync('/usr/bin/script');
   (haveScript ? test : test.skip)('a live status line on stderr, updated in place (under a pseudo-terminal, `script`)', async () => {
