@@ -170,7 +170,7 @@ function json(data: string): Record<string, unknown> {
   } catch {
     throw new SessionProtocolError(`a ${data[0] === 'H' ? 'hello' : 'welcome'} frame is not JSON`);
   }
-  if (typeof value !== 'object' || value === null) throw new SessionProtocolError(`a ${data[0] === 'H' ? 'hello' : 'welcome'} frame is not a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SessionProtocolError(`a ${data[0] === 'H' ? 'hello' : 'welcome'} frame is not a JSON object`);
   return value as Record<string, unknown>;
 }
 
