@@ -1,60 +1,12 @@
 import type { TestScheduler } from 'rxjs/testing';
-import type { WireData } from '../../lib/core/codec.js';
-import type { OpenConnection } from '../../lib/core/connection.js';
 import type { DropReason } from '../../lib/core/errors.js';
-import type { Transport } from '../../lib/core/transport.js';
 import { Writer } from '../../lib/core/writer.js';
+import { connection, FakeTransport } from '../helpers/fake-transport.js';
 import { newScheduler } from '../helpers/test-scheduler.js';
 
 // The Writer against a fake transport in virtual time, as ws tests its Sender against a
 // ten-line socket: what is written, in which order, when it waits for 'drain', and how every
 // pending message is failed when it closes. Real sockets test it through the client specs.
-
-/** A socket the test controls: open or not, how much it holds unsent, and its 'drain'. */
-class FakeTransport implements Transport {
-  readonly written: WireData[] = [];
-  open = true;
-  buffered = 0;
-  waits = 0;
-  cancels = 0;
-  #drained: (() => void) | undefined;
-  readonly ping = undefined;
-
-  isOpen(): boolean {
-    return this.open;
-  }
-
-  bufferedAmount(): number {
-    return this.buffered;
-  }
-
-  send(data: WireData): void {
-    if (data === 'refuse') throw new Error('refused');
-    this.written.push(data);
-    if (typeof data === 'string' && data.startsWith('big')) this.buffered += 1000;
-  }
-
-  whenDrained(done: () => void): () => void {
-    this.waits++;
-    this.#drained = done;
-    return () => {
-      this.cancels++;
-      this.#drained = undefined;
-    };
-  }
-
-  /** The socket wrote out what it held: 'drain'. */
-  drain(): void {
-    this.buffered = 0;
-    const done = this.#drained;
-    this.#drained = undefined;
-    done?.();
-  }
-}
-
-function connection(transport: Transport): OpenConnection {
-  return { transport, protocol: '', close: () => Promise.resolve(undefined), pong: () => undefined, probe: () => undefined };
-}
 
 interface Rig {
   writer: Writer<string>;
