@@ -69,3 +69,36 @@ test.each(cases)('%s, the %s build', async (runtime, build) => {
   expect(code).toBe(0);
   expect(Date.now() - closedAt).toBeLessThan(2000); // it exits by itself
 }, 60_000);
+
+test.each(['deno', 'bun'] as const)('a resumable session under %s (the native build): receipts and answers across a reset link', async (runtime) => {
+  const server = listen<{ n: number }, { n: number }>({ logger: false, session: true });
+  onDispose(() => server.close({ timeout: 500 }));
+  await server.ready;
+  let sessions = 0;
+  server.connections$.subscribe((peer) => {
+    sessions++;
+    peer.messages$.subscribe((m) => void peer.send({ n: m.n }).catch(() => undefined));
+  });
+  const proxy = await createFaultProxy({ target: server.url });
+  onDispose(() => proxy.close());
+  const command = runtime === 'deno' ? [bin('deno'), 'run', '-A', '--quiet', 'spec/runtimes/session-check.mjs'] : [bin('bun'), 'spec/runtimes/session-check.mjs'];
+  const child = spawn(command[0] as string, [...command.slice(1), builds.native, proxy.url], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  onDispose(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const exited = once(child, 'exit');
+  let done: Record<string, unknown> | undefined;
+  for await (const line of createInterface({ input: child.stdout })) {
+    const phase = JSON.parse(line) as Record<string, unknown>;
+    if (phase.phase === 'first-receipt') proxy.reset('rst');
+    else done = phase;
+  }
+  const [code] = (await exited) as [number | null];
+  expect({ done, stderr, code }).toEqual({
+    done: { phase: 'done', answers: Array.from({ length: 100 }, (_, n) => n), errors: [], session: true, reconnects: expect.any(Number) },
+    stderr: '',
+    code: 0,
+  });
+  expect(done?.reconnects).toBeGreaterThanOrEqual(1); // the reset happened mid-stream
+  expect(sessions).toBe(1); // and the session was resumed: one peer
+}, 60_000);
