@@ -19,6 +19,18 @@ export interface ResumableConfig<Out> {
   onDrop: (message: Out, reason: DropReason, promised: boolean) => void;
   /** Reliable messages are unacknowledged or waiting (`true`), or none (`false`). */
   onOccupied?: (occupied: boolean) => void;
+  /**
+   * With a session store (sessions that outlive their node): each side's progress is written
+   * ahead — an outgoing message before it goes to the socket, an incoming one before it is
+   * delivered (then through `deliver`, in order). Each resolves when stored, or when the store
+   * failed (reported by it: the guarantee then holds on this node only).
+   */
+  store?: {
+    readonly sent: (seq: number, data: WireData) => Promise<void>;
+    readonly received: (seq: number) => Promise<void>;
+    readonly acknowledged: (seq: number) => void;
+    readonly deliver: (payload: string | Uint8Array) => void;
+  };
 }
 
 /**
@@ -34,6 +46,11 @@ export class Resumable<Out> {
   readonly #config: ResumableConfig<Out>;
   /** The last reliable sequence number delivered in order. */
   #received = 0;
+  /** The last one accepted: delivered, or (with a store) being written ahead. */
+  #accepted = 0;
+  /** With a store: incoming messages written ahead, delivered in order once stored. */
+  #inflight: Array<{ seq: number; payload: string | Uint8Array; stored: boolean }> = [];
+  #epoch = 0;
   /** The last one acknowledged to the peer. */
   #acked = 0;
   #lastAckAt = -Infinity;
@@ -52,6 +69,7 @@ export class Resumable<Out> {
       admitted: () => writer.pump(),
       onDrop: config.onDrop,
       ...(config.onOccupied && { onOccupied: config.onOccupied }),
+      ...(config.store && { store: config.store.sent }),
     });
     writer.useLane(this.retention);
   }
@@ -76,16 +94,21 @@ export class Resumable<Out> {
       case 'volatile':
         return frame.payload;
       case 'reliable': {
-        if (frame.ack > 0) this.retention.acknowledge(frame.ack);
-        const expected = this.#received + 1;
-        this.#scheduleAck();
-        if (frame.seq < expected) return undefined; // a replay of what already arrived
+        if (frame.ack > 0) this.#acknowledge(frame.ack);
+        const expected = this.#accepted + 1;
+        if (frame.seq < expected) {
+          this.#scheduleAck();
+          return undefined; // a replay of what already arrived
+        }
         if (frame.seq > expected) throw new SessionProtocolError(`reliable message ${frame.seq} arrived while ${expected} was expected`);
+        this.#accepted = frame.seq;
+        if (this.#config.store) return void this.#writeAhead(frame.seq, frame.payload);
         this.#received = frame.seq;
+        this.#scheduleAck();
         return frame.payload;
       }
       case 'ack':
-        this.retention.acknowledge(frame.ack);
+        this.#acknowledge(frame.ack);
         return undefined;
       default:
         throw new SessionProtocolError(`a ${frame.kind} frame arrived in the middle of a session`);
@@ -98,7 +121,7 @@ export class Resumable<Out> {
    */
   attach(conn: OpenConnection, peerAck: number): void {
     this.#conn = conn;
-    this.retention.acknowledge(peerAck);
+    this.#acknowledge(peerAck);
     this.retention.rewind();
     this.#acked = this.#received; // the hello or welcome carried it
   }
@@ -117,8 +140,43 @@ export class Resumable<Out> {
   end(reason: DropReason): number {
     this.detach();
     this.id = undefined;
-    this.#received = this.#acked = 0;
+    this.#received = this.#accepted = this.#acked = 0;
+    this.#inflight = [];
+    this.#epoch++;
     return this.retention.clear(reason);
+  }
+
+  /**
+   * Takes over a session that another node held (its state from a session store): what was
+   * received, and the outgoing messages not yet acknowledged, to be written again.
+   */
+  restore(received: number, lastSent: number, outgoing: ReadonlyArray<{ readonly seq: number; readonly data: WireData }>): void {
+    this.#received = this.#accepted = this.#acked = received;
+    this.retention.restore(outgoing, lastSent);
+  }
+
+  #acknowledge(ack: number): void {
+    const before = this.retention.lastSeq - this.retention.unacknowledged;
+    this.retention.acknowledge(ack);
+    if (ack > before) this.#config.store?.acknowledged(ack);
+  }
+
+  /** With a store: `seq` is written ahead; once it (and every one before it) is stored, delivered in order. */
+  #writeAhead(seq: number, payload: string | Uint8Array): void {
+    const store = this.#config.store as NonNullable<ResumableConfig<Out>['store']>;
+    const item = { seq, payload, stored: false };
+    this.#inflight.push(item);
+    const epoch = this.#epoch;
+    void store.received(seq).then(() => {
+      if (epoch !== this.#epoch) return;
+      item.stored = true;
+      while (this.#inflight.length > 0 && (this.#inflight[0] as typeof item).stored) {
+        const next = this.#inflight.shift() as typeof item;
+        this.#received = next.seq;
+        store.deliver(next.payload);
+      }
+      this.#scheduleAck();
+    });
   }
 
   /** The acknowledgement a reliable frame written now carries (0: none needed). */

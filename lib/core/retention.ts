@@ -48,11 +48,18 @@ export interface RetentionConfig<Out> {
   onDrop: (message: Out, reason: DropReason, promised: boolean) => void;
   /** Messages are retained or waiting (`true`), or none any more (`false`): a client holds its connection meanwhile. */
   onOccupied?: (occupied: boolean) => void;
+  /**
+   * Writes a message ahead to a session store before it may be written to the socket (sessions
+   * that outlive their node); resolves when stored (or when the store failed, reported by it).
+   */
+  store?: (seq: number, data: WireData) => Promise<void>;
 }
 
 /** A reliable message on its way: retained from admission until the peer acknowledges it. */
 interface Retained<Out> {
   seq: number;
+  /** Written ahead to the session store (always, without one): it may go to the socket. */
+  stored: boolean;
   order: number;
   readonly message: Out;
   readonly data: WireData;
@@ -84,6 +91,8 @@ export class Retention<Out> {
   #nextSeq = 1;
   #waiting: Array<Retained<Out>> = [];
   #occupied = false;
+  /** Which session the numbering belongs to: a store's late answer for a cleared one is ignored. */
+  #epoch = 0;
 
   constructor(config: RetentionConfig<Out>) {
     this.#config = config;
@@ -116,7 +125,7 @@ export class Retention<Out> {
    */
   add(message: Out, data: WireData, timeout: number, promised: boolean): Promise<void> | undefined {
     const entry: Retained<Out> = {
-      seq: 0, order: 0, message, data, bytes: byteLength(data), promised, deadline: Infinity,
+      seq: 0, stored: true, order: 0, message, data, bytes: byteLength(data), promised, deadline: Infinity,
       timer: undefined, resolve: undefined, reject: undefined, promise: undefined,
     };
     const promise = promised ? (entry.promise = new Promise<void>((resolve, reject) => ((entry.resolve = resolve), (entry.reject = reject)))) : undefined;
@@ -138,12 +147,30 @@ export class Retention<Out> {
 
   /** Whether a message is admitted and not yet written on the current connection. */
   get pending(): boolean {
-    return this.#cursor < this.#entries.length;
+    return this.#cursor < this.#entries.length && (this.#entries[this.#cursor] as Retained<Out>).stored;
   }
 
   /** The write ticket of the next unwritten message (`Infinity`: none). */
   nextOrder(): number {
-    return this.#cursor < this.#entries.length ? (this.#entries[this.#cursor] as Retained<Out>).order : Infinity;
+    return this.pending ? (this.#entries[this.#cursor] as Retained<Out>).order : Infinity;
+  }
+
+  /**
+   * Takes over a session another node held (from a session store): its unacknowledged messages,
+   * ready to be written again, and its numbering. They have no promise here, and a drop reports
+   * the serialized message as its payload.
+   */
+  restore(outgoing: ReadonlyArray<{ readonly seq: number; readonly data: WireData }>, lastSeq: number): void {
+    for (const { seq, data } of outgoing) {
+      const entry: Retained<Out> = {
+        seq, stored: true, order: this.#config.ticket(), message: data as unknown as Out, data, bytes: byteLength(data), promised: false,
+        deadline: Infinity, timer: undefined, resolve: undefined, reject: undefined, promise: undefined,
+      };
+      this.#entries.push(entry);
+      this.#bytes += entry.bytes;
+    }
+    this.#nextSeq = lastSeq + 1;
+    this.#occupancy();
   }
 
   /** The next unwritten message's frame; it counts as written. */
@@ -201,6 +228,7 @@ export class Retention<Out> {
     this.#head = this.#cursor = this.#bytes = 0;
     this.#waiting = [];
     this.#nextSeq = 1;
+    this.#epoch++;
     this.#occupancy();
     for (const entry of retained) this.#drop(entry, reason);
     for (const entry of waiting) {
@@ -219,6 +247,15 @@ export class Retention<Out> {
     entry.order = this.#config.ticket();
     this.#entries.push(entry);
     this.#bytes += entry.bytes;
+    const { store } = this.#config;
+    if (!store) return;
+    // Write-ahead: to the socket only once stored (the store answers in order).
+    entry.stored = false;
+    const epoch = this.#epoch;
+    void store(entry.seq, entry.data).then(() => {
+      entry.stored = true;
+      if (epoch === this.#epoch) this.#config.admitted();
+    });
   }
 
   #expire(entry: Retained<Out>): void {

@@ -64,6 +64,11 @@ export class PeerInbox<In> implements ReceiveTarget<In> {
     if (payload !== undefined) receive(payload, this.#config.codec, undefined, this);
   }
 
+  /** A session's reliable message, delivered once the session store has it. */
+  payload(payload: string | Uint8Array): void {
+    receive(payload, this.#config.codec, undefined, this);
+  }
+
   // ReceiveTarget: the server uses ping frames, so no message is a pong.
   pong(): void {}
 

@@ -5,6 +5,7 @@ import type { ResolvedSession } from '../core/session-options.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
 import type { PeerClose, PeerRequest, SlowConsumerPolicy } from './options.js';
 import type { ServerPeer } from './peer.js';
+import type { SessionStore } from './session-store.js';
 
 /**
  * One accepted client, spoken to like the client side speaks to its server: its own single
@@ -69,8 +70,8 @@ export interface PeerContext<In, Out> {
   readonly holdLimit: number;
   readonly inboundRate: false | { perSecond: number; burst: number };
   readonly report: Reporter;
-  /** With sessions: their options, and how long a session waits for its client. */
-  readonly session: (ResolvedSession & { resumeWindow: number }) | undefined;
+  /** With sessions: their options, how long a session waits for its client, and where it is written ahead (if anywhere). */
+  readonly session: (ResolvedSession & { resumeWindow: number; store: { api: SessionStore; nodeId: string } | undefined }) | undefined;
   /** Topic membership lives with the server: it publishes. */
   joined(peer: ServerPeer<In, Out>, topic: string): void;
   left(peer: ServerPeer<In, Out>, topic: string): void;

@@ -5,6 +5,9 @@ import { Resumable } from '../core/resumable.js';
 import { parseFrame, welcomeFrame } from '../core/session-frames.js';
 import type { ResolvedSession } from '../core/session-options.js';
 import type { Writer } from '../core/writer.js';
+import type { SessionStore } from './session-store.js';
+
+const noop = (): void => {};
 
 /** What a peer's session needs from its server. */
 export interface PeerSessionConfig<Out> {
@@ -14,6 +17,15 @@ export interface PeerSessionConfig<Out> {
   readonly waitLimit: number;
   readonly writer: Writer<Out>;
   readonly onDrop: (message: Out, reason: DropReason, promised: boolean) => void;
+  /** With a session store: where the session is written ahead, as which node, and how failures are told. */
+  readonly store?: {
+    readonly api: SessionStore;
+    readonly nodeId: string;
+    /** Delivers an incoming message once it is stored. */
+    readonly deliver: (payload: string | Uint8Array) => void;
+    /** A store operation failed: the session's guarantee holds on this node only until it works again. */
+    readonly failed: (error: unknown, what: string) => void;
+  };
 }
 
 /**
@@ -24,9 +36,14 @@ export class PeerSession<Out> {
   readonly state: Resumable<Out>;
   readonly #config: PeerSessionConfig<Out>;
   #expiry: Subscription | undefined;
+  readonly #id: string;
+  #released: Promise<boolean> | undefined;
 
   constructor(id: string, config: PeerSessionConfig<Out>) {
     this.#config = config;
+    this.#id = id;
+    const { store, resumeWindow: ttl } = config;
+    const safely = (operation: Promise<unknown>, what: string): Promise<void> => operation.then(noop, (error: unknown) => store?.failed(error, what));
     this.state = new Resumable<Out>({
       retain: config.session.retain,
       waitLimit: config.waitLimit,
@@ -34,8 +51,26 @@ export class PeerSession<Out> {
       scheduler: config.scheduler,
       writer: config.writer,
       onDrop: config.onDrop,
+      ...(store && {
+        store: {
+          sent: (seq, data) => safely(store.api.sent(id, seq, data, ttl), `message ${seq} to the client`),
+          received: (seq) => safely(store.api.received(id, seq, ttl), `message ${seq} from the client`),
+          acknowledged: (seq) => void safely(store.api.acknowledged(id, seq), 'an acknowledgement'),
+          deliver: store.deliver,
+        },
+      }),
     });
     this.state.id = id;
+  }
+
+  /** Ends the session in the store, if this node still holds it: resolves with whether it did (no store: true). */
+  release(): Promise<boolean> {
+    const { store } = this.#config;
+    if (!store) return Promise.resolve(true);
+    return (this.#released ??= store.api.end(this.#id, store.nodeId).catch((error: unknown) => {
+      store.failed(error, 'the end of the session');
+      return true;
+    }));
   }
 
   /**

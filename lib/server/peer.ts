@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { checkCloseArguments } from '../core/close-codes.js';
 import type { WireData } from '../core/codec.js';
 import { runConnection, type ConnectionRuntime, type OpenConnection } from '../core/connection.js';
-import { ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
+import { asError, ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
 import { SocketStreams } from '../core/streams.js';
 import { Writer } from '../core/writer.js';
 import { Outbox } from '../core/outbox.js';
@@ -12,6 +12,7 @@ import { listenToAccepted, type TcpSocket } from '../transports/ws.js';
 import type { PeerClose, PeerRequest } from './options.js';
 import type { Peer, PeerContext } from './peer-api.js';
 import { PeerSession } from './peer-session.js';
+import type { StoredSession } from './session-store.js';
 import { PeerInbox } from './inbox.js';
 
 const NO_TOPICS: ReadonlySet<string> = new Set();
@@ -42,8 +43,18 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
   #initiator: PeerClose['initiator'] = 'client';
   #resolveClosed!: (close: PeerClose) => void;
 
-  /** A peer on its first connection; with `sessionId`, a new session's. */
-  constructor(id: string, ws: WebSocket, tcp: TcpSocket, request: PeerRequest, context: PeerContext<In, Out>, sessionId?: string) {
+  /**
+   * A peer on its first connection; with `session`, a new session's, or (`restored`) one taken
+   * over from another node through the session store, resumed from `clientAck`.
+   */
+  constructor(
+    id: string,
+    ws: WebSocket,
+    tcp: TcpSocket,
+    request: PeerRequest,
+    context: PeerContext<In, Out>,
+    session?: { id: string; restored?: StoredSession; clientAck?: number },
+  ) {
     this.id = id;
     this.request = request;
     this.#context = context;
@@ -63,11 +74,19 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
       },
       onQueued: (occupied) => occupied || this.#queueEmptied(),
     });
-    const { session } = context;
-    if (session && sessionId !== undefined) {
-      this.#session = new PeerSession<Out>(sessionId, {
-        session,
-        resumeWindow: session.resumeWindow,
+    const options = context.session;
+    const store = options?.store;
+    if (options && session) {
+      this.#session = new PeerSession<Out>(session.id, {
+        ...(store && {
+          store: {
+            ...store,
+            deliver: (payload) => void (this.#ended || this.#inbox.payload(payload)),
+            failed: (error, what) => this.#streams.error(asError(error), 'store', `the session store failed (${what}): this session now holds on this node only`),
+          },
+        }),
+        session: options,
+        resumeWindow: options.resumeWindow,
         scheduler: context.scheduler,
         waitLimit: buffer.size,
         writer: this.#writer,
@@ -78,13 +97,15 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
       codec: context.codec,
       writer: this.#writer,
       session: this.#session?.state,
-      delivery: session && this.#session ? session.delivery : 'volatile',
+      delivery: options && this.#session ? options.delivery : 'volatile',
       timeout: buffer.timeout,
       streams: this.#streams as SocketStreams<unknown, Out>,
       ended: () => this.#ended,
       noSession: `\`delivery: 'reliable'\` needs a session: peer ${id}'s client did not ask for one`,
     });
-    this.#attach(ws, tcp, false, 0);
+    const restored = session?.restored;
+    if (restored) this.#session?.state.restore(restored.received, restored.sent, restored.outgoing);
+    this.#attach(ws, tcp, restored !== undefined, session?.clientAck ?? 0);
   }
 
   /**
@@ -140,7 +161,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
     const closedForGood = this.#initiator === 'server' || (error.wasClean && (error.code === 1000 || error.code === 1001));
     if (!session || closedForGood) return this.#end(error);
     this.#detach();
-    session.detached(() => this.#end(error, 'session-lost'));
+    // At the window's end: lost, unless another node took it over meanwhile (then its messages go on there).
+    session.detached(() => void session.release().then((held) => this.#end(error, held ? 'session-lost' : 'closed')));
   }
 
   #detach(): void {
@@ -262,7 +284,9 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
   }
 
   #end(error: ConnectionClosedError, lost: DropReason = 'closed'): void {
+    if (this.#ended) return;
     this.#ended = true;
+    void this.#session?.release(); // the store forgets it (once)
     this.#conn = undefined;
     this.#writer.close('closed');
     this.#session?.end(lost);

@@ -102,7 +102,7 @@ class RxServer<In, Out> implements Server<In, Out> {
     const resumeWindow = (typeof options.session === 'object' ? options.session.resumeWindow : undefined) ?? SERVER_DEFAULTS.session.resumeWindow;
     this.#sessions = new SessionRegistry(scheduler);
     this.#context = {
-      session: session && { ...session, resumeWindow },
+      session: session && { ...session, resumeWindow, store: undefined },
       codec: this.#codec,
       scheduler,
       buffer,
@@ -235,7 +235,7 @@ class RxServer<In, Out> implements Server<In, Out> {
       const existing = this.#sessions.get(hello.id);
       if (existing && !existing.ended) return existing.resume(ws, tcp, hello.ack);
       const id = this.#sessions.newId();
-      const peer = new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context, id);
+      const peer = new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context, { id });
       this.#sessions.add(id, peer);
       void peer.closed.then(() => this.#sessions.delete(id, peer));
       this.#admit(peer);

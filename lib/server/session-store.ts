@@ -1,0 +1,43 @@
+import type { WireData } from '../core/codec.js';
+
+/** A session as a {@link SessionStore} keeps it: enough for another node to take it over. */
+export interface StoredSession {
+  /** The last reliable message from the client that was delivered. */
+  readonly received: number;
+  /** The last reliable message to the client that was numbered. */
+  readonly sent: number;
+  /** The messages to the client not yet acknowledged, in order. */
+  readonly outgoing: ReadonlyArray<{ readonly seq: number; readonly data: WireData }>;
+}
+
+/**
+ * Where sessions live when they must outlive their node (`listen({ session: { store: 'broker' } })`
+ * with a broker that has one, e.g. `redisBroker()`): each node writes a session's progress ahead
+ * — every reliable message to the client before it is written to the socket, every reliable
+ * message from the client before it is delivered — so a client whose node died resumes on
+ * another with nothing lost or duplicated. Keys expire `ttl` ms after their last write; a node
+ * refreshes those of its connected sessions (`touch`). A session belongs to one node at a time
+ * (`claim` moves it).
+ *
+ * @example
+ * ```ts
+ * const found = await store.claim(sessionId, nodeId);
+ * if (found) console.log(`resuming: ${found.outgoing.length} messages to replay after ${found.received}`);
+ * ```
+ */
+export interface SessionStore {
+  /** A new session of `nodeId`. */
+  create(id: string, nodeId: string, ttl: number): Promise<void>;
+  /** Takes session `id` over for `nodeId`: its state, or undefined if it is unknown (never made, expired, ended). */
+  claim(id: string, nodeId: string, ttl: number): Promise<StoredSession | undefined>;
+  /** Writes ahead reliable message `seq` to the client. */
+  sent(id: string, seq: number, data: WireData, ttl: number): Promise<void>;
+  /** Writes ahead that reliable message `seq` from the client is delivered. */
+  received(id: string, seq: number, ttl: number): Promise<void>;
+  /** The client has every message up to `seq`: they may go. */
+  acknowledged(id: string, seq: number): Promise<void>;
+  /** Keeps these sessions from expiring (they are connected). */
+  touch(ids: readonly string[], ttl: number): Promise<void>;
+  /** Ends session `id` if `nodeId` still holds it; resolves with whether it did (false: it moved to another node). */
+  end(id: string, nodeId: string): Promise<boolean>;
+}
