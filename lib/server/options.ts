@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, Server as HttpServer } from 'node:http';
 import type { SchedulerLike } from 'rxjs';
 import type { WireData } from '../core/codec.js';
+import type { Broker } from './broker.js';
 import type { CloseInfo } from '../core/errors.js';
 import type { Logger } from '../core/report.js';
 import { checkDelay, checkFunction, checkKeys, checkNumber, checkObject, checkScheduler, invalid } from '../core/validate.js';
@@ -153,6 +154,14 @@ export interface ServerOptions<In = unknown, Out = unknown> {
    */
   logger?: false | Logger;
   /**
+   * Relays `publish()` and `broadcast()` to the other nodes of a cluster, and theirs to this node's
+   * peers: `redisBroker({ url })` from `rxwire/redis`, or a {@link memoryBroker} on a shared bus.
+   * The server owns it: `close()` closes it. This node's peers get a message at once, before it is
+   * relayed; a failed relay goes to `server.relayErrors$`. See docs/scaling.md.
+   * @default undefined (this process only, with no cost on the local fan-out path)
+   */
+  broker?: Broker;
+  /**
    * The scheduler for every timer, for virtual-time tests.
    * @default asyncScheduler
    */
@@ -214,7 +223,7 @@ export const SERVER_DEFAULTS = {
 
 const KEYS = [
   'port', 'host', 'server', 'path', 'serialize', 'deserialize', 'buffer', 'slowConsumer', 'highWaterMark', 'heartbeat',
-  'verify', 'allowedOrigins', 'maxPayload', 'maxConnections', 'inboundRate', 'holdLimit', 'closeTimeout', 'logger', 'scheduler',
+  'verify', 'allowedOrigins', 'maxPayload', 'maxConnections', 'inboundRate', 'holdLimit', 'closeTimeout', 'logger', 'scheduler', 'broker',
 ];
 
 /** Validates `listen()`'s options, throwing on the first that is wrong. */
@@ -263,4 +272,11 @@ export function validateServerOptions(options: unknown): void {
   checkNumber('holdLimit', o.holdLimit, { min: 0, integer: true, infinity: true });
   checkDelay('closeTimeout', o.closeTimeout);
   checkScheduler('scheduler', o.scheduler);
+  if (o.broker !== undefined && !isBroker(o.broker)) invalid('broker', 'a Broker (publish, subscribe, close, health$, gaps$)', o.broker);
+}
+
+function isBroker(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const b = value as Record<string, unknown>;
+  return ['publish', 'subscribe', 'close'].every((name) => typeof b[name] === 'function') && typeof b.health$ === 'object' && typeof b.gaps$ === 'object';
 }
