@@ -49,6 +49,9 @@ interface RedisConnection {
 
 type Role = 'publisher' | 'subscriber';
 
+/** Probe timeouts a busy connection may take before it counts as silent all the same. */
+const PROBE_PATIENCE = 5;
+
 class RedisBroker implements Broker {
   readonly nodeId: string;
   readonly #ownId: Buffer;
@@ -80,6 +83,9 @@ class RedisBroker implements Broker {
   /** The last evidence that the subscriber received: its last probe back, or its last ready. */
   #lastHeard = 0;
   #probes = 0;
+  /** Activity counters for the probe: replies to publishes, messages received. */
+  #replies = 0;
+  #received = 0;
   #closed: Promise<void> | undefined;
 
   constructor(options: RedisBrokerOptions) {
@@ -111,7 +117,7 @@ class RedisBroker implements Broker {
       return Promise.reject(new BrokerUnavailableError(topic, data, this.#downSince(), { cause }));
     }
     return publisher.publish(this.#channel(topic), encodeEnvelope(this.nodeId, data)).then(
-      () => undefined,
+      () => void this.#replies++,
       (error: unknown) => {
         throw new BrokerUnavailableError(topic, data, this.#downSince(), { cause: asError(error) });
       },
@@ -164,6 +170,7 @@ class RedisBroker implements Broker {
   }
 
   #deliver(topic: string | null, message: Buffer): void {
+    this.#received++;
     const entry = this.#topics.get(topic);
     if (!entry) return;
     const data = decodeEnvelope(message, this.#ownId);
@@ -236,7 +243,13 @@ class RedisBroker implements Broker {
     if (probe && !this.#closed) this.#probeTimer = this.#scheduler.schedule(() => this.#sendProbe(probe.timeout), probe.interval);
   }
 
-  /** One round: a PUBLISH on this node's probe channel that must come back within `timeout` ms. */
+  /**
+   * One round: a PUBLISH on this node's probe channel that must come back within `timeout` ms.
+   * A connection that was busy meanwhile (replies to other publishes, other messages in: a node
+   * under load reads its probe late), or a process whose timer fired late (starved of CPU), gets
+   * more time, up to {@link PROBE_PATIENCE} timeouts; only a link that said nothing at all while
+   * this process ran is declared silent.
+   */
   #sendProbe(timeout: number): void {
     const publisher = this.#publisher;
     if (!publisher.isReady || !this.#subscriber.isReady) return this.#scheduleProbe(); // node-redis is reconnecting: not silent
@@ -247,17 +260,29 @@ class RedisBroker implements Broker {
       () => void (published = true),
       () => undefined, // the connection's own error event reports it
     );
-    this.#probeTimer = this.#scheduler.schedule(() => {
-      if (this.#probeToken !== token) return;
-      this.#probeToken = undefined;
-      this.#probeError = new Error(
-        published ? `Redis probe: the subscriber connection received nothing within ${timeout} ms` : `Redis probe: no reply to PUBLISH within ${timeout} ms`,
-      );
-      // An unanswered PUBLISH leaves the whole link in doubt: both connections are replaced.
-      if (!published) this.#replace('publisher');
-      this.#replace('subscriber');
-      this.#scheduleProbe();
-    }, timeout);
+    let waited = 0;
+    const check = (replies: number, received: number): void => {
+      const due = this.#scheduler.now() + timeout;
+      this.#probeTimer = this.#scheduler.schedule(() => {
+        // The verdict one turn of the event loop later: a reply that waited in a socket while this
+        // process was starved (timers run before I/O) is read first.
+        this.#probeTimer = this.#scheduler.schedule(() => {
+          if (this.#probeToken !== token) return;
+          const starved = this.#scheduler.now() - due > timeout / 4;
+          const busy = starved || (published ? this.#received !== received : this.#replies !== replies);
+          if (busy && ++waited < PROBE_PATIENCE) return check(this.#replies, this.#received);
+          this.#probeToken = undefined;
+          this.#probeError = new Error(
+            published ? `Redis probe: the subscriber connection received nothing within ${timeout} ms` : `Redis probe: no reply to PUBLISH within ${timeout} ms`,
+          );
+          // An unanswered PUBLISH leaves the whole link in doubt: both connections are replaced.
+          if (!published) this.#replace('publisher');
+          this.#replace('subscriber');
+          this.#scheduleProbe();
+        }, 0);
+      }, timeout);
+    };
+    check(this.#replies, this.#received);
   }
 
   #probed(message: Buffer): void {
