@@ -89,6 +89,18 @@ const PRELUDE = {
       peer: 'declare const peer: Peer<Message, Message>;',
     },
   },
+  'lib/server/broker.ts': {
+    types: [],
+    values: { broker: "declare const broker: import('rxwire/server').Broker;" },
+  },
+  'lib/redis/': {
+    types: [],
+    values: { broker: "declare const broker: import('rxwire/server').Broker;" },
+  },
+  'lib/core/errors.ts': {
+    types: ["import type { Server } from 'rxwire/server';"],
+    values: { server: 'declare const server: Server<Message, Message>;' },
+  },
   'lib/testing/lifecycle.ts': {
     types: [],
     values: { server: 'declare const server: Server;' },
@@ -165,7 +177,7 @@ function exportsOf(files) {
   };
   const names = (file) => new Set(symbols(file).map((s) => s.name));
   const undocumented = [];
-  for (const [specifier, file] of [['rxwire', path.join(lib, 'index.ts')], ['rxwire/testing', path.join(lib, 'testing', 'index.ts')], ['rxwire/server', path.join(lib, 'server', 'index.ts')]]) {
+  for (const [specifier, file] of [['rxwire', path.join(lib, 'index.ts')], ['rxwire/testing', path.join(lib, 'testing', 'index.ts')], ['rxwire/server', path.join(lib, 'server', 'index.ts')], ['rxwire/redis', path.join(lib, 'redis', 'index.ts')]]) {
     for (const exported of symbols(file)) {
       const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
       const documented = (target.declarations ?? []).some((d) => ts.getJSDocTags(d).some((tag) => tag.tagName.text === 'example'));
@@ -177,6 +189,7 @@ function exportsOf(files) {
   table.set('rxwire', names(path.join(lib, 'index.ts')));
   table.set('rxwire/testing', names(path.join(lib, 'testing', 'index.ts')));
   table.set('rxwire/server', names(path.join(lib, 'server', 'index.ts')));
+  table.set('rxwire/redis', names(path.join(lib, 'redis', 'index.ts')));
   table.set('rxjs', new Set(Object.keys(require('rxjs'))));
   table.set('ws', new Set(['WebSocket', 'WebSocketServer']));
   table.set('node:net', new Set(['Server', 'Socket', 'createServer', 'connect']));
@@ -235,7 +248,7 @@ function preludeFor(example, exportTable) {
     }
   }
   const selfModule = `./${relative.replace(/\.ts$/, '.js')}`;
-  const sources = [['rxwire', 'rxwire'], ['rxwire/testing', 'rxwire/testing'], ['rxwire/server', 'rxwire/server'], [example.file, selfModule], ['rxjs', 'rxjs'], ['ws', 'ws'], ['node:net', 'node:net']];
+  const sources = [['rxwire', 'rxwire'], ['rxwire/testing', 'rxwire/testing'], ['rxwire/server', 'rxwire/server'], ['rxwire/redis', 'rxwire/redis'], [example.file, selfModule], ['rxjs', 'rxjs'], ['ws', 'ws'], ['node:net', 'node:net']];
   for (const [key, specifier] of sources) {
     const names = [...(exportTable.get(key) ?? [])].filter(needed);
     names.forEach((name) => own.add(name));
@@ -276,7 +289,7 @@ function typeCheck(examples, exportTable, { keep = false } = {}) {
         skipLibCheck: true,
         types: ['node', 'jest'],
         typeRoots: [path.join(root, 'node_modules', '@types')],
-        paths: { rxwire: ['./lib/index.ts'], 'rxwire/testing': ['./lib/testing/index.ts'], 'rxwire/server': ['./lib/server/index.ts'] },
+        paths: { rxwire: ['./lib/index.ts'], 'rxwire/testing': ['./lib/testing/index.ts'], 'rxwire/server': ['./lib/server/index.ts'], 'rxwire/redis': ['./lib/redis/index.ts'] },
       },
       files: names,
     };

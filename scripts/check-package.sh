@@ -2,18 +2,21 @@
 # Checks the package as it would be published: packs it (needs `npm run build` first), lints the
 # tarball with publint and @arethetypeswrong/cli, then installs it into a throwaway consumer
 # project and uses it from ESM (.mjs), CommonJS (.cjs), TypeScript (moduleResolution node16 and
-# bundler) and a browser bundle (esbuild, which must not pull in ws). Exits non-zero on any problem.
+# bundler) and a browser bundle (esbuild, which must not pull in ws). rxwire/redis is checked across
+# two servers and a redis-server of its own (redis-server must be on PATH; .ci/run installs it).
+# Exits non-zero on any problem.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export NO_UPDATE_NOTIFIER=1 npm_config_fund=false npm_config_audit=false
 
-for built in dist/cjs/index.js dist/cjs/testing/index.js dist/cjs/server/index.js dist/esm/browser.js; do
+for built in dist/cjs/index.js dist/cjs/testing/index.js dist/cjs/server/index.js dist/cjs/redis/index.js dist/esm/browser.js; do
   [ -f "$built" ] || { echo "check-package: $built is missing; run \`npm run build\` first" >&2; exit 1; }
 done
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/rxwire-package.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+redis_pid=''
+trap '[ -z "$redis_pid" ] || kill "$redis_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 echo "== npm pack"
 tarball="$tmp/$(npm pack --silent --pack-destination "$tmp" | tail -n 1)"
@@ -33,8 +36,9 @@ version() { node -p "require('$root/node_modules/$1/package.json').version"; }
 echo '{ "name": "rxwire-consumer", "private": true }' > "$consumer/package.json"
 # The versions this repo is tested with, so that npm's cache (warm after `npm ci`) serves them.
 # @types/ws: rxwire/testing's declarations use ws's types (without them they degrade to `any`).
+# redis: rxwire/redis's optional peer dependency.
 (cd "$consumer" && npm install --prefer-offline --no-save --silent --ignore-scripts "$tarball" \
-  "rxjs@$(version rxjs)" "@types/node@$(version @types/node)" "@types/ws@$(version @types/ws)") > "$tmp/install.log" 2>&1 &
+  "rxjs@$(version rxjs)" "redis@$(version redis)" "@types/node@$(version @types/node)" "@types/ws@$(version @types/ws)") > "$tmp/install.log" 2>&1 &
 install=$!
 
 failed=''
@@ -108,10 +112,49 @@ const { listen } = require('rxwire/server');
 if (typeof listen !== 'function') throw new Error('rxwire/server: no listen() from require');
 console.log('rxwire/server (.cjs): ok');
 JS
+# rxwire/redis: two servers on one redis-server; a publish on one reaches a client of the other.
+cat > redis.mjs <<'JS'
+import { firstValueFrom, filter } from 'rxjs';
+import { connect } from 'rxwire';
+import { listen } from 'rxwire/server';
+import { redisBroker, BrokerUnavailableError } from 'rxwire/redis';
+
+const url = `redis://127.0.0.1:${process.env.REDIS_PORT}`;
+const brokers = [redisBroker({ url, logger: false }), redisBroker({ url, logger: false })];
+await Promise.all(brokers.map((b) => firstValueFrom(b.health$.pipe(filter(({ status }) => status === 'up')))));
+const [a, b] = brokers.map((broker) => listen({ port: 0, broker, logger: false }));
+await Promise.all([a.ready, b.ready]);
+b.connections$.subscribe((peer) => peer.join('room'));
+const socket = connect(b.url, { logger: false });
+const got = firstValueFrom(socket.messages$);
+await socket.opened({ timeout: 2000 });
+let n = 0;
+// Until b's SUBSCRIBE is in place, a's publishes reach nobody: publish until one arrives (bounded).
+const timer = setInterval(() => a.publish('room', { hello: ++n }), 20);
+const message = await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Error('redis: nothing relayed within 5 s')), 5000))]);
+clearInterval(timer);
+if (typeof message.hello !== 'number') throw new Error('redis: wrong message');
+if (typeof BrokerUnavailableError !== 'function') throw new Error('redis: no BrokerUnavailableError');
+await socket.close();
+await Promise.all([a.close(), b.close()]);
+console.log('rxwire/redis (.mjs): ok, relayed across two servers, and the process exits');
+JS
+cat > redis.cjs <<'JS'
+const { redisBroker } = require('rxwire/redis');
+if (typeof redisBroker !== 'function') throw new Error('rxwire/redis: no redisBroker() from require');
+console.log('rxwire/redis (.cjs): ok');
+JS
 node esm.mjs
 node cjs.cjs
 node server.mjs
 node server.cjs
+redis_port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no > "$tmp/redis.log" 2>&1 &
+redis_pid=$!
+for _ in $(seq 1 100); do grep -q 'Ready to accept' "$tmp/redis.log" && break; sleep 0.05; done
+REDIS_PORT="$redis_port" node redis.mjs
+kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true; redis_pid=''
+node redis.cjs
 
 # TypeScript. The @ts-expect-error lines fail the check if the types degrade to `any`.
 cat > use.ts <<'TS'
@@ -158,6 +201,19 @@ server.connections$.subscribe((peer: Peer<{ text: string }, { text: string; from
 server.broadcast({ text: 1 });
 export const done: Promise<ShutdownReport> = server.close();
 TS
+cat > redis.ts <<'TS'
+import { listen } from 'rxwire/server';
+import { redisBroker, type BrokerGap, type RedisBrokerOptions } from 'rxwire/redis';
+
+const options: RedisBrokerOptions = { url: 'redis://127.0.0.1:6379', probe: { interval: 1000 } };
+const broker = redisBroker(options);
+broker.gaps$.subscribe((gap: BrokerGap) => console.log(gap.topics.join(), gap.to - gap.from));
+const server = listen<{ text: string }, { text: string }>({ port: 0, broker });
+server.relayErrors$.subscribe((error) => console.log(error.topic, error.since));
+// @ts-expect-error: not an option
+redisBroker({ urls: [] });
+export const count: number = server.publish('room', { text: 'hi' });
+TS
 # A Node project (node16, @types/node, skipLibCheck as most have it) and a browser project
 # (bundler, no @types; rxwire's and rxjs's declarations checked too), in one `tsc -b` process.
 cat > tsconfig.node16.json <<'JSON'
@@ -166,7 +222,7 @@ cat > tsconfig.node16.json <<'JSON'
     "module": "node16", "moduleResolution": "node16", "target": "ES2022", "lib": ["ES2022"],
     "types": ["node"], "strict": true, "noEmit": true, "skipLibCheck": true
   },
-  "files": ["use.ts", "use.mts", "use.cts", "testing.ts", "server.ts"]
+  "files": ["use.ts", "use.mts", "use.cts", "testing.ts", "server.ts", "redis.ts"]
 }
 JSON
 cat > tsconfig.bundler.json <<'JSON'
@@ -180,7 +236,7 @@ cat > tsconfig.bundler.json <<'JSON'
 JSON
 echo '{ "files": [], "references": [{ "path": "./tsconfig.node16.json" }, { "path": "./tsconfig.bundler.json" }] }' > tsconfig.json
 node "$root/node_modules/typescript/bin/tsc" -b
-echo "typescript: ok (node16: .ts, .mts, .cts, rxwire/testing and rxwire/server; bundler without @types)"
+echo "typescript: ok (node16: .ts, .mts, .cts, rxwire/testing, rxwire/server and rxwire/redis; bundler without @types)"
 
 # A browser bundle of the installed package: the browser condition, and no ws.
 cat > bundle.cjs <<'JS'

@@ -259,3 +259,33 @@ export function quietRejection(error: Error): Promise<void> {
 export function asError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(String(thrown));
 }
+
+/**
+ * A message could not be handed to the broker that relays it to the other nodes (`rxwire/redis`:
+ * Redis is unreachable, or the command failed). Local delivery is not affected: the peers of this
+ * node got the message. `broker.publish()` rejects with it; a server's `publish()`/`broadcast()`
+ * report it on `server.relayErrors$`.
+ *
+ * @example
+ * ```ts
+ * server.relayErrors$.subscribe((e: BrokerUnavailableError) => console.warn(`not relayed to ${e.topic ?? 'every node'}`, e.cause));
+ * ```
+ */
+export class BrokerUnavailableError extends Error {
+  override name = 'BrokerUnavailableError';
+  /** The topic of the publish, or `null` for a broadcast. */
+  readonly topic: string | null;
+  /** The message as given to `publish()`/`broadcast()`, or its wire data when only that was known. */
+  readonly payload: unknown;
+  /** Since when the broker has been down (epoch ms), when it knew it was. */
+  readonly since: number | undefined;
+
+  constructor(topic: string | null, payload: unknown, since: number | undefined, options?: { cause?: unknown }) {
+    const what = topic === null ? 'a broadcast' : `a publish to \`${topic}\``;
+    const cause = options?.cause === undefined ? '' : `: ${describe(options.cause)}`;
+    super(`The broker is unavailable: ${what} reached this node's peers only${cause}`, options);
+    this.topic = topic;
+    this.payload = payload;
+    this.since = since;
+  }
+}

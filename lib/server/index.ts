@@ -8,3 +8,5 @@ export { listen, type Server } from './server.js';
 export type { Peer } from './peer-api.js';
 export type { PeerClose, PeerRequest, ServerOptions, ServerSessionOptions, ShutdownReport, SlowConsumerPolicy, VerifyResult } from './options.js';
 export { SERVER_DEFAULTS } from './options.js';
+export { memoryBroker, memoryBus, type Broker, type BrokerGap, type BrokerHealth, type MemoryBrokerOptions, type MemoryBus } from './broker.js';
+export { BrokerUnavailableError } from '../core/errors.js';

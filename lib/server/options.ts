@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, Server as HttpServer } from 'node:http';
 import type { SchedulerLike } from 'rxjs';
 import type { WireData } from '../core/codec.js';
+import type { Broker } from './broker.js';
 import type { CloseInfo } from '../core/errors.js';
 import type { Logger } from '../core/report.js';
 import { SESSION_DEFAULTS, validateSession, type SessionOptions } from '../core/session-options.js';
@@ -180,6 +181,14 @@ export interface ServerOptions<In = unknown, Out = unknown> {
    */
   logger?: false | Logger;
   /**
+   * Relays `publish()` and `broadcast()` to the other nodes of a cluster, and theirs to this node's
+   * peers: `redisBroker({ url })` from `rxwire/redis`, or a {@link memoryBroker} on a shared bus.
+   * The server owns it: `close()` closes it. This node's peers get a message at once, before it is
+   * relayed; a failed relay goes to `server.relayErrors$`. See docs/scaling.md.
+   * @default undefined (this process only, with no cost on the local fan-out path)
+   */
+  broker?: Broker;
+  /**
    * The scheduler for every timer, for virtual-time tests.
    * @default asyncScheduler
    */
@@ -242,7 +251,7 @@ export const SERVER_DEFAULTS = {
 
 const KEYS = [
   'port', 'host', 'server', 'path', 'serialize', 'deserialize', 'buffer', 'slowConsumer', 'highWaterMark', 'heartbeat',
-  'verify', 'allowedOrigins', 'maxPayload', 'maxConnections', 'inboundRate', 'holdLimit', 'closeTimeout', 'logger', 'scheduler', 'session',
+  'verify', 'allowedOrigins', 'maxPayload', 'maxConnections', 'inboundRate', 'holdLimit', 'closeTimeout', 'logger', 'scheduler', 'session', 'broker',
 ];
 
 /** Validates `listen()`'s options, throwing on the first that is wrong. */
@@ -293,4 +302,11 @@ export function validateServerOptions(options: unknown): void {
   checkNumber('holdLimit', o.holdLimit, { min: 0, integer: true, infinity: true });
   checkDelay('closeTimeout', o.closeTimeout);
   checkScheduler('scheduler', o.scheduler);
+  if (o.broker !== undefined && !isBroker(o.broker)) invalid('broker', 'a Broker (publish, subscribe, close, health$, gaps$)', o.broker);
+}
+
+function isBroker(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const b = value as Record<string, unknown>;
+  return ['publish', 'subscribe', 'close'].every((name) => typeof b[name] === 'function') && typeof b.health$ === 'object' && typeof b.gaps$ === 'object';
 }

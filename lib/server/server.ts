@@ -1,10 +1,10 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { asyncScheduler, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, ignoreElements, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { checkCloseArguments } from '../core/close-codes.js';
-import { createCodec, type Codec } from '../core/codec.js';
-import { ConnectionClosedError, HeartbeatTimeoutError, describe } from '../core/errors.js';
+import { createCodec, type Codec, type WireData } from '../core/codec.js';
+import { ConnectionClosedError, HeartbeatTimeoutError, describe, type BrokerUnavailableError } from '../core/errors.js';
 import { createReporter, type Reporter } from '../core/report.js';
 import type { TcpSocket } from '../transports/ws.js';
 import { SERVER_DEFAULTS, validateServerOptions, type PeerRequest, type ServerOptions, type ShutdownReport, type VerifyResult } from './options.js';
@@ -13,6 +13,7 @@ import type { Peer, PeerContext } from './peer-api.js';
 import { SessionRegistry } from './sessions.js';
 import { resolveSession } from '../core/session-options.js';
 import { SESSION_PROTOCOL } from '../core/session-frames.js';
+import { Relay } from './relay.js';
 
 /**
  * A WebSocket server whose every accepted client is a {@link Peer} with its own single writer and
@@ -39,10 +40,22 @@ export interface Server<In = unknown, Out = unknown> {
   /**
    * Serializes `message` once and queues it on every live peer's own writer (`except` one peer,
    * or only those `filter` accepts). Never waits for a slow peer; returns how many it was queued on.
+   * With a `broker`, also relays it to every other node (a failure goes to `relayErrors$`); a
+   * broadcast with a `filter` stays on this node (a predicate cannot travel).
    */
   broadcast(message: Out, options?: { except?: Peer<In, Out>; filter?: (peer: Peer<In, Out>) => boolean }): number;
-  /** Serializes `message` once and queues it on every peer that joined `topic`; returns how many. */
+  /**
+   * Serializes `message` once and queues it on every peer that joined `topic`; returns how many
+   * (on this node). With a `broker`, also relays it to every other node, whose peers in `topic`
+   * get it in this node's publish order; a failure goes to `relayErrors$`.
+   */
   publish(topic: string, message: Out): number;
+  /**
+   * With a `broker`: every publish or broadcast that could not be relayed to the other nodes
+   * (this node's peers got it). Without a subscriber, each goes to the `logger`. Never errors;
+   * completes when the server has closed. Without a broker: nothing, and completes at close.
+   */
+  readonly relayErrors$: Observable<BrokerUnavailableError>;
   /**
    * Shuts down, idempotently: refuses new upgrades (503), lets each peer's queue flush, closes
    * every peer with `code`/`reason`, terminates those not closed within `timeout` ms, stops
@@ -85,6 +98,8 @@ class RxServer<In, Out> implements Server<In, Out> {
   readonly #topics = new Map<string, Set<ServerPeer<In, Out>>>();
   readonly #closings = new Set<Promise<unknown>>();
   readonly #sessions: SessionRegistry<ServerPeer<In, Out>>;
+  /** With a broker: the other nodes' publishes in, this node's out. */
+  readonly #relay: Relay | undefined;
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => void this.#upgrade(request, socket, head);
   #heartbeat: Subscription | undefined;
   #closing: Promise<ShutdownReport> | undefined;
@@ -114,18 +129,25 @@ class RxServer<In, Out> implements Server<In, Out> {
       report: this.#report,
       joined: (peer, topic) => {
         let members = this.#topics.get(topic);
-        if (!members) this.#topics.set(topic, (members = new Set()));
+        if (!members) {
+          this.#topics.set(topic, (members = new Set()));
+          this.#relay?.joined(topic);
+        }
         members.add(peer);
       },
       left: (peer, topic) => {
         const members = this.#topics.get(topic);
-        if (members?.delete(peer) && members.size === 0) this.#topics.delete(topic);
+        if (members?.delete(peer) && members.size === 0) {
+          this.#topics.delete(topic);
+          this.#relay?.left(topic);
+        }
       },
       track: (closing) => {
         this.#closings.add(closing);
         void closing.then(() => this.#closings.delete(closing));
       },
     };
+    this.#relay = options.broker && new Relay(options.broker, (topic, data) => this.#relayed(topic, data), this.#report);
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxPayload ?? SERVER_DEFAULTS.maxPayload,
@@ -153,12 +175,17 @@ class RxServer<In, Out> implements Server<In, Out> {
     return `ws://${host.includes(':') ? `[${host}]` : host}:${this.#port}${this.#options.path ?? '/'}`;
   }
 
+  get relayErrors$(): Observable<BrokerUnavailableError> {
+    return this.#relay?.errors$ ?? this.#connections.pipe(ignoreElements());
+  }
+
   broadcast(message: Out, options: { except?: Peer<In, Out>; filter?: (peer: Peer<In, Out>) => boolean } = {}): number {
-    return this.#fanOut(this.peers, message, options);
+    return this.#fanOut(this.peers, message, options, options.filter ? undefined : null);
   }
 
   publish(topic: string, message: Out): number {
     const members = this.#topics.get(topic);
+    if (this.#relay) return this.#fanOut(members ?? NO_PEERS, message, {}, topic);
     return members ? this.#fanOut(members, message, {}) : 0;
   }
 
@@ -171,16 +198,34 @@ class RxServer<In, Out> implements Server<In, Out> {
     return this.#closing;
   }
 
-  #fanOut(peers: Iterable<ServerPeer<In, Out>>, message: Out, { except, filter }: { except?: Peer<In, Out>; filter?: (peer: Peer<In, Out>) => boolean }): number {
+  /** Queues `message` on `peers`; with a broker and a `relay` topic (`null`: broadcast), relays it after. */
+  #fanOut(
+    peers: Iterable<ServerPeer<In, Out>>,
+    message: Out,
+    { except, filter }: { except?: Peer<In, Out>; filter?: (peer: Peer<In, Out>) => boolean },
+    relay?: string | null,
+  ): number {
     if (this.#closing) return 0;
-    const data = this.#codec.encode(message); // once, for every peer
+    const data = this.#codec.encode(message); // once, for every peer and the broker
     let queued = 0;
     for (const peer of [...peers]) {
       if (peer === except || peer.ended || (filter && !filter(peer))) continue;
       peer.offer(message, data);
       queued++;
     }
+    if (relay !== undefined) this.#relay?.publish(relay, data, message);
     return queued;
+  }
+
+  /**
+   * Another node's publish (`topic`) or broadcast (`null`), as its wire data: queued on the local
+   * members. This node never had the message object, so a peer that drops it reports the wire
+   * data as the drop's payload.
+   */
+  #relayed(topic: string | null, data: WireData): void {
+    if (this.#closing) return;
+    const peers = topic === null ? this.peers : this.#topics.get(topic);
+    if (peers) for (const peer of [...peers]) peer.offer(data as unknown as Out, data);
   }
 
   async #listen(): Promise<void> {
@@ -293,6 +338,7 @@ class RxServer<In, Out> implements Server<In, Out> {
     for (const subscription of counting) subscription.unsubscribe();
     this.#http.off('upgrade', this.#onUpgrade);
     this.#wss.close();
+    await this.#relay?.close();
     if (!this.#attached) {
       await new Promise<void>((resolve) => {
         this.#http.close(() => resolve());
@@ -303,6 +349,8 @@ class RxServer<In, Out> implements Server<In, Out> {
     return { peers: peers.length, closedCleanly: peers.filter((peer) => cleanly.has(peer)).length, terminated, dropped };
   }
 }
+
+const NO_PEERS: ReadonlySet<never> = new Set();
 
 /** Answers an upgrade with an HTTP error and closes the socket. */
 function refuse(socket: Duplex, status: number, reason = STATUS_CODES[status] ?? 'Refused'): void {
