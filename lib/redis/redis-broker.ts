@@ -7,6 +7,7 @@ import { BrokerUnavailableError, asError, describe } from '../core/errors.js';
 import { createReporter, type Reporter } from '../core/report.js';
 import type { Broker, BrokerGap, BrokerHealth } from '../server/broker.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { RedisSessionStore } from './session-store.js';
 import { REDIS_BROKER_DEFAULTS, validateRedisBrokerOptions, type RedisBrokerOptions } from './options.js';
 
 /**
@@ -41,6 +42,7 @@ interface RedisConnection {
   on(event: 'error' | 'ready' | 'end', listener: (error?: unknown) => void): unknown;
   connect(): Promise<unknown>;
   publish(channel: string, message: string | Buffer): Promise<number>;
+  sendCommand(args: readonly string[]): Promise<unknown>;
   subscribe(channel: string, listener: (message: Buffer) => void, bufferMode: true): Promise<void>;
   unsubscribe(channel: string, listener: (message: Buffer) => void, bufferMode: true): Promise<void>;
   close(): Promise<void>;
@@ -54,6 +56,7 @@ const PROBE_PATIENCE = 5;
 
 class RedisBroker implements Broker {
   readonly nodeId: string;
+  readonly sessions: RedisSessionStore;
   readonly #ownId: Buffer;
   readonly #url: string;
   readonly #prefix: string;
@@ -105,6 +108,7 @@ class RedisBroker implements Broker {
     this.#health = new BehaviorSubject<BrokerHealth>({ status: 'down', since: scheduler.now() });
     this.health$ = this.#health.asObservable();
     this.#probeChannel = `${prefix}p:${nodeId}`;
+    this.sessions = new RedisSessionStore((args) => this.#command(args), nodeId, prefix);
     this.#publisher = this.#connect('publisher');
     this.#subscriber = this.#connect('subscriber');
     this.#scheduleProbe();
@@ -122,6 +126,18 @@ class RedisBroker implements Broker {
         throw new BrokerUnavailableError(topic, data, this.#downSince(), { cause: asError(error) });
       },
     );
+  }
+
+  /** A command on the publisher connection (the session store's); rejects at once while Redis is down. */
+  #command(args: readonly string[]): Promise<unknown> {
+    const publisher = this.#publisher;
+    if (this.#closed || !publisher.isReady) {
+      return Promise.reject(new Error(`Redis is unavailable: ${this.#closed ? 'the broker is closed' : describe(this.#lastError ?? 'not connected yet')}`));
+    }
+    return publisher.sendCommand(args).then((reply) => {
+      this.#replies++;
+      return reply;
+    });
   }
 
   subscribe(topic: string | null): Observable<WireData> {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BehaviorSubject, Observable, Subject } from 'rxjs';
 import type { WireData } from '../core/codec.js';
 import { BrokerUnavailableError } from '../core/errors.js';
+import type { SessionStore } from './session-store.js';
 
 /**
  * What a broker says of its link to the other nodes: `'up'`, or `'down'` with the error that took
@@ -71,6 +72,11 @@ export interface Broker {
   subscribe(topic: string | null): Observable<WireData>;
   /** Unsubscribes everything and disconnects; idempotent. */
   close(): Promise<void>;
+  /**
+   * Where sessions live when they must outlive their node (`listen({ session: { store: 'broker' } })`);
+   * undefined for a broker that cannot keep them (the memory broker).
+   */
+  readonly sessions?: SessionStore;
 }
 
 /**

@@ -64,6 +64,14 @@ export interface ServerSessionOptions extends SessionOptions {
    * @default 120000
    */
   resumeWindow?: number;
+  /**
+   * Where sessions live: in this process (`'memory'`), or in the broker's store (`'broker'`, e.g.
+   * Redis through `redisBroker()`), so that a client whose node died resumes on another node with
+   * nothing lost or duplicated. Each reliable message is then written ahead to the store: it costs
+   * a round trip to Redis before a message goes out or is delivered (docs/scaling.md).
+   * @default 'memory'
+   */
+  store?: 'memory' | 'broker';
 }
 
 /**
@@ -289,8 +297,15 @@ export function validateServerOptions(options: unknown): void {
     invalid('allowedOrigins', 'an array of strings', o.allowedOrigins);
   }
   checkNumber('maxPayload', o.maxPayload, { min: 1, integer: true });
-  validateSession(o.session, ['resumeWindow']);
-  if (typeof o.session === 'object' && o.session) checkDelay('session.resumeWindow', (o.session as Record<string, unknown>).resumeWindow);
+  validateSession(o.session, ['resumeWindow', 'store']);
+  if (typeof o.session === 'object' && o.session) {
+    const { resumeWindow, store } = o.session as Record<string, unknown>;
+    checkDelay('session.resumeWindow', resumeWindow);
+    if (store !== undefined && store !== 'memory' && store !== 'broker') invalid('session.store', "'memory' or 'broker'", store);
+    if (store === 'broker' && !(o.broker as { sessions?: unknown } | undefined)?.sessions) {
+      throw new TypeError("`session.store: 'broker'` needs a broker that keeps sessions (`broker: redisBroker(…)`); the memory broker does not");
+    }
+  }
   checkNumber('maxConnections', o.maxConnections, { min: 0, integer: true, infinity: true });
   if (checkObject('inboundRate', o.inboundRate, true) && o.inboundRate) {
     const r = o.inboundRate as Record<string, unknown>;

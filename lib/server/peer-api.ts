@@ -71,7 +71,7 @@ export interface PeerContext<In, Out> {
   readonly inboundRate: false | { perSecond: number; burst: number };
   readonly report: Reporter;
   /** With sessions: their options, how long a session waits for its client, and where it is written ahead (if anywhere). */
-  readonly session: (ResolvedSession & { resumeWindow: number; store: { api: SessionStore; nodeId: string } | undefined }) | undefined;
+  readonly session: (ResolvedSession & { resumeWindow: number; store: { api: SessionStore } | undefined }) | undefined;
   /** Topic membership lives with the server: it publishes. */
   joined(peer: ServerPeer<In, Out>, topic: string): void;
   left(peer: ServerPeer<In, Out>, topic: string): void;

@@ -20,7 +20,6 @@ export interface PeerSessionConfig<Out> {
   /** With a session store: where the session is written ahead, as which node, and how failures are told. */
   readonly store?: {
     readonly api: SessionStore;
-    readonly nodeId: string;
     /** Delivers an incoming message once it is stored. */
     readonly deliver: (payload: string | Uint8Array) => void;
     /** A store operation failed: the session's guarantee holds on this node only until it works again. */
@@ -67,7 +66,7 @@ export class PeerSession<Out> {
   release(): Promise<boolean> {
     const { store } = this.#config;
     if (!store) return Promise.resolve(true);
-    return (this.#released ??= store.api.end(this.#id, store.nodeId).catch((error: unknown) => {
+    return (this.#released ??= store.api.end(this.#id).catch((error: unknown) => {
       store.failed(error, 'the end of the session');
       return true;
     }));

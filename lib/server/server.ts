@@ -117,7 +117,11 @@ class RxServer<In, Out> implements Server<In, Out> {
     const resumeWindow = (typeof options.session === 'object' ? options.session.resumeWindow : undefined) ?? SERVER_DEFAULTS.session.resumeWindow;
     this.#sessions = new SessionRegistry(scheduler);
     this.#context = {
-      session: session && { ...session, resumeWindow, store: undefined },
+      session: session && {
+        ...session,
+        resumeWindow,
+        store: typeof options.session === 'object' && options.session.store === 'broker' && options.broker?.sessions ? { api: options.broker.sessions } : undefined,
+      },
       codec: this.#codec,
       scheduler,
       buffer,
@@ -274,18 +278,25 @@ class RxServer<In, Out> implements Server<In, Out> {
 
   #accept(ws: WebSocket, tcp: TcpSocket, request: PeerRequest): void {
     if (ws.protocol !== SESSION_PROTOCOL) return this.#admit(new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context));
-    // A session: the client's hello says which one it resumes, if any.
-    this.#sessions.awaitHello(ws, this.#context.closeTimeout, this.#context.track, (hello) => {
-      if (this.#closing) return void ws.terminate();
-      const existing = this.#sessions.get(hello.id);
-      if (existing && !existing.ended) return existing.resume(ws, tcp, hello.ack);
-      const id = this.#sessions.newId();
-      const peer = new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context, { id });
-      this.#sessions.add(id, peer);
-      void peer.closed.then(() => this.#sessions.delete(id, peer));
-      this.#admit(peer);
-      return undefined;
-    });
+    // A session: the client's hello says which one it resumes (here, or from another node through the store), if any.
+    const session = this.#context.session as NonNullable<PeerContext<In, Out>['session']>;
+    this.#sessions.accept(
+      ws,
+      tcp,
+      {
+        closeTimeout: this.#context.closeTimeout,
+        track: this.#context.track,
+        store: session.store?.api,
+        ttl: session.resumeWindow,
+        failed: (error) => this.#report.warn('store', `the session store failed: ${describe(error)}`, { error }),
+      },
+      (state) => {
+        if (this.#closing) return undefined;
+        const peer = new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context, state);
+        this.#admit(peer);
+        return peer;
+      },
+    );
   }
 
   #admit(peer: ServerPeer<In, Out>): void {

@@ -16,20 +16,21 @@ export interface StoredSession {
  * — every reliable message to the client before it is written to the socket, every reliable
  * message from the client before it is delivered — so a client whose node died resumes on
  * another with nothing lost or duplicated. Keys expire `ttl` ms after their last write; a node
- * refreshes those of its connected sessions (`touch`). A session belongs to one node at a time
- * (`claim` moves it).
+ * refreshes those of its connected sessions (`touch`). A store speaks for one node; a session
+ * belongs to one node at a time (`claim` moves it to this one, and a node's writes to a session it
+ * no longer holds fail).
  *
  * @example
  * ```ts
- * const found = await store.claim(sessionId, nodeId);
+ * const found = await store.claim(sessionId, 120_000);
  * if (found) console.log(`resuming: ${found.outgoing.length} messages to replay after ${found.received}`);
  * ```
  */
 export interface SessionStore {
-  /** A new session of `nodeId`. */
-  create(id: string, nodeId: string, ttl: number): Promise<void>;
-  /** Takes session `id` over for `nodeId`: its state, or undefined if it is unknown (never made, expired, ended). */
-  claim(id: string, nodeId: string, ttl: number): Promise<StoredSession | undefined>;
+  /** A new session of this node's. */
+  create(id: string, ttl: number): Promise<void>;
+  /** Takes session `id` over for this node: its state, or undefined if it is unknown (never made, expired, ended). */
+  claim(id: string, ttl: number): Promise<StoredSession | undefined>;
   /** Writes ahead reliable message `seq` to the client. */
   sent(id: string, seq: number, data: WireData, ttl: number): Promise<void>;
   /** Writes ahead that reliable message `seq` from the client is delivered. */
@@ -38,6 +39,6 @@ export interface SessionStore {
   acknowledged(id: string, seq: number): Promise<void>;
   /** Keeps these sessions from expiring (they are connected). */
   touch(ids: readonly string[], ttl: number): Promise<void>;
-  /** Ends session `id` if `nodeId` still holds it; resolves with whether it did (false: it moved to another node). */
-  end(id: string, nodeId: string): Promise<boolean>;
+  /** Ends session `id` if this node still holds it; resolves with whether it did (false: it moved to another node). */
+  end(id: string): Promise<boolean>;
 }

@@ -3,18 +3,30 @@ import type { Subscription, SchedulerLike } from 'rxjs';
 import type { WebSocket } from 'ws';
 import { describe } from '../core/errors.js';
 import { parseFrame, SESSION_PROTOCOL, type Hello } from '../core/session-frames.js';
+import type { SessionStore, StoredSession } from './session-store.js';
 
 /** Milliseconds a session connection may take to say hello before it is closed with 1002. */
 export const HELLO_TIMEOUT = 10_000;
 
+/** What the registry needs of a peer. */
+export interface SessionPeer {
+  readonly ended: boolean;
+  readonly connected: boolean;
+  readonly sessionId: string | undefined;
+  readonly closed: Promise<unknown>;
+  resume(ws: WebSocket, tcp: never, clientAck: number): string | undefined;
+}
+
 /**
- * The server's sessions: which peer holds each session id, and the connections that have not said
- * hello yet (each bounded by {@link HELLO_TIMEOUT}, closed at shutdown).
+ * The server's sessions: which peer holds each session id, the connections that have not said
+ * hello yet (each bounded by {@link HELLO_TIMEOUT}, closed at shutdown), and with a session store,
+ * the sessions taken over from other nodes and the refresh of the connected ones' expiry.
  */
-export class SessionRegistry<P> {
+export class SessionRegistry<P extends SessionPeer> {
   readonly #sessions = new Map<string, P>();
   readonly #pending = new Map<WebSocket, Subscription>();
   readonly #scheduler: SchedulerLike;
+  #touch: Subscription | undefined;
 
   constructor(scheduler: SchedulerLike) {
     this.#scheduler = scheduler;
@@ -27,21 +39,8 @@ export class SessionRegistry<P> {
     return false;
   }
 
-  /** A new session id: random, unguessable. */
-  newId(): string {
-    return randomUUID();
-  }
-
   get(id: string | null): P | undefined {
     return id === null ? undefined : this.#sessions.get(id);
-  }
-
-  add(id: string, peer: P): void {
-    this.#sessions.set(id, peer);
-  }
-
-  delete(id: string, peer: P): void {
-    if (this.#sessions.get(id) === peer) this.#sessions.delete(id);
   }
 
   /**
@@ -49,7 +48,7 @@ export class SessionRegistry<P> {
    * returns why) closes it with 1002 (ended by `closeTimeout`; `track` gets its end, for a
    * shutdown to wait for).
    */
-  awaitHello(ws: WebSocket, closeTimeout: number, track: (closed: Promise<unknown>) => void, onHello: (hello: Hello) => string | undefined): void {
+  awaitHello(ws: WebSocket, closeTimeout: number, track: (closed: Promise<unknown>) => void, onHello: (hello: Hello) => Promise<string | undefined>): void {
     const ignore = (): void => undefined; // a protocol error: its 'close' follows
     const refuse = (reason: string): void => {
       ws.on('error', ignore);
@@ -63,7 +62,7 @@ export class SessionRegistry<P> {
       this.#pending.delete(ws);
       ws.off('message', first);
       ws.off('close', done);
-      ws.off('error', ignore);
+      // The 'error' listener stays: the peer's runtime adds its own, and until then an error must not throw.
     };
     const first = (data: Buffer, isBinary: boolean): void => {
       done();
@@ -75,8 +74,7 @@ export class SessionRegistry<P> {
       } catch (error) {
         return refuse(describe(error));
       }
-      const refused = onHello(hello);
-      if (refused !== undefined) refuse(refused);
+      void onHello(hello).then((refused) => refused !== undefined && refuse(refused));
     };
     ws.on('message', first);
     ws.on('close', done);
@@ -87,8 +85,48 @@ export class SessionRegistry<P> {
     }, HELLO_TIMEOUT));
   }
 
-  /** Shutdown: every connection still without a hello is terminated. */
+  /**
+   * A session connection: after its hello, `make` makes a peer for a new session, or for one taken
+   * over from `store` (another node held it); a session of this node's is resumed on its peer.
+   * `make` returns undefined when the server no longer accepts (then `ws` is terminated).
+   */
+  accept(
+    ws: WebSocket,
+    tcp: unknown,
+    config: { closeTimeout: number; track: (closed: Promise<unknown>) => void; store: SessionStore | undefined; ttl: number; failed: (error: unknown) => void },
+    make: (session: { id: string; restored?: StoredSession; clientAck: number }) => P | undefined,
+  ): void {
+    const { store, ttl } = config;
+    this.awaitHello(ws, config.closeTimeout, config.track, async (hello) => {
+      const existing = this.get(hello.id);
+      if (existing && !existing.ended) return existing.resume(ws, tcp as never, hello.ack);
+      const restored = store && hello.id !== null ? await store.claim(hello.id, ttl).catch((error: unknown) => void config.failed(error)) : undefined;
+      if (ws.readyState !== ws.OPEN) return undefined; // gone while the store answered
+      if (restored && hello.ack > restored.sent) return `hello.ack ${hello.ack} is beyond the last message sent (${restored.sent})`;
+      const id = restored ? (hello.id as string) : randomUUID();
+      if (!restored) void store?.create(id, ttl).catch(config.failed);
+      const peer = make({ id, clientAck: hello.ack, ...(restored && { restored }) });
+      if (!peer) return void ws.terminate();
+      this.#sessions.set(id, peer);
+      void peer.closed.then(() => this.#sessions.get(id) === peer && this.#sessions.delete(id));
+      return undefined;
+    });
+    if (store && !this.#touch) this.#startTouch(store, ttl, config.failed);
+  }
+
+  /** Keeps the connected sessions' keys alive in the store: every third of `ttl`, one touch of them all. */
+  #startTouch(store: SessionStore, ttl: number, failed: (error: unknown) => void): void {
+    const round = (): void => {
+      const ids = [...this.#sessions.values()].filter((peer) => peer.connected && !peer.ended).map((peer) => peer.sessionId as string);
+      if (ids.length > 0) void store.touch(ids, ttl).catch(failed);
+      this.#touch = this.#scheduler.schedule(round, Math.max(1, Math.floor(ttl / 3)));
+    };
+    this.#touch = this.#scheduler.schedule(round, Math.max(1, Math.floor(ttl / 3)));
+  }
+
+  /** Shutdown: every connection still without a hello is terminated; the touches stop. */
   closePending(): void {
+    this.#touch?.unsubscribe();
     for (const ws of [...this.#pending.keys()]) {
       this.#pending.get(ws)?.unsubscribe();
       this.#pending.delete(ws);
