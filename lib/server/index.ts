@@ -10,3 +10,4 @@ export type { PeerClose, PeerRequest, ServerOptions, ServerSessionOptions, Shutd
 export { SERVER_DEFAULTS } from './options.js';
 export { memoryBroker, memoryBus, type Broker, type BrokerGap, type BrokerHealth, type MemoryBrokerOptions, type MemoryBus } from './broker.js';
 export { BrokerUnavailableError } from '../core/errors.js';
+export type { SessionStore, StoredSession } from './session-store.js';

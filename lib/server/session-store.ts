@@ -22,8 +22,10 @@ export interface StoredSession {
  *
  * @example
  * ```ts
- * const found = await store.claim(sessionId, 120_000);
- * if (found) console.log(`resuming: ${found.outgoing.length} messages to replay after ${found.received}`);
+ * // The Redis broker has one; with it, a client whose node died resumes on another.
+ * const broker = redisBroker({ url: 'redis://127.0.0.1:6379' });
+ * const store: SessionStore | undefined = broker.sessions;
+ * const server = listen({ port: 8080, broker, session: { store: 'broker' } });
  * ```
  */
 export interface SessionStore {
