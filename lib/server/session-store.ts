@@ -1,6 +1,15 @@
 import type { WireData } from '../core/codec.js';
 
-/** A session as a {@link SessionStore} keeps it: enough for another node to take it over. */
+/**
+ * A session as a {@link SessionStore} keeps it: enough for another node to take it over.
+ *
+ * @example
+ * ```ts
+ * const broker = redisBroker({ url: 'redis://127.0.0.1:6379' });
+ * const taken: StoredSession | undefined = await broker.sessions?.claim('0f6e…', 120_000);
+ * if (taken) console.log(`${taken.outgoing.length} messages to replay; the client's last delivered: ${taken.received}`);
+ * ```
+ */
 export interface StoredSession {
   /** The last reliable message from the client that was delivered. */
   readonly received: number;
