@@ -43,45 +43,68 @@ async function startNode(name: string, redisUrl: string): Promise<Node> {
   return { proc, url: listening.url as string, inbox, exited };
 }
 
-test('a node SIGKILLed mid-stream: the client resumes its session on another node, nothing lost or duplicated either way', async () => {
+test('a node SIGKILLed mid-stream: its clients resume their sessions on the other nodes, nothing lost or duplicated either way', async () => {
   const redis = await startRedis();
   onDispose(() => redis.stop());
-  const a = await startNode('a', redis.url);
-  const b = await startNode('b', redis.url);
-  let target = a.url;
-  const socket = connect<{ n: number; node: string }, { n: number }>(() => target, { logger: false, session: true, reconnect: { initialDelay: 10, maxDelay: 100 } });
-  onDispose(() => socket.close());
-  const answers: Array<{ n: number; node: string }> = [];
-  socket.messages$.subscribe((message) => answers.push(message));
-  const errors: Error[] = [];
-  socket.errors$.subscribe((error) => errors.push(error));
-  const TOTAL = 3000;
-  const receipts: Array<Promise<void>> = [];
+  const nodes = await Promise.all(['a', 'b', 'c'].map((name) => startNode(name, redis.url)));
+  const [a, b, c] = nodes as [Node, Node, Node];
+  let killed = false;
+  const CLIENTS = 30;
+  const TOTAL = 400;
+  // Client i starts on node i % 3; after the kill, a client of a's goes to b or c.
+  const clients = Array.from({ length: CLIENTS }, (_, i) => {
+    let turn = i;
+    const pick = (): string => {
+      const node = nodes[turn++ % 3] as Node;
+      return killed && node === a ? pick() : node.url;
+    };
+    const socket = connect<{ n: number; node: string }, { n: number }>(pick, { logger: false, session: true, reconnect: { initialDelay: 10, maxDelay: 100 } });
+    onDispose(() => socket.close());
+    const answers: Array<{ n: number; node: string }> = [];
+    socket.messages$.subscribe((message) => answers.push(message));
+    const lost: Error[] = [];
+    socket.errors$.subscribe((error) => error instanceof SessionLostError && lost.push(error));
+    return { socket, answers, lost, onA: i % 3 === 0 };
+  });
+  await Promise.all(clients.map(({ socket }) => socket.opened()));
   let killedAt = 0;
   let firstAfterKill = 0;
-  for (let n = 0; n < TOTAL; n++) {
-    receipts.push(socket.send({ n }));
-    if (n % 100 === 99) await receipts[n - 50]; // a window: a few hundred in flight
-    if (n === 1500) {
-      a.proc.kill('SIGKILL'); // mid-stream: messages in flight both ways
-      killedAt = Date.now();
-      target = b.url;
-      const seen = answers.length;
-      void waitFor(() => answers.length > seen, 'an answer after the kill', 20_000).then(() => (firstAfterKill = Date.now()), () => undefined);
+  const produce = async ({ socket }: (typeof clients)[number]): Promise<void> => {
+    const receipts: Array<Promise<void>> = [];
+    for (let n = 0; n < TOTAL; n++) {
+      receipts.push(socket.send({ n }));
+      if (n % 50 === 49) await receipts[n - 25]; // a window: messages in flight both ways
+    }
+    await Promise.all(receipts); // every receipt resolves: nothing was rejected
+  };
+  const producing = Promise.all(clients.map(produce));
+  const watched = clients.find((client) => client.onA) as (typeof clients)[number];
+  await waitFor(() => watched.answers.length >= TOTAL / 2, 'half of the stream');
+  a.proc.kill('SIGKILL'); // mid-stream
+  killed = true;
+  killedAt = Date.now();
+  const seen = watched.answers.length;
+  void waitFor(() => watched.answers.length > seen, 'an answer after the kill', 20_000).then(() => (firstAfterKill = Date.now()), () => undefined);
+  await producing;
+  await waitFor(() => clients.every(({ answers }) => answers.length >= TOTAL), 'every answer', 20_000);
+  for (const { answers, lost, socket, onA } of clients) {
+    expect(answers.map(({ n }) => n)).toEqual(Array.from({ length: TOTAL }, (_, n) => n)); // once each, in order
+    expect(lost).toEqual([]);
+    if (onA) {
+      expect(new Set(answers.map(({ node }) => node)).has('a')).toBe(true);
+      expect(answers.at(-1)?.node).not.toBe('a'); // finished on another node
+      expect(socket.state.session?.resumed).toBe(true);
     }
   }
-  await Promise.all(receipts); // every receipt resolves: nothing was rejected
-  await waitFor(() => answers.length >= TOTAL, `every answer (${answers.length} of ${TOTAL})`, 20_000);
-  expect(answers.map(({ n }) => n)).toEqual(Array.from({ length: TOTAL }, (_, n) => n)); // once each, in order
-  expect(new Set(answers.map(({ node }) => node))).toEqual(new Set(['a', 'b']));
-  expect(errors.filter((e) => e instanceof SessionLostError)).toEqual([]);
-  expect(socket.state.session?.resumed).toBe(true);
-  expect(b.inbox.filter((m) => m.type === 'session')).toHaveLength(1); // b took the session over
+  const takenOver = [b, c].reduce((sum, node) => sum + node.inbox.filter((m) => m.type === 'session').length, 0);
+  expect(takenOver).toBe(CLIENTS); // 20 sessions began there, 10 were taken over from a
   expect((await a.exited).signal).toBe('SIGKILL');
   console.log(`resumed on another node: first answer ${firstAfterKill - killedAt} ms after the kill`);
-  await socket.close();
-  b.proc.send({ cmd: 'close' });
-  const closed = await waitFor(() => b.inbox.find((m) => m.type === 'closed'), 'b closed');
-  expect(closed.errors).toBe(0);
-  expect(await b.exited).toEqual({ code: 0, signal: null }); // it exits by itself
-}, 60_000);
+  await Promise.all(clients.map(({ socket }) => socket.close()));
+  for (const node of [b, c]) {
+    node.proc.send({ cmd: 'close' });
+    const closed = await waitFor(() => node.inbox.find((m) => m.type === 'closed'), 'the node closed');
+    expect(closed.errors).toBe(0);
+    expect(await node.exited).toEqual({ code: 0, signal: null }); // it exits by itself
+  }
+}, 90_000);
