@@ -7,6 +7,12 @@ import { SessionProtocolError } from './session-errors.js';
 import { ackFrame, reliableFrame, type SessionFrame } from './session-frames.js';
 import type { Writer } from './writer.js';
 
+/** One write to a session store: a message received (and delivered), and the messages sent meanwhile. */
+export interface StoreBatch {
+  readonly received?: number;
+  readonly sent: ReadonlyArray<{ readonly seq: number; readonly data: WireData }>;
+}
+
 /** What one end's session state needs. */
 export interface ResumableConfig<Out> {
   retain: { size: number; bytes: number };
@@ -20,14 +26,15 @@ export interface ResumableConfig<Out> {
   /** Reliable messages are unacknowledged or waiting (`true`), or none (`false`). */
   onOccupied?: (occupied: boolean) => void;
   /**
-   * With a session store (sessions that outlive their node): each side's progress is written
-   * ahead — an outgoing message before it goes to the socket, an incoming one before it is
-   * delivered (then through `deliver`, in order). Each resolves when stored, or when the store
-   * failed (reported by it: the guarantee then holds on this node only).
+   * With a session store (sessions that outlive their node): an outgoing message goes to the
+   * socket only once stored; an incoming one is delivered (through `deliver`) and then stored as
+   * received together with every message its handler sent meanwhile, in one write — all or none,
+   * so a node that dies midway leaves either the message and its answers, or neither (and the
+   * client sends it again). It is acknowledged once stored. `write` resolves when stored, or when
+   * the store failed (reported by it: the guarantee then holds on this node only).
    */
   store?: {
-    readonly sent: (seq: number, data: WireData) => Promise<void>;
-    readonly received: (seq: number) => Promise<void>;
+    readonly write: (batch: StoreBatch) => Promise<void>;
     readonly acknowledged: (seq: number) => void;
     readonly deliver: (payload: string | Uint8Array) => void;
   };
@@ -46,10 +53,10 @@ export class Resumable<Out> {
   readonly #config: ResumableConfig<Out>;
   /** The last reliable sequence number delivered in order. */
   #received = 0;
-  /** The last one accepted: delivered, or (with a store) being written ahead. */
+  /** The last one accepted: delivered (with a store, perhaps not stored yet). */
   #accepted = 0;
-  /** With a store: incoming messages written ahead, delivered in order once stored. */
-  #inflight: Array<{ seq: number; payload: string | Uint8Array; stored: boolean }> = [];
+  /** With a store, while an incoming message's handler runs: what it sends joins its write. */
+  #batch: { sent: Array<{ seq: number; data: WireData }>; done: Promise<void>; settle: () => void } | undefined;
   #epoch = 0;
   /** The last one acknowledged to the peer. */
   #acked = 0;
@@ -69,7 +76,7 @@ export class Resumable<Out> {
       admitted: () => writer.pump(),
       onDrop: config.onDrop,
       ...(config.onOccupied && { onOccupied: config.onOccupied }),
-      ...(config.store && { store: config.store.sent }),
+      ...(config.store && { store: (seq: number, data: WireData) => this.#stored(seq, data) }),
     });
     writer.useLane(this.retention);
   }
@@ -102,7 +109,7 @@ export class Resumable<Out> {
         }
         if (frame.seq > expected) throw new SessionProtocolError(`reliable message ${frame.seq} arrived while ${expected} was expected`);
         this.#accepted = frame.seq;
-        if (this.#config.store) return void this.#writeAhead(frame.seq, frame.payload);
+        if (this.#config.store) return void this.#deliverThenStore(frame.seq, frame.payload);
         this.#received = frame.seq;
         this.#scheduleAck();
         return frame.payload;
@@ -141,7 +148,6 @@ export class Resumable<Out> {
     this.detach();
     this.id = undefined;
     this.#received = this.#accepted = this.#acked = 0;
-    this.#inflight = [];
     this.#epoch++;
     return this.retention.clear(reason);
   }
@@ -161,22 +167,35 @@ export class Resumable<Out> {
     if (ack > before) this.#config.store?.acknowledged(ack);
   }
 
-  /** With a store: `seq` is written ahead; once it (and every one before it) is stored, delivered in order. */
-  #writeAhead(seq: number, payload: string | Uint8Array): void {
+  /**
+   * With a store: delivers `seq`, then writes it as received together with what its handler sent,
+   * in one write; acknowledged once that is stored.
+   */
+  #deliverThenStore(seq: number, payload: string | Uint8Array): void {
     const store = this.#config.store as NonNullable<ResumableConfig<Out>['store']>;
-    const item = { seq, payload, stored: false };
-    this.#inflight.push(item);
+    let settle!: () => void;
+    const batch = { sent: [] as Array<{ seq: number; data: WireData }>, done: new Promise<void>((resolve) => (settle = resolve)), settle };
+    this.#batch = batch;
+    try {
+      store.deliver(payload);
+    } finally {
+      this.#batch = undefined;
+    }
     const epoch = this.#epoch;
-    void store.received(seq).then(() => {
+    void store.write({ received: seq, sent: batch.sent }).then(() => {
+      batch.settle(); // its messages may go to the socket now
       if (epoch !== this.#epoch) return;
-      item.stored = true;
-      while (this.#inflight.length > 0 && (this.#inflight[0] as typeof item).stored) {
-        const next = this.#inflight.shift() as typeof item;
-        this.#received = next.seq;
-        store.deliver(next.payload);
-      }
+      this.#received = Math.max(this.#received, seq);
       this.#scheduleAck();
     });
+  }
+
+  /** With a store: an outgoing message is stored with the incoming one being handled, or alone. */
+  #stored(seq: number, data: WireData): Promise<void> {
+    const batch = this.#batch;
+    if (!batch) return (this.#config.store as NonNullable<ResumableConfig<Out>['store']>).write({ sent: [{ seq, data }] });
+    batch.sent.push({ seq, data });
+    return batch.done;
   }
 
   /** The acknowledgement a reliable frame written now carries (0: none needed). */

@@ -1,4 +1,5 @@
 import type { WireData } from '../core/codec.js';
+import type { StoreBatch } from '../core/resumable.js';
 import type { SessionStore, StoredSession } from '../server/session-store.js';
 
 /** Runs one Redis command (node-redis's `sendCommand` on the broker's command connection). */
@@ -6,17 +7,19 @@ export type RedisCommand = (args: readonly string[]) => Promise<unknown>;
 
 // Each session is two keys: a hash `<prefix>s:<id>` (owner, received, sent) and a stream
 // `<prefix>s:<id>:o` of the messages to the client not yet acknowledged, entry id `0-<seq>`.
-// Every write is one script (one round trip, atomic) that first checks that the writing node still
+// Every write is one script (one round trip, atomic: a message received and the answers its
+// handler sent are stored together or not at all) that first checks that the writing node still
 // owns the session, and refreshes both keys' expiry.
 
-const SENT = `if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return redis.error_reply('MOVED the session belongs to another node') end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '0-' .. ARGV[2], 'd', ARGV[3])
-redis.call('HSET', KEYS[1], 'sent', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4]) redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return 1`;
-const RECEIVED = `if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return redis.error_reply('MOVED the session belongs to another node') end
-redis.call('HSET', KEYS[1], 'received', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3]) redis.call('PEXPIRE', KEYS[2], ARGV[3])
+const WRITE = `if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return redis.error_reply('MOVED the session belongs to another node') end
+local last = nil
+for i = 5, #ARGV, 2 do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '0-' .. ARGV[i], 'd', ARGV[i + 1])
+  last = ARGV[i]
+end
+if last then redis.call('HSET', KEYS[1], 'sent', last) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'received', ARGV[4]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2]) redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1`;
 const CLAIM = `local state = redis.call('HMGET', KEYS[1], 'received', 'sent')
 if not state[1] then return false end
@@ -58,12 +61,10 @@ export class RedisSessionStore implements SessionStore {
     return { received: Number(received), sent: Number(sent), outgoing };
   }
 
-  async sent(id: string, seq: number, data: WireData, ttl: number): Promise<void> {
-    await this.#command(['EVAL', SENT, '2', ...this.#keys(id), this.#nodeId, String(seq), encode(data), String(ttl), String(this.#maxLength)]);
-  }
-
-  async received(id: string, seq: number, ttl: number): Promise<void> {
-    await this.#command(['EVAL', RECEIVED, '2', ...this.#keys(id), this.#nodeId, String(seq), String(ttl)]);
+  async write(id: string, { received, sent }: StoreBatch, ttl: number): Promise<void> {
+    const args = ['EVAL', WRITE, '2', ...this.#keys(id), this.#nodeId, String(ttl), String(this.#maxLength), received === undefined ? '' : String(received)];
+    for (const { seq, data } of sent) args.push(String(seq), encode(data));
+    await this.#command(args);
   }
 
   async acknowledged(id: string, seq: number): Promise<void> {

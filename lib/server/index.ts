@@ -4,7 +4,8 @@
  *
  * @module rxwire/server
  */
-export { listen, type Server } from './server.js';
+export { listen } from './server.js';
+export type { Server } from './server-api.js';
 export type { Peer } from './peer-api.js';
 export type { PeerClose, PeerRequest, ServerOptions, ServerSessionOptions, ShutdownReport, SlowConsumerPolicy, VerifyResult } from './options.js';
 export { SERVER_DEFAULTS } from './options.js';

@@ -52,8 +52,7 @@ export class PeerSession<Out> {
       onDrop: config.onDrop,
       ...(store && {
         store: {
-          sent: (seq, data) => safely(store.api.sent(id, seq, data, ttl), `message ${seq} to the client`),
-          received: (seq) => safely(store.api.received(id, seq, ttl), `message ${seq} from the client`),
+          write: (batch) => safely(store.api.write(id, batch, ttl), batch.received === undefined ? `message ${batch.sent[0]?.seq} to the client` : `message ${batch.received} from the client`),
           acknowledged: (seq) => void safely(store.api.acknowledged(id, seq), 'an acknowledgement'),
           deliver: store.deliver,
         },

@@ -4,7 +4,7 @@ import { asyncScheduler, ignoreElements, Subject, type Observable, type Schedule
 import { WebSocketServer, type WebSocket } from 'ws';
 import { checkCloseArguments } from '../core/close-codes.js';
 import { createCodec, type Codec, type WireData } from '../core/codec.js';
-import { ConnectionClosedError, HeartbeatTimeoutError, describe, type BrokerUnavailableError } from '../core/errors.js';
+import { HeartbeatTimeoutError, describe, type BrokerUnavailableError } from '../core/errors.js';
 import { createReporter, type Reporter } from '../core/report.js';
 import type { TcpSocket } from '../transports/ws.js';
 import { SERVER_DEFAULTS, validateServerOptions, type PeerRequest, type ServerOptions, type ShutdownReport, type VerifyResult } from './options.js';
@@ -14,55 +14,8 @@ import { SessionRegistry } from './sessions.js';
 import { resolveSession } from '../core/session-options.js';
 import { SESSION_PROTOCOL } from '../core/session-frames.js';
 import { Relay } from './relay.js';
-
-/**
- * A WebSocket server whose every accepted client is a {@link Peer} with its own single writer and
- * bounded queue, and whose broadcasts and topic publishes are serialized once.
- *
- * @example
- * ```ts
- * const server = listen<Message, Message>({ port: 0 });
- * await server.ready;
- * server.connections$.subscribe((peer) => peer.messages$.subscribe((msg) => void peer.send(msg)));
- * ```
- */
-export interface Server<In = unknown, Out = unknown> {
-  /** Resolves once the server listens (attached: at once). Rejects if it cannot (the port is taken). */
-  readonly ready: Promise<void>;
-  /** `ws://host:port/path`, once `ready`. */
-  readonly url: string;
-  /** The port listened on (attached: the HTTP server's), once `ready`. */
-  readonly port: number;
-  /** Every accepted client, emitted when its upgrade completes. Completes when the server closes. */
-  readonly connections$: Observable<Peer<In, Out>>;
-  /** The live peers. */
-  readonly peers: ReadonlySet<Peer<In, Out>>;
-  /**
-   * Serializes `message` once and queues it on every live peer's own writer (`except` one peer,
-   * or only those `filter` accepts). Never waits for a slow peer; returns how many it was queued on.
-   * With a `broker`, also relays it to every other node (a failure goes to `relayErrors$`); a
-   * broadcast with a `filter` stays on this node (a predicate cannot travel).
-   */
-  broadcast(message: Out, options?: { except?: Peer<In, Out>; filter?: (peer: Peer<In, Out>) => boolean }): number;
-  /**
-   * Serializes `message` once and queues it on every peer that joined `topic`; returns how many
-   * (on this node). With a `broker`, also relays it to every other node, whose peers in `topic`
-   * get it in this node's publish order; a failure goes to `relayErrors$`.
-   */
-  publish(topic: string, message: Out): number;
-  /**
-   * With a `broker`: every publish or broadcast that could not be relayed to the other nodes
-   * (this node's peers got it). Without a subscriber, each goes to the `logger`. Never errors;
-   * completes when the server has closed. Without a broker: nothing, and completes at close.
-   */
-  readonly relayErrors$: Observable<BrokerUnavailableError>;
-  /**
-   * Shuts down, idempotently: refuses new upgrades (503), lets each peer's queue flush, closes
-   * every peer with `code`/`reason`, terminates those not closed within `timeout` ms, stops
-   * listening (attached: only removes its upgrade handler).
-   */
-  close(options?: { code?: number; reason?: string; timeout?: number }): Promise<ShutdownReport>;
-}
+import { closePeers } from './shutdown.js';
+import type { Server } from './server-api.js';
 
 /**
  * Starts a WebSocket server (Node): listening on `port`/`host`, or attached to your `server`.
@@ -327,26 +280,8 @@ class RxServer<In, Out> implements Server<In, Out> {
     this.#heartbeat?.unsubscribe();
     this.#sessions.closePending();
     const peers = [...this.peers];
-    const start = this.#scheduler.now();
-    let dropped = 0;
-    const counting = peers.map((peer) => peer.dropped$.subscribe(({ reason: why }) => void (why === 'closed' && dropped++)));
-    // Each peer's queue gets its chance to flush, then the close frame goes after it.
-    await Promise.all(peers.map((peer) => peer.drained(timeout).then(() => void peer.close(code, reason))));
-    const left = Math.max(0, timeout - (this.#scheduler.now() - start));
-    const cleanly = new Set<Peer<In, Out>>();
-    for (const peer of peers) void peer.closed.then((close) => close.wasClean && cleanly.add(peer));
-    let timer: Subscription | undefined;
-    await Promise.race([Promise.all(peers.map((peer) => peer.closed)), new Promise((resolve) => (timer = this.#scheduler.schedule(resolve, left)))]);
-    timer?.unsubscribe(); // no timer outlives the shutdown: a closed server's process exits at once
-    let terminated = 0;
-    for (const peer of peers) {
-      if (peer.ended) continue;
-      terminated++;
-      peer.terminate(new ConnectionClosedError({ code: 1006, reason: 'shutdown timeout', wasClean: false }), 'server');
-    }
-    await Promise.all(peers.map((peer) => peer.closed));
+    const report = await closePeers(peers, { code, reason, timeout }, this.#scheduler);
     await Promise.all(this.#closings);
-    for (const subscription of counting) subscription.unsubscribe();
     this.#http.off('upgrade', this.#onUpgrade);
     this.#wss.close();
     await this.#relay?.close();
@@ -357,7 +292,7 @@ class RxServer<In, Out> implements Server<In, Out> {
       });
     }
     this.#connections.complete();
-    return { peers: peers.length, closedCleanly: peers.filter((peer) => cleanly.has(peer)).length, terminated, dropped };
+    return report;
   }
 }
 

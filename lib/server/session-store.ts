@@ -1,4 +1,5 @@
 import type { WireData } from '../core/codec.js';
+import type { StoreBatch } from '../core/resumable.js';
 
 /**
  * A session as a {@link SessionStore} keeps it: enough for another node to take it over.
@@ -21,10 +22,10 @@ export interface StoredSession {
 
 /**
  * Where sessions live when they must outlive their node (`listen({ session: { store: 'broker' } })`
- * with a broker that has one, e.g. `redisBroker()`): each node writes a session's progress ahead
- * — every reliable message to the client before it is written to the socket, every reliable
- * message from the client before it is delivered — so a client whose node died resumes on
- * another with nothing lost or duplicated. Keys expire `ttl` ms after their last write; a node
+ * with a broker that has one, e.g. `redisBroker()`): each node writes a session's progress —
+ * every reliable message to the client before it is written to the socket; every reliable
+ * message from the client, once delivered, together with what its handler sent, before it is
+ * acknowledged — so a client whose node died resumes on another with nothing lost or duplicated. Keys expire `ttl` ms after their last write; a node
  * refreshes those of its connected sessions (`touch`). A store speaks for one node; a session
  * belongs to one node at a time (`claim` moves it to this one, and a node's writes to a session it
  * no longer holds fail).
@@ -42,10 +43,11 @@ export interface SessionStore {
   create(id: string, ttl: number): Promise<void>;
   /** Takes session `id` over for this node: its state, or undefined if it is unknown (never made, expired, ended). */
   claim(id: string, ttl: number): Promise<StoredSession | undefined>;
-  /** Writes ahead reliable message `seq` to the client. */
-  sent(id: string, seq: number, data: WireData, ttl: number): Promise<void>;
-  /** Writes ahead that reliable message `seq` from the client is delivered. */
-  received(id: string, seq: number, ttl: number): Promise<void>;
+  /**
+   * Writes, all or nothing: reliable messages to the client (before they go to the socket), and
+   * that message `received` from the client was delivered (with what its handler sent).
+   */
+  write(id: string, batch: StoreBatch, ttl: number): Promise<void>;
   /** The client has every message up to `seq`: they may go. */
   acknowledged(id: string, seq: number): Promise<void>;
   /** Keeps these sessions from expiring (they are connected). */

@@ -86,6 +86,8 @@ test('a node SIGKILLed mid-stream: its clients resume their sessions on the othe
   const seen = watched.answers.length;
   void waitFor(() => watched.answers.length > seen, 'an answer after the kill', 20_000).then(() => (firstAfterKill = Date.now()), () => undefined);
   await producing;
+  // Every answer, too: a message handled on a and the answer its handler sent were stored together
+  // or not at all, so b either replays the answer or handles the message again — never both.
   await waitFor(() => clients.every(({ answers }) => answers.length >= TOTAL), 'every answer', 20_000);
   for (const { answers, lost, socket, onA } of clients) {
     expect(answers.map(({ n }) => n)).toEqual(Array.from({ length: TOTAL }, (_, n) => n)); // once each, in order
