@@ -14,6 +14,7 @@ import { listenToAccepted, type TcpSocket } from '../transports/ws.js';
 import type { PeerClose, PeerRequest, SlowConsumerPolicy } from './options.js';
 import type { ResolvedSession } from '../core/session-options.js';
 import { volatileFrame } from '../core/session-frames.js';
+import { SessionProtocolError } from '../core/session-errors.js';
 import type { DropReason } from '../core/errors.js';
 import { PeerSession } from './peer-session.js';
 
@@ -157,8 +158,14 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ReceiveTarget<In> {
     this.#attach(ws, tcp, false, 0);
   }
 
-  /** The client resumed this peer's session on a new connection (replacing one the server still thought open). */
+  /**
+   * The client resumed this peer's session on a new connection (replacing one the server still
+   * thought open). Throws `SessionProtocolError`, touching nothing, for a hello that acknowledges
+   * more than this session ever sent.
+   */
   resume(ws: WebSocket, tcp: TcpSocket, clientAck: number): void {
+    const sent = this.#session?.state.retention.lastSeq ?? 0;
+    if (clientAck > sent) throw new SessionProtocolError(`hello: ack ${clientAck} is beyond the last message sent in this session (${sent})`);
     const old = this.#runtime;
     this.#attachment++;
     if (this.#conn) this.#detach();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Subscription, SchedulerLike } from 'rxjs';
 import type { WebSocket } from 'ws';
 import { describe } from '../core/errors.js';
+import { SessionProtocolError } from '../core/session-errors.js';
 import { parseFrame, SESSION_PROTOCOL, type Hello } from '../core/session-frames.js';
 
 /** Milliseconds a session connection may take to say hello before it is closed with 1002. */
@@ -45,7 +46,8 @@ export class SessionRegistry<P> {
   }
 
   /**
-   * Waits for `ws`'s hello; a frame that is not one, or none in time, closes it with 1002 (ended
+   * Waits for `ws`'s hello; a frame that is not one, none in time, or one `onHello` refuses by
+   * throwing `SessionProtocolError`, closes it with 1002 (ended
    * by `closeTimeout`; `track` gets its end, for a shutdown to wait for).
    */
   awaitHello(ws: WebSocket, closeTimeout: number, track: (closed: Promise<unknown>) => void, onHello: (hello: Hello) => void): void {
@@ -74,7 +76,12 @@ export class SessionRegistry<P> {
       } catch (error) {
         return refuse(describe(error));
       }
-      onHello(hello);
+      try {
+        onHello(hello);
+      } catch (error) {
+        if (!(error instanceof SessionProtocolError)) throw error;
+        refuse(describe(error)); // a hello that cannot be honoured (its ack is beyond what was sent)
+      }
     };
     ws.on('message', first);
     ws.on('close', done);
