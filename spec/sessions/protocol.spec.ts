@@ -115,6 +115,21 @@ describe('sessions: protocol violations close the connection with 1002', () => {
     await stillServes(server);
   });
 
+  test('not a violation: a reliable frame the server already has (a replay) is acknowledged and discarded, not delivered twice', async () => {
+    const server = await serve();
+    const received: number[] = [];
+    echoing(server, received);
+    const client = await raw(server);
+    await hello(client);
+    text(client, 'R1:{"n":1}');
+    text(client, 'R1:{"n":1}');
+    text(client, 'R2:{"n":2}');
+    text(client, 'R1:{"n":1}');
+    await waitFor(() => texts(client).length >= 3, 'two echoes');
+    expect(received).toEqual([1, 2]);
+    await waitFor(() => texts(client).some((t) => t === 'A2' || /^R\d+\/2:/.test(t)), 'the acknowledgement of 2', 2000);
+  });
+
   test('an acknowledgement beyond what the server sent (an A frame, and one piggybacked on a reliable frame): 1002', async () => {
     const server = await serve();
     const peers = echoing(server);
