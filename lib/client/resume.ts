@@ -111,7 +111,8 @@ export class ClientResume<Out> {
     const { state } = this;
     const previous = state.id;
     if (previous !== undefined && (!welcome.resumed || welcome.id !== previous)) {
-      const lost = state.retention.unacknowledged;
+      // Every message end() rejects with 'session-lost': those waiting for room in the retention too.
+      const lost = state.retention.unacknowledged + state.retention.waiting;
       this.#config.streams.error(
         new SessionLostError(previous, welcome.id, lost, 'the server does not know it: it restarted, or the resumeWindow passed'),
         'session',

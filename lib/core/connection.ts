@@ -111,7 +111,7 @@ class Connection implements OpenConnection, ConnectionRuntime {
           } catch (error) {
             // The frame broke the protocol spoken on top of WebSocket (a session's): 1002.
             this.#lastError = error;
-            this.fail(new ConnectionClosedError({ code: 1002, reason: describe(error), wasClean: false }, { cause: error }));
+            this.#protocolError(error);
           }
         },
         pong: () => {
@@ -206,6 +206,23 @@ class Connection implements OpenConnection, ConnectionRuntime {
   }
 
   /**
+   * Ends the connection for a frame that broke the protocol above WebSocket, as `ws` does for its
+   * own protocol errors (RFC 6455 7.1.7): a close frame with 1002 tells the peer why (its close
+   * bounded by `closeTimeout`), and the end is reported at once. A standard `WebSocket` may not
+   * send 1002 (only 1000 and 3000–4999): it is terminated, as before.
+   */
+  #protocolError(error: unknown): void {
+    const reason = describe(error);
+    const ended = new ConnectionClosedError({ code: 1002, reason, wasClean: false }, { cause: error });
+    if (typeof (this.#socket as { terminate?: unknown }).terminate !== 'function') return this.fail(ended);
+    if (!this.#active) return;
+    this.#active = false;
+    this.#heartbeat?.stop();
+    this.#config.onClosing(this.close(1002, closeReason(reason)));
+    this.#events.end(ended);
+  }
+
+  /**
    * Ends the socket at once. `ws` terminates it (its 'close' follows). A standard `WebSocket`
    * cannot: it is closed, and since a dead peer's socket may not report 'close' until TCP gives up
    * (minutes), the close is reported now, as 1006; its late events are ignored.
@@ -225,6 +242,14 @@ class Connection implements OpenConnection, ConnectionRuntime {
     const lastError = this.#lastError;
     this.fail(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
   }
+}
+
+/** `text` cut to the 123 UTF-8 bytes a close frame's reason may hold. */
+function closeReason(text: string): string {
+  const encoder = new TextEncoder();
+  let reason = text.slice(0, 123);
+  while (encoder.encode(reason).length > 123) reason = reason.slice(0, -1);
+  return reason;
 }
 
 /** The reason text for an end with no close frame: the error's message, or nothing. */
