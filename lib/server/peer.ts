@@ -12,6 +12,7 @@ import { listenToAccepted, type TcpSocket } from '../transports/ws.js';
 import type { PeerClose, PeerRequest } from './options.js';
 import type { Peer, PeerContext } from './peer-api.js';
 import { PeerSession } from './peer-session.js';
+import { SessionProtocolError } from '../core/session-errors.js';
 import type { StoredSession } from './session-store.js';
 import { PeerInbox } from './inbox.js';
 
@@ -158,6 +159,11 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
    */
   #connectionEnded(error: ConnectionClosedError): void {
     const session = this.#session;
+    if (error.cause instanceof SessionProtocolError) {
+      // The client broke the session protocol (closed with 1002): reported, and its session is not kept.
+      this.#streams.error(error.cause, 'protocol', 'the client broke the session protocol; the session ends');
+      return this.#end(error, 'session-lost');
+    }
     const closedForGood = this.#initiator === 'server' || (error.wasClean && (error.code === 1000 || error.code === 1001));
     if (!session || closedForGood) return this.#end(error);
     this.#detach();

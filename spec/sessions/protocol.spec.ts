@@ -106,11 +106,15 @@ describe('sessions: protocol violations close the connection with 1002', () => {
     expect(welcome).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), resumed: false, ack: 0 });
     text(client, 'R1:{"n":1}');
     text(client, 'R2:{"n":2}');
+    const peer = peers[0] as Peer<Msg, Msg>;
+    const errors: Error[] = [];
+    peer.errors$.subscribe((error) => errors.push(error));
     text(client, 'R4:{"n":4}'); // 3 is missing
     expect(await closeCode(client)).toBe(1002);
     expect(received).toEqual([1, 2]);
-    const peer = peers[0] as Peer<Msg, Msg>;
-    await waitFor(() => !peer.connected, 'the peer disconnected');
+    // Reported on the peer, and the session is not kept for a client that broke the protocol.
+    await expect(peer.closed).resolves.toMatchObject({ code: 1002 });
+    expect(errors.map((e) => e.name)).toEqual(['SessionProtocolError']);
     expect(peers).toHaveLength(1);
     await stillServes(server);
   });
