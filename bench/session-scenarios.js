@@ -1,0 +1,181 @@
+'use strict';
+// The session scenarios (issue 16, "Cost"): what resumable sessions cost on one loopback link.
+// Three variants of the same rxwire client (session-client.js) against the same rxwire server
+// (session-server.js: listen() with sessions on), each in fresh processes:
+//
+//   rxwire            connect() without a session: the baseline of the ratios
+//   session-volatile  connect(url, { session: { delivery: 'volatile' } }): every message volatile
+//   session-reliable  connect(url, { session: { delivery: 'reliable' } }): every message reliable
+//
+// The session options (retain, ackInterval) are the build's defaults (or `session` in the
+// params), given explicitly to both ends so that the report can state them.
+
+const path = require('node:path');
+const { startServer, runClient } = require('./proc.js');
+const { loadSessionDefaults } = require('./adapters.js');
+
+const SESSION_SERVER = path.join(__dirname, 'session-server.js');
+const SESSION_CLIENT = path.join(__dirname, 'session-client.js');
+
+const SESSION_LIBS = ['rxwire', 'session-volatile', 'session-reliable'];
+const DELIVERY = { rxwire: null, 'session-volatile': 'volatile', 'session-reliable': 'reliable' };
+
+const SESSION_NOTES = {
+  rxwire: '`connect(url)` without a session (the baseline); the server is the same session-enabled `listen()`, which serves a plain client as a plain peer',
+  'session-volatile': "`connect(url, { session: { delivery: 'volatile' } })`: every `send()` volatile by the session's default (no per-send options); the server echoes with `peer.send(m, { delivery: 'volatile' })`",
+  'session-reliable': "`connect(url, { session: { delivery: 'reliable' } })`: every `send()` reliable, its promise a receipt; the sender keeps the retention from overflowing by awaiting the oldest outstanding receipt while `metrics.unacknowledged + batch > retain.size`; the server echoes with `peer.send(m, { delivery: 'reliable' })`",
+};
+
+const url = (port) => `ws://127.0.0.1:${port}`;
+const clientDeadline = (timeoutMs) => timeoutMs - Math.min(2000, timeoutMs * 0.2);
+
+/** The session options both ends get: the build's defaults, with `overrides` (params.session) applied. */
+function sessionOptions(overrides = {}) {
+  const defaults = loadSessionDefaults();
+  if (defaults instanceof Error) return defaults;
+  return {
+    ackInterval: overrides.ackInterval ?? defaults.ackInterval,
+    retain: { ...defaults.retain, ...overrides.retain },
+  };
+}
+
+/** One session-server process (`mode`), one session-client run against it, the server killed after. */
+async function withSessionServer(name, lib, p, serverConfig, timeoutMs) {
+  const session = sessionOptions(p.session);
+  if (session instanceof Error) return { ok: false, error: session.message };
+  const server = await startServer({ ...serverConfig, session }, { script: SESSION_SERVER });
+  try {
+    const params = { ...p, session, url: url(server.port), deadlineMs: clientDeadline(timeoutMs) };
+    const res = await runClient(name, lib, params, { timeoutMs, script: SESSION_CLIENT });
+    if (!res.ok) return res;
+    const rep = await server.report();
+    if (!rep || !rep.window) return { ok: false, error: `no frame counts from the server${rep && rep.lastError ? `: ${rep.lastError}` : ''}` };
+    if (rep.dropped > 0 || rep.errors > 0) return { ok: false, error: `server: ${rep.dropped} dropped, ${rep.errors} errors (${rep.lastError})` };
+    return { ...res, ...ackRates(rep.window, session.ackInterval) };
+  } finally {
+    await server.kill();
+  }
+}
+
+/**
+ * Acknowledgement frames per `ackInterval` in the server's timed window, each way (s→c: what the
+ * server wrote; c→s: what it read), and the shortest gap between two A frames of one way.
+ */
+function ackRates(window, ackInterval) {
+  const intervals = window.ms / ackInterval;
+  const gaps = [window.out.minGapMs, window.in.minGapMs].filter((g) => g !== null);
+  return {
+    acksToClient: window.out.acks,
+    acksToServer: window.in.acks,
+    acksToClientPerInterval: window.out.acks / intervals,
+    acksToServerPerInterval: window.in.acks / intervals,
+    ackMinGapMs: gaps.length ? Math.min(...gaps) : null,
+    framesToServer: window.in.frames,
+    framesToClient: window.out.frames,
+    windowMs: window.ms,
+  };
+}
+
+const describeSession = (p) => {
+  const s = sessionOptions(p.session);
+  return s instanceof Error ? '' : ` Session options on both ends: ackInterval ${s.ackInterval} ms, retain ${s.retain.size.toLocaleString('en')} messages / ${(s.retain.bytes / 2 ** 20).toFixed(0)} MiB`;
+};
+
+const ACK_METRICS = [
+  { key: 'acksToClientPerInterval', label: 'A s→c per ackInterval', digits: 2 },
+  { key: 'acksToServerPerInterval', label: 'A c→s per ackInterval', digits: 2 },
+  { key: 'ackMinGapMs', label: 'A min gap ms', digits: 1 },
+];
+
+const SESSION_SCENARIOS = [
+  {
+    name: 'session-send',
+    side: 'session',
+    title: 'Session send throughput (rxwire client → rxwire server, ~64-byte JSON)',
+    libs: SESSION_LIBS,
+    baseline: 'rxwire',
+    full: { n: 200000, warm: 20000, batch: 500 },
+    quick: { n: 50000, warm: 20000, batch: 500 },
+    quickReps: 3,
+    timeoutMs: 90000,
+    describe: (p) =>
+      `${p.n.toLocaleString('en')} timed messages after ${p.warm.toLocaleString('en')} untimed ones, ${p.batch} \`send()\`s per macrotask, counted on the server peer's \`messages$\`; msg/s = messages ÷ (first send → the server's "done" at the client). Plain and volatile await the last send of each batch (written); reliable never lets a send wait in the retention: before a batch, while \`metrics.unacknowledged + ${p.batch} > retain.size\`, it awaits the oldest outstanding receipt ("window wait %": the share of the run spent so). "last receipt ms": from "done" to the last send()'s receipt. Server CPU from its ${p.warm.toLocaleString('en')}th message to its last. A frames (\`A<n>\`, acknowledgements not carried by a data frame) counted on the server's TCP socket, both ways (frame-tap.js), from the first timed message to the last; "A min gap": the shortest time between two A frames of one way.` +
+      describeSession(p),
+    metrics: [
+      { key: 'msgPerSec', label: 'msg/s', digits: 0 },
+      { key: 'cpuUsPerMsg', label: 'client CPU µs/msg', digits: 2 },
+      { key: 'serverCpuUsPerMsg', label: 'server CPU µs/msg', digits: 2 },
+      { key: 'receiptMs', label: 'last receipt ms', digits: 0 },
+      { key: 'windowWaitPct', label: 'window wait %', digits: 0 },
+      ...ACK_METRICS,
+    ],
+    primary: 'msgPerSec',
+    notes: SESSION_NOTES,
+    verdict: (rows, p) => [
+      ...verdict(rows, 'msgPerSec', (r, base) => [`reliable ≥ 0.7× plain throughput: ${ratio(r, base)}`, r >= 0.7 * base]),
+      ...ackVerdict(rows, p),
+    ],
+    run: (lib, p, t) => withSessionServer('send', lib, p, { mode: 'sink', n: p.warm + p.n, warm: p.warm }, t),
+  },
+  {
+    name: 'session-rtt',
+    side: 'session',
+    title: 'Session round trip (sequential echo, rxwire client ↔ rxwire server)',
+    libs: SESSION_LIBS,
+    baseline: 'rxwire',
+    delta: true,
+    full: { n: 2000, warm: 200 },
+    quick: { n: 500, warm: 50 },
+    timeoutMs: 60000,
+    describe: (p) =>
+      `${p.n.toLocaleString('en')} sequential round trips after ${p.warm} warm-up ones: the client sends, the server's \`messages$\` handler echoes with \`peer.send\` in the same class, the client times the echo; reliable: also send() → its receipt.` +
+      describeSession(p),
+    metrics: [
+      { key: 'p50Us', label: 'p50 µs', digits: 0 },
+      { key: 'p99Us', label: 'p99 µs', digits: 0 },
+      { key: 'receiptP50Us', label: 'receipt p50 µs', digits: 0 },
+      { key: 'receiptP99Us', label: 'receipt p99 µs', digits: 0 },
+      ...ACK_METRICS,
+    ],
+    primary: 'p50Us',
+    notes: SESSION_NOTES,
+    verdict: (rows) => verdict(rows, 'p50Us', (r, base) => [`reliable p50 ≤ plain + 50 µs: ${(r - base).toFixed(0)} µs over plain`, r <= base + 50]),
+    run: (lib, p, t) => withSessionServer('rtt', lib, p, { mode: 'echo', delivery: DELIVERY[lib], n: p.warm + p.n, warm: p.warm }, t),
+  },
+];
+
+const ratio = (r, base) => `${(r / base).toFixed(2)}×`;
+
+/** The issue's target for this scenario, as a line under the table (medians; needs both rows). */
+function verdict(rows, key, check) {
+  const base = rows.rxwire && rows.rxwire.metrics[key];
+  const rel = rows['session-reliable'] && rows['session-reliable'].metrics[key];
+  if (!base || !rel) return [];
+  const [text, met] = check(rel.median, base.median);
+  return [`Target (issue 16): ${text} — ${met ? 'met' : 'not met'}.`];
+}
+
+/**
+ * Acknowledgement traffic under load: at most one A frame per ackInterval per direction, in every
+ * reliable run, read as "no two A frames of one direction closer than ackInterval". A count per
+ * window can exceed 1 by the fence post (n frames 100 ms apart span (n − 1) × 100 ms), so the
+ * shortest gap decides; 1 ms is allowed for timer granularity (Node's timers count whole ms).
+ */
+function ackVerdict(rows, p) {
+  const session = sessionOptions(p.session);
+  if (session instanceof Error) return [];
+  const { ackInterval } = session;
+  const row = rows['session-reliable'];
+  const runs = row ? row.runs.filter((r) => r.ok) : [];
+  if (runs.length === 0) return [];
+  const gaps = runs.map((r) => r.ackMinGapMs).filter((g) => g !== null);
+  const rate = Math.max(...runs.map((r) => Math.max(r.acksToClientPerInterval, r.acksToServerPerInterval)));
+  if (gaps.length === 0) return [`Target (issue 16): ≤ 1 A frame per ackInterval per direction under load: fewer than two A frames in every reliable run — met.`];
+  const shortest = Math.min(...gaps);
+  const met = shortest >= ackInterval - 1;
+  return [
+    `Target (issue 16): ≤ 1 A frame per ackInterval per direction under load: shortest gap between two A frames ${shortest.toFixed(1)} ms (ackInterval ${ackInterval} ms), at most ${rate.toFixed(2)} per ackInterval over a run — ${met ? 'met' : 'not met'}.`,
+  ];
+}
+
+module.exports = { SESSION_SCENARIOS, SESSION_LIBS, SESSION_NOTES };
