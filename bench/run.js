@@ -124,6 +124,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const machine = machineInfo();
   const selected = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
+  for (const s of selected) if (s.check) s.check(); // settings from the environment, before anything runs
   // The client scenarios need rxwire's connect(), the server-side ones its rxwire/server listen().
   const errorOf = (mod) => (mod instanceof Error ? mod.message : null);
   const rxwireErrors = { client: errorOf(loadRxwire()), server: errorOf(loadRxwireServer()) };

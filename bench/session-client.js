@@ -168,7 +168,9 @@ const scenarios = {
     const { socket, reliable } = await open(url, session, (m) => pending && pending(m));
     const samples = new Float64Array(n);
     const receipts = reliable ? new Float64Array(n) : null;
+    let cpu0 = null;
     for (let i = 0; i < warm + n; i++) {
+      if (i === warm) cpu0 = process.cpuUsage();
       const echoed = new Promise((resolve) => {
         pending = resolve;
       });
@@ -185,6 +187,7 @@ const scenarios = {
       }
       if (i >= warm) samples[i - warm] = us;
     }
+    const cpuUsPerTrip = cpuMicros(cpu0) / n;
     const q = (xs, f) => xs[Math.min(n - 1, Math.floor(f * n))];
     samples.sort();
     if (receipts) receipts.sort();
@@ -194,6 +197,7 @@ const scenarios = {
       maxUs: samples[n - 1],
       receiptP50Us: receipts ? q(receipts, 0.5) : null,
       receiptP99Us: receipts ? q(receipts, 0.99) : null,
+      cpuUsPerTrip,
     };
   },
 };

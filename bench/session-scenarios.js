@@ -7,8 +7,9 @@
 //   session-volatile  connect(url, { session: { delivery: 'volatile' } }): every message volatile
 //   session-reliable  connect(url, { session: { delivery: 'reliable' } }): every message reliable
 //
-// The session options (retain, ackInterval) are the build's defaults (or `session` in the
-// params), given explicitly to both ends so that the report can state them.
+// The session options (retain, ackInterval) are the build's defaults, overridden by the JSON in
+// BENCH_SESSION (e.g. '{"retain":{"size":50000},"ackInterval":25}'), and given explicitly to both
+// ends so that the report can state them.
 
 const path = require('node:path');
 const { startServer, runClient } = require('./proc.js');
@@ -29,13 +30,30 @@ const SESSION_NOTES = {
 const url = (port) => `ws://127.0.0.1:${port}`;
 const clientDeadline = (timeoutMs) => timeoutMs - Math.min(2000, timeoutMs * 0.2);
 
-/** The session options both ends get: the build's defaults, with `overrides` (params.session) applied. */
+/** BENCH_SESSION's overrides of the session defaults, checked (a typo must not pass for the defaults). */
+function envOverrides() {
+  const text = process.env.BENCH_SESSION;
+  if (!text) return {};
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`BENCH_SESSION is not JSON: ${err.message}`);
+  }
+  const known = { ackInterval: 1, retain: 1 };
+  for (const key of Object.keys(value)) if (!known[key]) throw new Error(`BENCH_SESSION: unknown key ${key} (known: ackInterval, retain)`);
+  for (const key of Object.keys(value.retain || {})) if (key !== 'size' && key !== 'bytes') throw new Error(`BENCH_SESSION: unknown key retain.${key} (known: size, bytes)`);
+  return value;
+}
+
+/** The session options both ends get: the build's defaults, with BENCH_SESSION and then `overrides` (params.session) applied. */
 function sessionOptions(overrides = {}) {
   const defaults = loadSessionDefaults();
   if (defaults instanceof Error) return defaults;
+  const env = envOverrides();
   return {
-    ackInterval: overrides.ackInterval ?? defaults.ackInterval,
-    retain: { ...defaults.retain, ...overrides.retain },
+    ackInterval: overrides.ackInterval ?? env.ackInterval ?? defaults.ackInterval,
+    retain: { ...defaults.retain, ...env.retain, ...overrides.retain },
   };
 }
 
@@ -51,7 +69,8 @@ async function withSessionServer(name, lib, p, serverConfig, timeoutMs) {
     const rep = await server.report();
     if (!rep || !rep.window) return { ok: false, error: `no frame counts from the server${rep && rep.lastError ? `: ${rep.lastError}` : ''}` };
     if (rep.dropped > 0 || rep.errors > 0) return { ok: false, error: `server: ${rep.dropped} dropped, ${rep.errors} errors (${rep.lastError})` };
-    return { ...res, ...ackRates(rep.window, session.ackInterval) };
+    const trips = name === 'rtt' ? { serverCpuUsPerTrip: rep.window.cpuUs / p.n } : {};
+    return { ...res, ...trips, ...ackRates(rep.window, session.ackInterval) };
   } finally {
     await server.kill();
   }
@@ -78,7 +97,9 @@ function ackRates(window, ackInterval) {
 
 const describeSession = (p) => {
   const s = sessionOptions(p.session);
-  return s instanceof Error ? '' : ` Session options on both ends: ackInterval ${s.ackInterval} ms, retain ${s.retain.size.toLocaleString('en')} messages / ${(s.retain.bytes / 2 ** 20).toFixed(0)} MiB`;
+  if (s instanceof Error) return '';
+  const source = process.env.BENCH_SESSION ? `the build's defaults with BENCH_SESSION=${process.env.BENCH_SESSION}` : "the build's defaults";
+  return ` Session options on both ends (${source}): ackInterval ${s.ackInterval} ms, retain ${s.retain.size.toLocaleString('en')} messages / ${(s.retain.bytes / 2 ** 20).toFixed(0)} MiB`;
 };
 
 const ACK_METRICS = [
@@ -94,6 +115,7 @@ const SESSION_SCENARIOS = [
     title: 'Session send throughput (rxwire client → rxwire server, ~64-byte JSON)',
     libs: SESSION_LIBS,
     baseline: 'rxwire',
+    check: envOverrides,
     full: { n: 200000, warm: 20000, batch: 500 },
     quick: { n: 50000, warm: 20000, batch: 500 },
     quickReps: 3,
@@ -123,6 +145,7 @@ const SESSION_SCENARIOS = [
     title: 'Session round trip (sequential echo, rxwire client ↔ rxwire server)',
     libs: SESSION_LIBS,
     baseline: 'rxwire',
+    check: envOverrides,
     delta: true,
     full: { n: 2000, warm: 200 },
     quick: { n: 500, warm: 50 },
@@ -135,6 +158,8 @@ const SESSION_SCENARIOS = [
       { key: 'p99Us', label: 'p99 µs', digits: 0 },
       { key: 'receiptP50Us', label: 'receipt p50 µs', digits: 0 },
       { key: 'receiptP99Us', label: 'receipt p99 µs', digits: 0 },
+      { key: 'cpuUsPerTrip', label: 'client CPU µs/trip', digits: 1 },
+      { key: 'serverCpuUsPerTrip', label: 'server CPU µs/trip', digits: 1 },
       ...ACK_METRICS,
     ],
     primary: 'p50Us',

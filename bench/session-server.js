@@ -41,12 +41,13 @@ const stats = { connections: 0, received: 0, dropped: 0, errors: 0, lastError: n
 // Frames each way on the wire; `A` frames apart, with the time of the last and the shortest gap.
 const A = 0x41;
 const TEXT = 1;
-const newWire = () => ({ at: process.hrtime.bigint(), in: newWay(), out: newWay() });
+const newWire = () => ({ at: process.hrtime.bigint(), cpu: process.cpuUsage(), in: newWay(), out: newWay() });
 const newWay = () => ({ frames: 0, acks: 0, last: 0n, minGapNs: null });
 let wire = newWire();
 const wireCounts = () => {
   const way = (w) => ({ frames: w.frames, acks: w.acks, minGapMs: w.minGapNs === null ? null : Number(w.minGapNs) / 1e6 });
-  return { ms: Number(process.hrtime.bigint() - wire.at) / 1e6, in: way(wire.in), out: way(wire.out) };
+  const cpu = process.cpuUsage(wire.cpu);
+  return { ms: Number(process.hrtime.bigint() - wire.at) / 1e6, cpuUs: cpu.user + cpu.system, in: way(wire.in), out: way(wire.out) };
 };
 
 const httpServer = http.createServer((_request, response) => response.writeHead(426).end());
