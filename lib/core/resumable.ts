@@ -142,15 +142,30 @@ export class Resumable<Out> {
    */
   #scheduleAck(): void {
     if (this.#ackTimer || !this.#conn) return;
-    const { scheduler, ackInterval } = this.#config;
-    const delay = Math.max(0, this.#lastAckAt + ackInterval - scheduler.now());
-    this.#ackTimer = scheduler.schedule(() => {
-      this.#ackTimer = undefined;
-      const conn = this.#conn;
-      if (!conn || this.#received <= this.#acked) return;
-      this.#acked = this.#received;
-      this.#lastAckAt = scheduler.now();
-      this.#config.writer.writeNow(conn, ackFrame(this.#received));
-    }, delay);
+    this.#ackTimer = this.#config.scheduler.schedule(() => this.#ackDue(), this.#ackDelay());
+  }
+
+  /** Milliseconds until an `A` frame may go out. */
+  #ackDelay(): number {
+    return Math.max(0, this.#lastAckAt + this.#config.ackInterval - this.#config.scheduler.now());
+  }
+
+  /**
+   * The timer: an `A` frame if an acknowledgement is still owed. One that fired early waits the
+   * rest: Node's timers count from the event loop's clock, read when its iteration began, so a
+   * timer set late in a long tick (a large read of many messages) fires that much early.
+   */
+  #ackDue(): void {
+    this.#ackTimer = undefined;
+    const conn = this.#conn;
+    if (!conn || this.#received <= this.#acked) return;
+    const wait = this.#ackDelay();
+    if (wait > 0) {
+      this.#ackTimer = this.#config.scheduler.schedule(() => this.#ackDue(), wait);
+      return;
+    }
+    this.#acked = this.#received;
+    this.#lastAckAt = this.#config.scheduler.now();
+    this.#config.writer.writeNow(conn, ackFrame(this.#received));
   }
 }
