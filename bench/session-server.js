@@ -42,10 +42,15 @@ const stats = { connections: 0, received: 0, dropped: 0, errors: 0, lastError: n
 const A = 0x41;
 const TEXT = 1;
 const newWire = () => ({ at: process.hrtime.bigint(), cpu: process.cpuUsage(), in: newWay(), out: newWay() });
-const newWay = () => ({ frames: 0, acks: 0, last: 0n, minGapNs: null });
+const newWay = () => ({ frames: 0, acks: 0, first: 0n, last: 0n, minGapNs: null });
 let wire = newWire();
 const wireCounts = () => {
-  const way = (w) => ({ frames: w.frames, acks: w.acks, minGapMs: w.minGapNs === null ? null : Number(w.minGapNs) / 1e6 });
+  const way = (w) => ({
+    frames: w.frames,
+    acks: w.acks,
+    spanMs: w.acks > 1 ? Number(w.last - w.first) / 1e6 : null, // first A frame to last
+    minGapMs: w.minGapNs === null ? null : Number(w.minGapNs) / 1e6,
+  });
   const cpu = process.cpuUsage(wire.cpu);
   return { ms: Number(process.hrtime.bigint() - wire.at) / 1e6, cpuUs: cpu.user + cpu.system, in: way(wire.in), out: way(wire.out) };
 };
@@ -56,6 +61,7 @@ tapServer(httpServer, (direction, opcode, first) => {
   if (opcode !== TEXT || first !== A) return void way.frames++;
   const at = process.hrtime.bigint();
   if (way.last !== 0n && (way.minGapNs === null || at - way.last < way.minGapNs)) way.minGapNs = at - way.last;
+  if (way.first === 0n) way.first = at;
   way.last = at;
   way.acks++;
 });
