@@ -3,7 +3,7 @@
 // blurs wall time (the same cell of `npm run bench` varies by up to 2× between runs here; these
 // counts repeat within about 0.5%).
 //
-//   npm run bench:instructions [-- --libs ws,ws-corked,rxwire] [--small 20000] [--large 100000] [--session]
+//   npm run bench:instructions [-- --libs ws,ws-corked,rxwire] [--small 20000] [--large 100000]
 //
 // For each library, bench/client.js's `send` scenario runs twice under
 // `valgrind --tool=cachegrind --cache-sim=no`, with `small` and with `large` timed messages (after
@@ -11,17 +11,11 @@
 // The difference of the two totals divided by the difference of the counts is the marginal cost
 // of one more message: start-up, module loading, JIT warm-up and the connection cancel out.
 // Needs valgrind (Debian: apt-get install valgrind). Writes bench/results/instructions.json.
-//
-// With --session, the session scenario instead (session-client.js `send` against session-server.js,
-// rxwire's listen() with sessions on): plain rxwire, session-volatile and session-reliable, ratios to
-// plain rxwire; writes instructions-session.json. Under valgrind the client is too slow to fill the
-// retention within an ackInterval, so this is the CPU cost of each class's path, the window aside.
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startServer, killAll } = require('./proc.js');
-const { SESSION_LIBS, SESSION_SERVER, SESSION_CLIENT, sessionOptions } = require('./session-scenarios.js');
 
 const CLIENT = path.join(__dirname, 'client.js');
 const RESULTS = path.join(__dirname, 'results');
@@ -31,7 +25,7 @@ const BATCH = 500;
 const RUN_TIMEOUT_MS = 300000; // valgrind runs node ~30-50× slower
 
 function parseArgs(argv) {
-  const opts = { libs: null, small: 20000, large: 100000, session: false };
+  const opts = { libs: ['ws', 'ws-corked', 'rxwire'], small: 20000, large: 100000 };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       if (i + 1 >= argv.length) throw new Error(`Expected a value after ${argv[i]}`);
@@ -40,12 +34,9 @@ function parseArgs(argv) {
     if (argv[i] === '--libs') opts.libs = value().split(',').filter(Boolean);
     else if (argv[i] === '--small') opts.small = Number(value());
     else if (argv[i] === '--large') opts.large = Number(value());
-    else if (argv[i] === '--session') opts.session = true;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
-  const known = opts.session ? SESSION_LIBS : KNOWN;
-  opts.libs ??= opts.session ? SESSION_LIBS : ['ws', 'ws-corked', 'rxwire'];
-  for (const lib of opts.libs) if (!known.includes(lib)) throw new Error(`unknown library ${lib} (known: ${known.join(', ')})`);
+  for (const lib of opts.libs) if (!KNOWN.includes(lib)) throw new Error(`unknown library ${lib} (known: ${KNOWN.join(', ')})`);
   const { small, large } = opts;
   if (!Number.isInteger(small) || !Number.isInteger(large) || small < 1000 || large > 1e6 || large - small < 10000) {
     throw new Error(`Expected integers with 1000 <= --small, --large <= 1000000 and --large - --small >= 10000, got ${small} and ${large}`);
@@ -53,17 +44,13 @@ function parseArgs(argv) {
   return opts;
 }
 
-/** Total instructions (valgrind's "I refs") of one client process sending `n` messages (`session`: the session scenario's). */
-async function countInstructions(lib, n, session) {
-  const options = session ? sessionOptions() : null;
-  if (options instanceof Error) throw options;
-  const server = session
-    ? await startServer({ mode: 'sink', n: WARM + n, warm: WARM, session: options }, { script: SESSION_SERVER })
-    : await startServer({ mode: 'sink', n: WARM + n, warm: WARM });
+/** Total instructions (valgrind's "I refs") of one client process sending `n` messages. */
+async function countInstructions(lib, n) {
+  const server = await startServer({ mode: 'sink', n: WARM + n, warm: WARM });
   try {
-    const params = { url: `ws://127.0.0.1:${server.port}`, n, warm: WARM, batch: BATCH, deadlineMs: RUN_TIMEOUT_MS - 10000, ...(session && { session: options }) };
+    const params = { url: `ws://127.0.0.1:${server.port}`, n, warm: WARM, batch: BATCH, deadlineMs: RUN_TIMEOUT_MS - 10000 };
     const args = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null'];
-    args.push(process.execPath, '--expose-gc', session ? SESSION_CLIENT : CLIENT, 'send', lib, JSON.stringify(params));
+    args.push(process.execPath, '--expose-gc', CLIENT, 'send', lib, JSON.stringify(params));
     const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -94,25 +81,25 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const rows = [];
   for (const lib of opts.libs) {
-    const small = await countInstructions(lib, opts.small, opts.session);
-    const large = await countInstructions(lib, opts.large, opts.session);
+    const small = await countInstructions(lib, opts.small);
+    const large = await countInstructions(lib, opts.large);
     const perMessage = (large - small) / (opts.large - opts.small);
     process.stderr.write(`${lib}: ${Math.round(perMessage).toLocaleString('en')} instructions per message\n`);
     rows.push({ lib, small, large, perMessage });
   }
   const of = (name) => rows.find((r) => r.lib === name);
   const ratio = (row, base) => (base ? `${(row.perMessage / base.perMessage).toFixed(2)}×` : '–');
-  const title = `## Client instructions per sent message (valgrind, ${opts.small.toLocaleString('en')} vs ${opts.large.toLocaleString('en')} messages${opts.session ? ', session scenario' : ''})`;
-  const table = opts.session
-    ? ['| variant | instructions / msg | ÷ rxwire |', '| --- | ---: | ---: |', ...rows.map((r) => `| ${r.lib} | ${Math.round(r.perMessage).toLocaleString('en')} | ${ratio(r, of('rxwire'))} |`)]
-    : [
-        '| library | instructions / msg | ÷ ws | ÷ ws-corked |',
-        '| --- | ---: | ---: | ---: |',
-        ...rows.map((r) => `| ${r.lib} | ${Math.round(r.perMessage).toLocaleString('en')} | ${ratio(r, of('ws'))} | ${ratio(r, of('ws-corked'))} |`),
-      ];
-  const lines = [title, '', ...table, '', 'Lower is better. The client process only: the server runs outside valgrind.'];
+  const lines = [
+    `## Client instructions per sent message (valgrind, ${opts.small.toLocaleString('en')} vs ${opts.large.toLocaleString('en')} messages)`,
+    '',
+    '| library | instructions / msg | ÷ ws | ÷ ws-corked |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.lib} | ${Math.round(r.perMessage).toLocaleString('en')} | ${ratio(r, of('ws'))} | ${ratio(r, of('ws-corked'))} |`),
+    '',
+    'Lower is better. The client process only: the server runs outside valgrind.',
+  ];
   fs.mkdirSync(RESULTS, { recursive: true });
-  fs.writeFileSync(path.join(RESULTS, opts.session ? 'instructions-session.json' : 'instructions.json'), JSON.stringify({ warm: WARM, batch: BATCH, ...opts, node: process.version, rows }, null, 2) + '\n');
+  fs.writeFileSync(path.join(RESULTS, 'instructions.json'), JSON.stringify({ warm: WARM, batch: BATCH, ...opts, node: process.version, rows }, null, 2) + '\n');
   process.stdout.write(lines.join('\n') + '\n');
 }
 

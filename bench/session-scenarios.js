@@ -270,4 +270,4 @@ function ackVerdict(rows, p) {
   ];
 }
 
-module.exports = { SESSION_SCENARIOS, SESSION_LIBS, SESSION_NOTES, SESSION_SERVER, SESSION_CLIENT, sessionOptions };
+module.exports = { SESSION_SCENARIOS, SESSION_LIBS, SESSION_NOTES };
