@@ -165,7 +165,8 @@ export class Resumable<Out> {
       return;
     }
     this.#acked = this.#received;
-    this.#lastAckAt = this.#config.scheduler.now();
     this.#config.writer.writeNow(conn, ackFrame(this.#received));
+    // Read after the write: a collection triggered by writing it must not shorten the next gap.
+    this.#lastAckAt = this.#config.scheduler.now();
   }
 }
