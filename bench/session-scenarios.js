@@ -91,71 +91,7 @@ function ackRates(window, ackInterval) {
     acksToClientPerInterval: rate(window.out),
     acksToServerPerInterval: rate(window.in),
     ackMinGapMs: gaps.length ? Math.min(...gaps) : null,
-    framesToServer: window.in.frames,
-    framesToClient: window.out.frames,
-    windowMs: window.ms,
-  };
-}
-
-/** BENCH_SESSION's overrides of the session defaults, checked (a typo must not pass for the defaults). */
-function envOverrides() {
-  const text = process.env.BENCH_SESSION;
-  if (!text) return {};
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`BENCH_SESSION is not JSON: ${err.message}`);
-  }
-  const known = { ackInterval: 1, retain: 1 };
-  for (const key of Object.keys(value)) if (!known[key]) throw new Error(`BENCH_SESSION: unknown key ${key} (known: ackInterval, retain)`);
-  for (const key of Object.keys(value.retain || {})) if (key !== 'size' && key !== 'bytes') throw new Error(`BENCH_SESSION: unknown key retain.${key} (known: size, bytes)`);
-  return value;
-}
-
-/** The session options both ends get: the build's defaults, with BENCH_SESSION and then `overrides` (params.session) applied. */
-function sessionOptions(overrides = {}) {
-  const defaults = loadSessionDefaults();
-  if (defaults instanceof Error) return defaults;
-  const env = envOverrides();
-  return {
-    ackInterval: overrides.ackInterval ?? env.ackInterval ?? defaults.ackInterval,
-    retain: { ...defaults.retain, ...env.retain, ...overrides.retain },
-  };
-}
-
-/** One session-server process (`mode`), one session-client run against it, the server killed after. */
-async function withSessionServer(name, lib, p, serverConfig, timeoutMs) {
-  const session = sessionOptions(p.session);
-  if (session instanceof Error) return { ok: false, error: session.message };
-  const server = await startServer({ ...serverConfig, session }, { script: SESSION_SERVER });
-  try {
-    const params = { ...p, session, url: url(server.port), deadlineMs: clientDeadline(timeoutMs) };
-    const res = await runClient(name, lib, params, { timeoutMs, script: SESSION_CLIENT });
-    if (!res.ok) return res;
-    const rep = await server.report();
-    if (!rep || !rep.window) return { ok: false, error: `no frame counts from the server${rep && rep.lastError ? `: ${rep.lastError}` : ''}` };
-    if (rep.dropped > 0 || rep.errors > 0) return { ok: false, error: `server: ${rep.dropped} dropped, ${rep.errors} errors (${rep.lastError})` };
-    const trips = name === 'rtt' ? { serverCpuUsPerTrip: rep.window.cpuUs / p.n } : {};
-    return { ...res, ...trips, ...ackRates(rep.window, session.ackInterval) };
-  } finally {
-    await server.kill();
-  }
-}
-
-/**
- * Acknowledgement frames per `ackInterval` in the server's timed window, each way (s→c: what the
- * server wrote; c→s: what it read), and the shortest gap between two A frames of one way.
- */
-function ackRates(window, ackInterval) {
-  const intervals = window.ms / ackInterval;
-  const gaps = [window.out.minGapMs, window.in.minGapMs].filter((g) => g !== null);
-  return {
-    acksToClient: window.out.acks,
-    acksToServer: window.in.acks,
-    acksToClientPerInterval: window.out.acks / intervals,
-    acksToServerPerInterval: window.in.acks / intervals,
-    ackMinGapMs: gaps.length ? Math.min(...gaps) : null,
+    ackSpanToClientMs: window.out.spanMs,
     framesToServer: window.in.frames,
     framesToClient: window.out.frames,
     windowMs: window.ms,
