@@ -45,6 +45,20 @@ function loadRxwireServer() {
   return mod;
 }
 
+/**
+ * The session defaults of the build under test (`SESSION_DEFAULTS` of its core/session-options.js,
+ * not a public export: read by path, as the benchmark reads dist), or an Error.
+ */
+function loadSessionDefaults() {
+  try {
+    const { SESSION_DEFAULTS } = require(path.join(path.dirname(RXWIRE_PATH), 'core', 'session-options.js'));
+    if (SESSION_DEFAULTS && SESSION_DEFAULTS.retain) return SESSION_DEFAULTS;
+  } catch {
+    // below
+  }
+  return new Error(`${RXWIRE_MISSING}: dist has no resumable sessions (core/session-options.js)`);
+}
+
 const LIBS = ['ws', 'ws-corked', 'rxwire', 'rxjs', 'rws', 'websocket-ts'];
 
 /** Human description of how each library is configured, printed under each table. */
@@ -312,4 +326,4 @@ const FACTORIES = {
   'websocket-ts': websocketTs,
 };
 
-module.exports = { create, loadRxwire, loadRxwireServer, LIBS, CONFIG_NOTES, RXWIRE_MISSING, RXWIRE_PATH, RXWIRE_SERVER_PATH };
+module.exports = { create, loadRxwire, loadRxwireServer, loadSessionDefaults, LIBS, CONFIG_NOTES, RXWIRE_MISSING, RXWIRE_PATH, RXWIRE_SERVER_PATH };

@@ -46,14 +46,15 @@ function freePort() {
 }
 
 /**
- * Starts bench/server.js with `config`; resolves once it listens, with `{ port, at, child,
- * waitFor(type, ms), report(), kill() }`. Rejects if it does not listen within `timeoutMs`.
+ * Starts bench/server.js (or `script`, which speaks the same IPC) with `config`; resolves once it
+ * listens, with `{ port, at, child, waitFor(type, ms), report(), kill() }`. Rejects if it does not
+ * listen within `timeoutMs`.
  * With `config.deferListen` it resolves once the process is ready, and `listen()` (resolving with
  * the 'listening' message, or rejecting after `timeoutMs`) makes it listen.
  */
-function startServer(config, { timeoutMs = 10000 } = {}) {
+function startServer(config, { timeoutMs = 10000, script = SERVER } = {}) {
   const child = track(
-    fork(SERVER, [JSON.stringify({ lifetimeMs: 300000, ...config })], {
+    fork(script, [JSON.stringify({ lifetimeMs: 300000, ...config })], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     }),
   );
@@ -136,13 +137,14 @@ function spawnTracked(script, args, execArgv = []) {
 }
 
 /**
- * Runs `client.js <scenario> <lib> <params>` with --expose-gc and resolves with its JSON line,
+ * Runs `client.js <scenario> <lib> <params>` (or `script`, which prints the same one JSON line)
+ * with --expose-gc and resolves with its JSON line,
  * or `{ ok: false, error }` on timeout (after SIGKILL), crash, or missing output. `onMessage`
  * receives the client's IPC messages with the child, for coordinated scenarios.
  */
-function runClient(scenario, lib, params, { timeoutMs, onMessage } = {}) {
+function runClient(scenario, lib, params, { timeoutMs, onMessage, script = CLIENT } = {}) {
   const child = track(
-    fork(CLIENT, [scenario, lib, JSON.stringify(params)], {
+    fork(script, [scenario, lib, JSON.stringify(params)], {
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     }),

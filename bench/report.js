@@ -40,26 +40,40 @@ function cell(summary, metric) {
   return `${num(summary.median, d)} (${num(summary.min, d)}–${num(summary.max, d)})`;
 }
 
-/** Per-library summaries of every metric of a scenario, plus the primary metric's ratio to ws. */
+/** The row the ratios divide by: raw ws, or the scenario's own `baseline` (session scenarios: plain rxwire). */
+const baselineOf = (scenario) => scenario.baseline || BASELINE;
+
+/** Per-library summaries of every metric of a scenario, plus the primary metric's ratio to the baseline. */
 function summarizeScenario(scenario, byLib) {
   const rows = {};
-  const base = byLib[BASELINE] ? summarize(byLib[BASELINE], scenario.primary) : null;
+  const baseline = baselineOf(scenario);
+  const base = byLib[baseline] ? summarize(byLib[baseline], scenario.primary) : null;
   for (const [lib, runs] of Object.entries(byLib)) {
     const metrics = {};
     for (const m of scenario.metrics) metrics[m.key] = m.bool ? summarizeBool(runs, m.key) : summarize(runs, m.key);
     const primary = metrics[scenario.primary];
     const ratio = base && primary && base.median !== 0 ? primary.median / base.median : null;
+    const delta = base && primary ? primary.median - base.median : null;
     const failures = runs.filter((r) => !r.ok).map((r) => r.error);
-    rows[lib] = { runs, metrics, ratio, ok: runs.length - failures.length, total: runs.length, failures };
+    rows[lib] = { runs, metrics, ratio, delta, ok: runs.length - failures.length, total: runs.length, failures };
   }
   return rows;
 }
 
 function scenarioMarkdown(scenario, params, rows) {
   const primaryLabel = scenario.metrics.find((m) => m.key === scenario.primary).label;
-  // Without a raw ws row (offline scenarios: ws cannot send while not open) there is no ratio.
-  const withRatio = BASELINE in rows;
-  const head = ['library', ...scenario.metrics.map((m) => m.label), ...(withRatio ? [`${primaryLabel} ÷ ws`] : []), 'ok runs'];
+  // Without a baseline row (offline scenarios: ws cannot send while not open) there is no ratio.
+  const baseline = baselineOf(scenario);
+  const withRatio = baseline in rows;
+  const withDelta = withRatio && scenario.delta === true;
+  const primaryMetric = scenario.metrics.find((m) => m.key === scenario.primary);
+  const head = [
+    'library',
+    ...scenario.metrics.map((m) => m.label),
+    ...(withRatio ? [`${primaryLabel} ÷ ${baseline}`] : []),
+    ...(withDelta ? [`${primaryLabel} − ${baseline}`] : []),
+    'ok runs',
+  ];
   const lines = [
     `## ${scenario.title}`,
     '',
@@ -77,13 +91,16 @@ function scenarioMarkdown(scenario, params, rows) {
     }
     const cells = scenario.metrics.map((m) => cell(row.metrics[m.key], m));
     if (withRatio) cells.push(row.ratio === null ? '—' : `${row.ratio.toFixed(2)}×`);
+    if (withDelta) cells.push(row.delta === null ? '—' : `${row.delta >= 0 ? '+' : '−'}${num(Math.abs(row.delta), primaryMetric.digits)}`);
     lines.push(`| ${lib} | ${cells.join(' | ')} | ${row.ok}/${row.total} |`);
     if (row.failures.length) notes.push(`${lib}: ${row.failures.length} run(s) failed: ${row.failures[0]}`);
   }
   if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
-  // Server-side scenarios: how each server is set up (the closing list covers client libraries).
+  const verdicts = scenario.verdict ? scenario.verdict(rows, params) : [];
+  if (verdicts.length) lines.push('', ...verdicts.map((v) => `- ${v}`));
+  // Server-side and session scenarios: how each row is set up (the closing list covers client libraries).
   if (scenario.notes) {
-    lines.push('', 'Servers:', '');
+    lines.push('', scenario.side === 'session' ? 'Variants:' : 'Servers:', '');
     for (const lib of Object.keys(rows)) if (scenario.notes[lib]) lines.push(`- **${lib}**: ${scenario.notes[lib]}`);
   }
   lines.push('');
@@ -110,7 +127,7 @@ function markdown({ machine, options, sections, libsUsed }) {
     `- load average (1 min) at start ${machine.loadStart}, at end ${machine.loadEnd} (other work on the machine skews results)`,
     `- versions: ${Object.entries(machine.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- run: ${options.quick ? '--quick (small sizes) ' : ''}${repsText(sections)}, libraries round-robin within each repetition (order rotated), every measurement in a fresh client process (node --expose-gc) against a fresh server process on 127.0.0.1`,
-    `- cells: median (min–max) over repetitions; "÷ ws" is the median of the first metric divided by raw ws's`,
+    `- cells: median (min–max) over repetitions; "÷ ws" is the median of the first metric divided by raw ws's (session scenarios: "÷ rxwire", plain rxwire's)`,
     '',
   ];
   if (options.quick) {

@@ -2,7 +2,8 @@
 // npm run bench [-- --quick] [--reps K] [--only send,rtt] [--libs ws,rxwire]
 //
 // Compares raw ws, corked raw ws, rxwire, rxjs webSocket, reconnecting-websocket and websocket-ts
-// over eight loopback scenarios. Each measurement runs in a fresh client process against a fresh
+// over eight loopback scenarios; servers (raw ws, rxwire, socket.io) in three server-side ones;
+// and what resumable sessions cost (plain rxwire against session volatile and reliable) in two. Each measurement runs in a fresh client process against a fresh
 // server process; repetitions go round-robin over the libraries. Writes bench/results/latest.md,
 // latest.json and send-throughput.svg, and prints the markdown. Progress goes to stderr.
 
@@ -13,8 +14,9 @@ const { execFileSync } = require('node:child_process');
 const { SCENARIOS } = require('./scenarios.js');
 const { LIBS, loadRxwire, loadRxwireServer, RXWIRE_PATH } = require('./adapters.js');
 const { SERVER_LIBS } = require('./server-scenarios.js');
+const { SESSION_LIBS } = require('./session-scenarios.js');
 
-const KNOWN_LIBS = [...new Set([...LIBS, ...SERVER_LIBS])];
+const KNOWN_LIBS = [...new Set([...LIBS, ...SERVER_LIBS, ...SESSION_LIBS])];
 const { killAll } = require('./proc.js');
 const { summarizeScenario, markdown, sendChart } = require('./report.js');
 
@@ -24,7 +26,8 @@ const USAGE = `usage: node bench/run.js [--quick] [--reps K] [--only ${SCENARIOS
   --quick     small sizes, 1 repetition (send: 3) unless --reps is given: a sanity run
   --reps K    repetitions per library and scenario (default 5; see --quick)
   --only      scenarios to run (comma-separated)
-  --libs      libraries to run (comma-separated; ws is the baseline of the ratios)`;
+  --libs      libraries to run (comma-separated; ws is the baseline of the ratios, plain rxwire
+              that of the session scenarios' variants)`;
 
 function parseArgs(argv) {
   const opts = { quick: false, reps: null, only: null, libs: null };
@@ -121,6 +124,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const machine = machineInfo();
   const selected = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
+  for (const s of selected) if (s.check) s.check(); // settings from the environment, before anything runs
   // The client scenarios need rxwire's connect(), the server-side ones its rxwire/server listen().
   const errorOf = (mod) => (mod instanceof Error ? mod.message : null);
   const rxwireErrors = { client: errorOf(loadRxwire()), server: errorOf(loadRxwireServer()) };
@@ -134,15 +138,17 @@ async function main() {
     const libs = scenario.libs.filter((l) => !opts.libs || opts.libs.includes(l));
     if (libs.length === 0) continue;
     const byLib = Object.fromEntries(libs.map((l) => [l, []]));
-    const rxwireError = rxwireErrors[scenario.side === 'server' ? 'server' : 'client'];
+    // Session scenarios run rxwire at both ends, in every row.
+    const rxwireError =
+      scenario.side === 'session' ? rxwireErrors.client || rxwireErrors.server : rxwireErrors[scenario.side === 'server' ? 'server' : 'client'];
     for (let rep = 0; rep < reps; rep++) {
       // Rotate the start so no library always runs first (cold machine) or last.
       const order = libs.map((_, i) => libs[(i + rep) % libs.length]);
       for (const lib of order) {
-        // Server-side scenarios print their own server notes; this list is the client libraries'.
-        if (scenario.side !== 'server') libsUsed.add(lib);
+        // Server-side and session scenarios print their own notes; this list is the client libraries'.
+        if (!scenario.side) libsUsed.add(lib);
         const label = `[${scenario.name} ${rep + 1}/${reps}] ${lib}`;
-        if (lib === 'rxwire' && rxwireError) {
+        if ((lib === 'rxwire' || scenario.side === 'session') && rxwireError) {
           byLib[lib].push({ ok: false, error: rxwireError });
           process.stderr.write(`${label}: skipped (${rxwireError})\n`);
           continue;
@@ -180,6 +186,8 @@ async function main() {
           libraries: Object.fromEntries(
             Object.entries(s.rows).map(([lib, row]) => [lib, { summary: row.metrics, ratioToWs: row.ratio, runs: row.runs }]),
           ),
+          // ratioToWs divides by this row (session scenarios: plain rxwire).
+          baseline: s.scenario.baseline || 'ws',
         },
       ]),
     ),

@@ -7,6 +7,7 @@
 
 const { startServer, runClient, freePort, sleep } = require('./proc.js');
 const { SERVER_SCENARIOS } = require('./server-scenarios.js');
+const { SESSION_SCENARIOS } = require('./session-scenarios.js');
 
 const ALL = ['ws', 'ws-corked', 'rxwire', 'rxjs', 'rws', 'websocket-ts'];
 const NO_CORK = ['ws', 'rxwire', 'rxjs', 'rws', 'websocket-ts'];
@@ -259,6 +260,8 @@ const SCENARIOS = [
   },
   // fan-out, slow-client, server-idle: the library is the server (server-scenarios.js).
   ...SERVER_SCENARIOS,
+  // session-send, session-rtt: what resumable sessions cost, rxwire at both ends (session-scenarios.js).
+  ...SESSION_SCENARIOS,
 ];
 
 module.exports = { SCENARIOS };
