@@ -40,10 +40,14 @@ function cell(summary, metric) {
   return `${num(summary.median, d)} (${num(summary.min, d)}–${num(summary.max, d)})`;
 }
 
-/** Per-library summaries of every metric of a scenario, plus the primary metric's ratio to ws. */
+/**
+ * Per-library summaries of every metric of a scenario, plus the primary metric's ratio to the
+ * scenario's baseline (`scenario.baseline`, raw ws unless it names another library).
+ */
 function summarizeScenario(scenario, byLib) {
   const rows = {};
-  const base = byLib[BASELINE] ? summarize(byLib[BASELINE], scenario.primary) : null;
+  const baseline = scenario.baseline ?? BASELINE;
+  const base = byLib[baseline] ? summarize(byLib[baseline], scenario.primary) : null;
   for (const [lib, runs] of Object.entries(byLib)) {
     const metrics = {};
     for (const m of scenario.metrics) metrics[m.key] = m.bool ? summarizeBool(runs, m.key) : summarize(runs, m.key);
@@ -57,9 +61,10 @@ function summarizeScenario(scenario, byLib) {
 
 function scenarioMarkdown(scenario, params, rows) {
   const primaryLabel = scenario.metrics.find((m) => m.key === scenario.primary).label;
-  // Without a raw ws row (offline scenarios: ws cannot send while not open) there is no ratio.
-  const withRatio = BASELINE in rows;
-  const head = ['library', ...scenario.metrics.map((m) => m.label), ...(withRatio ? [`${primaryLabel} ÷ ws`] : []), 'ok runs'];
+  // Without a baseline row (offline scenarios: ws cannot send while not open) there is no ratio.
+  const baseline = scenario.baseline ?? BASELINE;
+  const withRatio = baseline in rows;
+  const head = ['library', ...scenario.metrics.map((m) => m.label), ...(withRatio ? [`${primaryLabel} ÷ ${baseline}`] : []), 'ok runs'];
   const lines = [
     `## ${scenario.title}`,
     '',
@@ -110,7 +115,7 @@ function markdown({ machine, options, sections, libsUsed }) {
     `- load average (1 min) at start ${machine.loadStart}, at end ${machine.loadEnd} (other work on the machine skews results)`,
     `- versions: ${Object.entries(machine.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- run: ${options.quick ? '--quick (small sizes) ' : ''}${repsText(sections)}, libraries round-robin within each repetition (order rotated), every measurement in a fresh client process (node --expose-gc) against a fresh server process on 127.0.0.1`,
-    `- cells: median (min–max) over repetitions; "÷ ws" is the median of the first metric divided by raw ws's`,
+    `- cells: median (min–max) over repetitions; "÷ ws" is the median of the first metric divided by raw ws's ("÷ socket.io": by socket.io's)`,
     '',
   ];
   if (options.quick) {

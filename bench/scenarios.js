@@ -7,6 +7,7 @@
 
 const { startServer, runClient, freePort, sleep } = require('./proc.js');
 const { SERVER_SCENARIOS } = require('./server-scenarios.js');
+const { CLUSTER_SCENARIOS } = require('./cluster-scenarios.js');
 
 const ALL = ['ws', 'ws-corked', 'rxwire', 'rxjs', 'rws', 'websocket-ts'];
 const NO_CORK = ['ws', 'rxwire', 'rxjs', 'rws', 'websocket-ts'];
@@ -259,6 +260,8 @@ const SCENARIOS = [
   },
   // fan-out, slow-client, server-idle: the library is the server (server-scenarios.js).
   ...SERVER_SCENARIOS,
+  // cluster-fan-out, cluster-resume: three nodes on one redis-server (cluster-scenarios.js).
+  ...CLUSTER_SCENARIOS,
 ];
 
 module.exports = { SCENARIOS };
