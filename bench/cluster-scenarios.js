@@ -115,6 +115,7 @@ function resumeRun(lib, p, timeoutMs) {
       reopenMs: median(reopenMs),
       sent: fin.sent,
       missing: fin.missing,
+      missingSentMs: fin.missingAt, // when each unanswered message was sent, ms from the kill
       duplicates: fin.duplicates + fin.outOfOrder,
       lost: fin.rejected + fin.lost,
     };

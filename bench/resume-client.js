@@ -40,19 +40,22 @@ function client() {
     logger: false,
     reconnect: { initialDelay: BACKOFF.initialDelay, maxDelay: BACKOFF.maxDelay, factor: BACKOFF.factor, jitter: false, resetAfter: BACKOFF.resetAfter },
   });
-  const c = { socket, sent: 0, receipts: [], answers: [], opens: [], rejected: 0, lost: 0 };
+  const c = { socket, sent: 0, sentAt: [], receipts: [], answers: [], opens: [], rejected: 0, lost: 0 };
   socket.messages$.subscribe({ next: (m) => c.answers.push({ n: m.n, node: m.node, at: wallClock() }), error: () => c.lost++ });
   socket.state$.subscribe((s) => s.status === 'open' && c.opens.push(wallClock()));
   socket.errors$.subscribe((error) => error.name === 'SessionLostError' && c.lost++);
   c.send = () => {
     const n = c.sent++;
+    c.sentAt.push(wallClock());
     c.receipts.push(socket.send({ n }).catch(() => void c.rejected++));
   };
   return c;
 }
 
 const clients = Array.from({ length: count }, client);
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 let timer = null;
+let killedAt = NaN;
 
 async function until(predicate, what, ms) {
   const stopAt = Date.now() + ms;
@@ -73,6 +76,7 @@ async function main() {
 process.on('message', async (msg) => {
   try {
     if (msg && msg.cmd === 'killed') {
+      killedAt = msg.killedAt;
       const firstAfter = (c) => c.answers.find((a) => a.at > msg.killedAt && a.node !== msg.node);
       await until(() => clients.every(firstAfter), 'resumed answer on every client', 30000);
       report({
@@ -83,8 +87,17 @@ process.on('message', async (msg) => {
     } else if (msg && msg.cmd === 'finish') {
       clearInterval(timer);
       await Promise.race([Promise.all(clients.flatMap((c) => c.receipts)), sleep(msg.ms).then(() => Promise.reject(new Error('receipts not all settled')))]);
-      await until(() => clients.every((c) => c.answers.length >= c.sent), 'every answer', msg.ms);
+      // Every answer, or none more for a second: an unanswered message is counted, not waited for.
+      const stopAt = Date.now() + msg.ms;
+      let total = -1;
+      for (;;) {
+        const now = sum(clients.map((c) => c.answers.length));
+        if (clients.every((c) => c.answers.length >= c.sent) || Date.now() > stopAt || now === total) break;
+        total = now;
+        await sleep(1000);
+      }
       let sent = 0, answered = 0, missing = 0, duplicates = 0, outOfOrder = 0, rejected = 0, lost = 0;
+      const missingAt = [];
       for (const c of clients) {
         const seen = new Set();
         let last = -1;
@@ -96,11 +109,11 @@ process.on('message', async (msg) => {
         }
         sent += c.sent;
         answered += c.answers.length;
-        for (let n = 0; n < c.sent; n++) if (!seen.has(n)) missing++;
+        for (let n = 0; n < c.sent; n++) if (!seen.has(n)) missing++, missingAt.push(Math.round(c.sentAt[n] - killedAt));
         rejected += c.rejected;
         lost += c.lost;
       }
-      report({ type: 'finished', sent, answered, missing, duplicates, outOfOrder, rejected, lost });
+      report({ type: 'finished', sent, answered, missing, missingAt, duplicates, outOfOrder, rejected, lost });
       await Promise.all(clients.map((c) => c.socket.close()));
     }
   } catch (err) {
