@@ -1,7 +1,7 @@
 /**
  * A chat client for the three nodes of examples/cluster/node.ts:
  *
- *   NAME=alice npx tsx examples/cluster/client.ts ws://127.0.0.1:9001 ws://127.0.0.1:9002 ws://127.0.0.1:9003
+ *   NAME=alice node --import tsx examples/cluster/client.ts ws://127.0.0.1:9001 ws://127.0.0.1:9002 ws://127.0.0.1:9003
  *
  * Each line typed (stdin) is said in the room; each line said in the room is printed as
  * `[via node-2] bob: hi`. Kill the node it is connected to and it carries on through the next one:
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const nodes = process.argv.slice(2);
   const name = process.env.NAME ?? 'anonymous';
   if (nodes.length === 0) {
-    console.error('usage: NAME=alice npx tsx examples/cluster/client.ts <node url> [<node url> …]');
+    console.error('usage: NAME=alice node --import tsx examples/cluster/client.ts <node url> [<node url> …]');
     process.exitCode = 2;
     return;
   }

@@ -3,9 +3,9 @@
  * Run three on one machine (see examples/cluster/README.md):
  *
  *   redis-server --port 6379 --save '' --appendonly no &
- *   NODE=node-1 PORT=9001 npx tsx examples/cluster/node.ts &
- *   NODE=node-2 PORT=9002 npx tsx examples/cluster/node.ts &
- *   NODE=node-3 PORT=9003 npx tsx examples/cluster/node.ts &
+ *   NODE=node-1 PORT=9001 node --import tsx examples/cluster/node.ts &
+ *   NODE=node-2 PORT=9002 node --import tsx examples/cluster/node.ts &
+ *   NODE=node-3 PORT=9003 node --import tsx examples/cluster/node.ts &
  *
  * Environment: PORT (default 9001; 0 picks a free one), NODE (this node's name, default
  * `node-<port>`), REDIS_URL (default redis://127.0.0.1:6379). Ctrl-C or SIGTERM closes it, and it
