@@ -20,6 +20,8 @@ const RXWIRE_PATH = process.env.BENCH_RXWIRE
 const RXWIRE_MISSING = 'rxwire build not found (run npm run build)';
 // rxwire/server, next to the client entry of the same build (dist/cjs/server/index.js).
 const RXWIRE_SERVER_PATH = path.join(path.dirname(RXWIRE_PATH), 'server', 'index.js');
+// rxwire/redis of the same build (the cluster scenarios).
+const RXWIRE_REDIS_PATH = path.join(path.dirname(RXWIRE_PATH), 'redis', 'index.js');
 
 /** The built rxwire module, or an Error saying why it cannot be used. */
 function loadRxwire() {
@@ -326,4 +328,4 @@ const FACTORIES = {
   'websocket-ts': websocketTs,
 };
 
-module.exports = { create, loadRxwire, loadRxwireServer, loadSessionDefaults, LIBS, CONFIG_NOTES, RXWIRE_MISSING, RXWIRE_PATH, RXWIRE_SERVER_PATH };
+module.exports = { create, loadRxwire, loadRxwireServer, loadSessionDefaults, LIBS, CONFIG_NOTES, RXWIRE_MISSING, RXWIRE_PATH, RXWIRE_SERVER_PATH, RXWIRE_REDIS_PATH };

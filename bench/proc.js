@@ -3,7 +3,7 @@
 // it (SIGKILL) and turns the measurement into a failed row. Every child is tracked so that an
 // interrupted run leaves nothing behind.
 
-const { fork } = require('node:child_process');
+const { fork, spawn } = require('node:child_process');
 const net = require('node:net');
 const path = require('node:path');
 
@@ -177,4 +177,35 @@ function runClient(scenario, lib, params, { timeoutMs, onMessage, script = CLIEN
   });
 }
 
-module.exports = { startServer, runClient, spawnTracked, freePort, killAll, killAndWait, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+/**
+ * A `redis-server` of the bench's own on a free loopback port, without persistence, tracked like
+ * every child; resolves with `{ url, child, kill() }` once it accepts connections. Rejects (after
+ * killing it) if it is not ready within `timeoutMs` or cannot start (not installed: Debian's
+ * package is `redis-server`).
+ */
+async function startRedis({ timeoutMs = 5000 } = {}) {
+  const port = await freePort();
+  const child = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  const handle = { url: `redis://127.0.0.1:${port}`, child, kill: () => killAndWait(child) };
+  await new Promise((resolve, reject) => {
+    const failed = (message) => {
+      clearTimeout(timer);
+      killAndWait(child).then(() => reject(new Error(message)));
+    };
+    const timer = setTimeout(() => failed(`redis-server not ready within ${timeoutMs} ms: ${tail(out)}`), timeoutMs);
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      out = (out + chunk).slice(-4000);
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (out = (out + chunk).slice(-4000)));
+    child.once('error', (err) => failed(`cannot start redis-server (${err.code || err.message}; Debian: apt-get install redis-server)`));
+    child.once('exit', (code, signal) => failed(`redis-server exited (${signal || code}): ${tail(out)}`));
+  });
+  return handle;
+}
+
+module.exports = { startServer, runClient, spawnTracked, startRedis, freePort, killAll, killAndWait, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };

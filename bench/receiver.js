@@ -4,19 +4,24 @@
 //
 //   node bench/receiver.js '{"kind":"ws","url":"ws://127.0.0.1:1234","count":250,"step":50}'
 //
-// kind: 'ws' (plain `ws` clients, each message JSON.parse'd) or 'socket.io' (socket.io-client with
-// `transports: ['websocket']`, one Manager per client: forceNew). With `stall: true` (kind 'ws'
+// kind: 'ws' (plain `ws` clients, each message JSON.parse'd), 'socket.io' (socket.io-client with
+// `transports: ['websocket']`, one Manager per client: forceNew) or 'rxwire' (rxwire's connect()
+// from the build, reconnect off, `messages$`). With `stall: true` (kind 'ws'
 // only) the clients (for the slow-client scenario: one) stop reading once open: the TCP socket
 // under the `ws` client is paused, so the server's writes pile up behind a full receive window.
+// With `urls` instead of `url` (the cluster scenarios), client i of this process connects to
+// urls[(offset + i) % urls.length]: the clients of all processes spread evenly over the nodes.
 //
-// IPC out: { type: 'connected', count } once every client is open; { type: 'done', received,
-// lastAt } once every client has seen the end marker ({"end":n}); { type: 'error', message }.
+// IPC out: { type: 'connected', count } once every client is open; { type: 'warmed' } once every
+// client has seen a warm-up marker ({"warm":1}, not counted); { type: 'done', received, lastAt }
+// once every client has seen the end marker ({"end":n}); { type: 'error', message }.
 // IPC in: { cmd: 'exit' }. Exits with the orchestrator and after `lifetimeMs`.
 
 const { wallClock } = require('./common.js');
+const { loadRxwire } = require('./adapters.js');
 
 const p = JSON.parse(process.argv[2] || '{}');
-const { kind, url, count, step = 50, stall = false, lifetimeMs = 120000 } = p;
+const { kind, url, urls = [url], offset = 0, count, step = 50, stall = false, lifetimeMs = 120000 } = p;
 
 process.on('disconnect', () => process.exit(0));
 setTimeout(() => process.exit(3), lifetimeMs).unref();
@@ -32,10 +37,18 @@ process.on('message', (msg) => msg && msg.cmd === 'exit' && process.exit(0));
 let received = 0;
 let ended = 0;
 let lastAt = 0;
+let warmed = 0;
 const clients = [];
 
-/** Counts a data message; the end marker finishes this client. */
-function onMessage(m) {
+/** Counts a data message; the end marker finishes this client; the first warm-up marker warms it. */
+function onMessage(m, client) {
+  if (m && m.warm) {
+    if (!client.warm) {
+      client.warm = true;
+      if (++warmed === count) report({ type: 'warmed' });
+    }
+    return;
+  }
   if (m && typeof m.end === 'number') {
     ended++;
     lastAt = wallClock();
@@ -45,9 +58,9 @@ function onMessage(m) {
   received++;
 }
 
-function openWs(onOpen, onDown) {
+function openWs(target, onOpen, onDown, onMessage) {
   const WebSocket = require('ws');
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(target);
   ws.on('error', (err) => onDown(err));
   ws.on('close', () => onDown(new Error('closed')));
   ws.on('open', () => {
@@ -58,9 +71,9 @@ function openWs(onOpen, onDown) {
   return ws;
 }
 
-function openSocketIo(onOpen, onDown) {
+function openSocketIo(target, onOpen, onDown, onMessage) {
   const { io } = require('socket.io-client');
-  const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+  const socket = io(target, { transports: ['websocket'], forceNew: true, reconnection: false });
   socket.on('connect', onOpen);
   socket.on('connect_error', (err) => onDown(err));
   socket.on('disconnect', (reason) => onDown(new Error(reason)));
@@ -68,7 +81,17 @@ function openSocketIo(onOpen, onDown) {
   return socket;
 }
 
-const open = kind === 'ws' ? openWs : kind === 'socket.io' && !stall ? openSocketIo : null;
+function openRxwire(target, onOpen, onDown, onMessage) {
+  const mod = loadRxwire();
+  if (mod instanceof Error) throw mod;
+  const socket = mod.connect(target, { reconnect: false, logger: false });
+  socket.messages$.subscribe({ next: onMessage, error: (err) => onDown(err) });
+  socket.opened({ timeout: 30000 }).then(onOpen, onDown);
+  return socket;
+}
+
+const OPENERS = { ws: openWs, 'socket.io': openSocketIo, rxwire: openRxwire };
+const open = stall ? (kind === 'ws' ? openWs : null) : OPENERS[kind] || null;
 if (!open) fail(`unknown kind ${kind}${stall ? ' (stalled)' : ''}`);
 
 async function main() {
@@ -78,16 +101,18 @@ async function main() {
       opens.push(
         new Promise((resolve, reject) => {
           let isOpen = false;
-          clients.push(
-            open(
-              () => {
-                isOpen = true;
-                resolve();
-              },
-              (err) => {
-                if (!isOpen) reject(err); // a drop after open shows as a missing end marker
-              },
-            ),
+          const client = { warm: false };
+          clients.push(client);
+          client.socket = open(
+            urls[(offset + j) % urls.length],
+            () => {
+              isOpen = true;
+              resolve();
+            },
+            (err) => {
+              if (!isOpen) reject(err); // a drop after open shows as a missing end marker
+            },
+            (m) => onMessage(m, client),
           );
         }),
       );

@@ -127,7 +127,7 @@ function markdown({ machine, options, sections, libsUsed }) {
     `- load average (1 min) at start ${machine.loadStart}, at end ${machine.loadEnd} (other work on the machine skews results)`,
     `- versions: ${Object.entries(machine.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- run: ${options.quick ? '--quick (small sizes) ' : ''}${repsText(sections)}, libraries round-robin within each repetition (order rotated), every measurement in a fresh client process (node --expose-gc) against a fresh server process on 127.0.0.1`,
-    `- cells: median (min–max) over repetitions; "÷ ws" is the median of the first metric divided by raw ws's (session scenarios: "÷ rxwire", plain rxwire's)`,
+    `- cells: median (min–max) over repetitions; "÷ ws" is the median of the first metric divided by raw ws's (session scenarios: "÷ rxwire", plain rxwire's; "÷ socket.io": socket.io's)`,
     '',
   ];
   if (options.quick) {

@@ -91,8 +91,20 @@ function machineInfo() {
       'websocket-ts': version('websocket-ts'),
       'socket.io': version('socket.io'),
       'socket.io-client': version('socket.io-client'),
+      '@socket.io/redis-adapter': version('@socket.io/redis-adapter'),
+      redis: version('redis'),
+      'redis-server': redisServerVersion(),
     },
   };
+}
+
+/** `redis-server --version`'s version (the cluster scenarios start one), or 'missing'. */
+function redisServerVersion() {
+  try {
+    return /v=(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))[1];
+  } catch {
+    return 'missing';
+  }
 }
 
 /** Write-then-rename, so an interrupted run never leaves a half-written result (*.tmp is ignored). */

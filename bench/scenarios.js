@@ -8,6 +8,7 @@
 const { startServer, runClient, freePort, sleep } = require('./proc.js');
 const { SERVER_SCENARIOS } = require('./server-scenarios.js');
 const { SESSION_SCENARIOS } = require('./session-scenarios.js');
+const { CLUSTER_SCENARIOS } = require('./cluster-scenarios.js');
 
 const ALL = ['ws', 'ws-corked', 'rxwire', 'rxjs', 'rws', 'websocket-ts'];
 const NO_CORK = ['ws', 'rxwire', 'rxjs', 'rws', 'websocket-ts'];
@@ -262,6 +263,8 @@ const SCENARIOS = [
   ...SERVER_SCENARIOS,
   // session-send, session-rtt: what resumable sessions cost, rxwire at both ends (session-scenarios.js).
   ...SESSION_SCENARIOS,
+  // cluster-fan-out, cluster-resume: three nodes on one redis-server (cluster-scenarios.js).
+  ...CLUSTER_SCENARIOS,
 ];
 
 module.exports = { SCENARIOS };

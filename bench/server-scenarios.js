@@ -77,6 +77,17 @@ async function measure(timeoutMs, body) {
   const started = [];
   const ctx = {
     left: () => Math.max(0, deadline - Date.now()),
+    /** A tracked child of any script (cluster scenarios), killed at the end like the others. */
+    spawn(script, args, execArgv, name) {
+      const c = child(script, args, execArgv, name);
+      started.push(c);
+      return c;
+    },
+    /** Anything else to kill at the end (a redis-server). */
+    track(handle) {
+      started.push(handle);
+      return handle;
+    },
     async server(lib, config) {
       const s = child(SRV, [lib, JSON.stringify(config)], ['--expose-gc'], 'server');
       started.push(s);
@@ -224,4 +235,4 @@ const SERVER_SCENARIOS = [
   },
 ];
 
-module.exports = { SERVER_SCENARIOS, SERVER_LIBS, SERVER_NOTES };
+module.exports = { SERVER_SCENARIOS, SERVER_LIBS, SERVER_NOTES, measure };
