@@ -36,15 +36,7 @@ export class ClientResume<Out> {
   constructor(config: ResumeConfig<Out>) {
     this.#config = config;
     const { streams } = config;
-    this.state = new Resumable<Out>({
-      retain: config.session.retain,
-      waitLimit: config.waitLimit,
-      ackInterval: config.session.ackInterval,
-      scheduler: config.scheduler,
-      writer: config.writer,
-      onDrop: (message, reason, promised) => streams.dropped(message, reason, undefined, promised),
-      onOccupied: config.onOccupied,
-    });
+    this.state = new Resumable<Out>({ ...config, onDrop: (message, reason, promised) => streams.dropped(message, reason, undefined, promised) });
   }
 
   /** The session of the open connection, for `state$`. */

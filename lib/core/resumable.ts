@@ -6,6 +6,7 @@ import { Retention } from './retention.js';
 import { SessionProtocolError } from './session-errors.js';
 import { ackFrame, reliableFrame, type SessionFrame } from './session-frames.js';
 import type { Writer } from './writer.js';
+import type { ResolvedSession } from './session-options.js';
 
 /** One write to a session store: a message received (and delivered), and the messages sent meanwhile. */
 export interface StoreBatch {
@@ -15,11 +16,10 @@ export interface StoreBatch {
 
 /** What one end's session state needs. */
 export interface ResumableConfig<Out> {
-  retain: { size: number; bytes: number };
+  /** The session's options: the retention's bounds, and the least time between two acknowledgement frames. */
+  session: ResolvedSession;
   /** Reliable sends that may wait for room in the retention. */
   waitLimit: number;
-  /** Milliseconds between two acknowledgement frames, at least. */
-  ackInterval: number;
   scheduler: SchedulerLike;
   writer: Writer<Out>;
   onDrop: (message: Out, reason: DropReason, promised: boolean) => void;
@@ -69,7 +69,7 @@ export class Resumable<Out> {
     this.#config = config;
     const { writer } = config;
     this.retention = new Retention<Out>({
-      ...config.retain,
+      ...config.session.retain,
       waitLimit: config.waitLimit,
       scheduler: config.scheduler,
       frame: (seq, data) => reliableFrame(seq, this.#piggyback(), data),
@@ -224,7 +224,7 @@ export class Resumable<Out> {
 
   /** Milliseconds until an `A` frame may go out. */
   #ackDelay(): number {
-    return Math.max(0, this.#lastAckAt + this.#config.ackInterval - this.#config.scheduler.now());
+    return Math.max(0, this.#lastAckAt + this.#config.session.ackInterval - this.#config.scheduler.now());
   }
 
   /**

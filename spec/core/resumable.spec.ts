@@ -15,9 +15,8 @@ function rig(scheduler: ReturnType<typeof newScheduler>, ackInterval = 100) {
   const drops: Array<[string, DropReason]> = [];
   const writer = new Writer<string>({ size: 100, overflow: 'drop-newest', highWaterMark: 500, scheduler, onDrop: (e, r) => void drops.push([e.message, r]), onQueued: () => undefined });
   const session = new Resumable<string>({
-    retain: { size: 100, bytes: 1 << 20 },
+    session: { delivery: 'reliable', retain: { size: 100, bytes: 1 << 20 }, ackInterval },
     waitLimit: 10,
-    ackInterval,
     scheduler,
     writer,
     onDrop: (m, r) => void drops.push([m, r]),
