@@ -21,6 +21,7 @@ import { normalizeUrl, type UrlSource } from './url.js';
 import { validateOptions } from './validate-options.js';
 
 const noop = (): void => undefined;
+const noSession = (): string => "`delivery: 'reliable'` needs a session: connect(url, { session: true })";
 
 /** What a build gives the client: its WebSocket, its event adapter, and what it knows of its runtime. */
 export interface Platform {
@@ -101,16 +102,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
       // Unacknowledged messages hold the connection, as buffered ones do.
       onOccupied: (occupied) => (occupied ? this.#lifecycle.hold() : this.#lifecycle.release()),
     });
-    this.#outbox = new Outbox<Out>({
-      codec: this.#codec,
-      writer: this.#writer,
-      session: resume?.state,
-      delivery: o.session ? o.session.delivery : 'volatile',
-      timeout: o.buffer.timeout,
-      streams: streams as SocketStreams<unknown, Out>,
-      ended: () => this.#lifecycle.ended,
-      noSession: "`delivery: 'reliable'` needs a session: connect(url, { session: true })",
-    });
     const message = heartbeat ? heartbeat.message : undefined;
     this.#lifecycle = new Lifecycle<In, Out>(
       {
@@ -149,6 +140,16 @@ class Client<In, Out> implements RxSocket<In, Out> {
         writeNow: (conn, message) => this.#writer.writeNow(conn, this.#outbox.encode(message)),
       },
     );
+    this.#outbox = new Outbox<Out>({
+      codec: this.#codec,
+      writer: this.#writer,
+      session: resume?.state,
+      delivery: o.session ? o.session.delivery : 'volatile',
+      timeout: o.buffer.timeout,
+      streams: streams as SocketStreams<unknown, Out>,
+      owner: this.#lifecycle,
+      noSession,
+    });
     this.messages$ = new Observable<In>((subscriber) => {
       const subscription = this.#streams.incoming.subscribe(subscriber);
       if (this.#lifecycle.ended) return subscription;

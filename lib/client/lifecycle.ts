@@ -1,4 +1,4 @@
-import { catchError, defer, ReplaySubject, Subject, Subscription, tap, type Observable, type SchedulerLike } from 'rxjs';
+import { catchError, defer, ReplaySubject, throwError, Subject, Subscription, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { OpenConnection } from '../core/connection.js';
 import { closeInfo, closedByClient, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
 import type { HandshakeFunction } from '../core/handshake.js';
@@ -191,11 +191,9 @@ export class Lifecycle<In, Out> extends Holds {
     this.#setState({ status: 'connecting', attempt: 1 });
     if (this.#ended || attempts.closed) return; // a state$ observer closed the socket or let go
     const { scheduler, reconnect } = this.#config;
-    const { resume } = this.#config;
-    const attempt$ = defer(() => openConnection({ ...this.#dial, attempt: this.#state.attempt })).pipe(
-      catchError((error: unknown) => {
-        throw resume ? sessionRefusal(error) : error;
-      }),
+    const opened$ = defer(() => openConnection({ ...this.#dial, attempt: this.#state.attempt }));
+    // No operator more than needed per connection: an idle client is lighter without.
+    const attempt$ = (this.#config.resume ? opened$.pipe(catchError((error: unknown) => throwError(() => sessionRefusal(error)))) : opened$).pipe(
       // The loss is handled before the retry decides; the open at the very end of the chain, so
       // an observer that closes the socket in there leaves no operator to notify afterwards.
       tap({ error: (error: unknown) => this.#lost(error) }),

@@ -19,10 +19,10 @@ export interface OutboxConfig<Out> {
   /** The buffer's timeout: a send's default. */
   readonly timeout: number;
   readonly streams: SocketStreams<unknown, Out>;
-  /** Closed for good: every send is dropped with `'closed'`. */
-  readonly ended: () => boolean;
-  /** What a reliable send without a session is told (a TypeError's message). */
-  readonly noSession: string;
+  /** Its end (the client's lifecycle, the server's peer): once `ended`, every send is dropped with `'closed'`. */
+  readonly owner: { readonly ended: boolean };
+  /** What a reliable send without a session is told (a TypeError's message), made when needed. */
+  readonly noSession: () => string;
 }
 
 /**
@@ -32,32 +32,48 @@ export interface OutboxConfig<Out> {
  * session. Nothing here throws: a bad option or a serializer's throw rejects the promise.
  */
 export class Outbox<Out> {
-  readonly #config: OutboxConfig<Out>;
+  // The config's fields, not the config object: one object fewer per connection.
+  readonly #codec: Codec<unknown, Out>;
+  readonly #writer: Writer<Out>;
+  readonly #session: Resumable<Out> | undefined;
+  readonly #delivery: Delivery;
+  readonly #timeout: number;
+  readonly #streams: SocketStreams<unknown, Out>;
+  readonly #owner: { readonly ended: boolean };
+  readonly #noSession: () => string;
 
   constructor(config: OutboxConfig<Out>) {
-    this.#config = config;
+    this.#codec = config.codec;
+    this.#writer = config.writer;
+    this.#session = config.session;
+    this.#delivery = config.delivery;
+    this.#timeout = config.timeout;
+    this.#streams = config.streams;
+    this.#owner = config.owner;
+    this.#noSession = config.noSession;
   }
 
   /** `send()`: resolves when written (volatile) or acknowledged (reliable); rejects with `MessageDroppedError`. */
   send(message: Out, options?: SendOptions): Promise<void> {
-    const { session, writer } = this.#config;
-    let timeout = this.#config.timeout;
-    let delivery = this.#config.delivery;
+    const session = this.#session;
+    const writer = this.#writer;
+    let timeout = this.#timeout;
+    let delivery = this.#delivery;
     // After the end, every send() rejects with 'closed', whatever its arguments.
-    if (options !== undefined && !this.#config.ended()) {
+    if (options !== undefined && !this.#owner.ended) {
       try {
         validateSendOptions(options);
-        if (options.delivery === 'reliable' && !session) throw new TypeError(this.#config.noSession);
+        if (options.delivery === 'reliable' && !session) throw new TypeError(this.#noSession());
       } catch (error) {
         return Promise.reject(error);
       }
       timeout = options.timeout ?? timeout;
       delivery = options.delivery ?? delivery;
     }
-    if (this.#config.ended()) return writer.refuse(message, 'closed');
+    if (this.#owner.ended) return writer.refuse(message, 'closed');
     let data: WireData;
     try {
-      data = this.#config.codec.encode(message);
+      data = this.#codec.encode(message);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -67,45 +83,46 @@ export class Outbox<Out> {
 
   /** `request()`'s path: volatile, `onWritten` called when it is written. */
   submit(message: Out, timeout: number, onWritten: () => void): Promise<void> {
-    if (this.#config.ended()) return this.#config.writer.refuse(message, 'closed');
+    if (this.#owner.ended) return this.#writer.refuse(message, 'closed');
     let data: WireData;
     try {
       data = this.encode(message);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#config.writer.submit(message, data, timeout, onWritten);
+    return this.#writer.submit(message, data, timeout, onWritten);
   }
 
   /** `outgoing.next()`: no promise; a serializer's throw goes to errors$, a drop to dropped$. */
   offer(message: Out): void {
     let data: WireData;
     try {
-      data = this.#config.codec.encode(message);
+      data = this.#codec.encode(message);
     } catch (error) {
-      return this.#config.streams.error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
+      return this.#streams.error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
     }
     this.offerEncoded(message, data);
   }
 
   /** A message already serialized (once, for a broadcast), in the default class; no promise. */
   offerEncoded(message: Out, data: WireData): void {
-    const { session, writer } = this.#config;
-    if (!session) return writer.offer(message, data, this.#config.timeout);
+    const session = this.#session;
+    const writer = this.#writer;
+    if (!session) return writer.offer(message, data, this.#timeout);
     // After the end, the closed writer drops it with 'closed'.
-    if (this.#config.delivery === 'reliable' && !this.#config.ended()) void session.send(message, data, this.#config.timeout, false);
-    else writer.offer(message, volatileFrame(data), this.#config.timeout);
+    if (this.#delivery === 'reliable' && !this.#owner.ended) void session.send(message, data, this.#timeout, false);
+    else writer.offer(message, volatileFrame(data), this.#timeout);
   }
 
   /** Serializes `message` as it goes on the wire outside the classes (handshake, heartbeat, channel): volatile in a session. */
   encode(message: Out): WireData {
-    const data = this.#config.codec.encode(message);
-    return this.#config.session ? volatileFrame(data) : data;
+    const data = this.#codec.encode(message);
+    return this.#session ? volatileFrame(data) : data;
   }
 
   /** Reliable messages unacknowledged or waiting for room (0 without a session). */
   get unacknowledged(): number {
-    const retention = this.#config.session?.retention;
+    const retention = this.#session?.retention;
     return retention ? retention.unacknowledged + retention.waiting : 0;
   }
 }

@@ -17,6 +17,7 @@ import type { StoredSession } from './session-store.js';
 import { PeerInbox } from './inbox.js';
 
 const NO_TOPICS: ReadonlySet<string> = new Set();
+const noSession = (): string => "`delivery: 'reliable'` needs a session: this peer's client did not ask for one";
 
 /** A peer as its server drives it. */
 export class ServerPeer<In, Out> implements Peer<In, Out> {
@@ -101,8 +102,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
       delivery: options && this.#session ? options.delivery : 'volatile',
       timeout: buffer.timeout,
       streams: this.#streams as SocketStreams<unknown, Out>,
-      ended: () => this.#ended,
-      noSession: `\`delivery: 'reliable'\` needs a session: peer ${id}'s client did not ask for one`,
+      owner: this,
+      noSession: noSession,
     });
     const restored = session?.restored;
     if (restored) this.#session?.state.restore(restored.received, restored.sent, restored.outgoing);
