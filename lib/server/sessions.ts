@@ -5,6 +5,8 @@ import { describe } from '../core/errors.js';
 import { parseFrame, SESSION_PROTOCOL, type Hello } from '../core/session-frames.js';
 import type { SessionStore, StoredSession } from './session-store.js';
 
+const noop = (): void => {};
+
 /** Milliseconds a session connection may take to say hello before it is closed with 1002. */
 export const HELLO_TIMEOUT = 10_000;
 
@@ -25,6 +27,8 @@ export interface SessionPeer {
 export class SessionRegistry<P extends SessionPeer> {
   readonly #sessions = new Map<string, P>();
   readonly #pending = new Map<WebSocket, Subscription>();
+  /** Sessions being taken over from the store, until the store answered. */
+  readonly #claims = new Map<string, Promise<void>>();
   readonly #scheduler: SchedulerLike;
   #touch: Subscription | undefined;
 
@@ -98,9 +102,19 @@ export class SessionRegistry<P extends SessionPeer> {
   ): void {
     const { store, ttl } = config;
     this.awaitHello(ws, config.closeTimeout, config.track, async (hello) => {
+      // One claim at a time per session: a client that reconnects again while the store answers
+      // resumes the peer the first claim made, rather than making a second.
+      if (hello.id !== null) await this.#claims.get(hello.id);
       const existing = this.get(hello.id);
       if (existing && !existing.ended) return existing.resume(ws, tcp as never, hello.ack);
-      const restored = store && hello.id !== null ? await store.claim(hello.id, ttl).catch((error: unknown) => void config.failed(error)) : undefined;
+      let restored: StoredSession | undefined;
+      if (store && hello.id !== null) {
+        const claimed = store.claim(hello.id, ttl).catch((error: unknown) => void config.failed(error));
+        const settled = claimed.then(noop);
+        this.#claims.set(hello.id, settled);
+        restored = await claimed;
+        if (this.#claims.get(hello.id) === settled) this.#claims.delete(hello.id);
+      }
       if (ws.readyState !== ws.OPEN) return undefined; // gone while the store answered
       if (restored && hello.ack > restored.sent) return `hello.ack ${hello.ack} is beyond the last message sent (${restored.sent})`;
       const id = restored ? (hello.id as string) : randomUUID();
