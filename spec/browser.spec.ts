@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { WebSocket } from 'ws';
-import { testScope } from './helpers/dispose.js';
+import { listen } from '../lib/server/index.js';
+import { createFaultProxy } from '../lib/testing/index.js';
+import { onDispose, testScope } from './helpers/dispose.js';
 import { gatedServer as gated, type GatedServer } from './helpers/gated-server.js';
 import type { Harness } from './helpers/browser-page.js';
 import { waitFor } from './helpers/wait.js';
@@ -169,6 +171,52 @@ function chromiumTests(): void {
     await waitFor(() => server.received.length === 2, 'the server to receive 2 messages');
     expect(server.received).toEqual(['{"type":"hi"}', Buffer.from([9, 8, 7])]);
     expect(server.binary).toEqual([false, true]);
+  });
+
+  it('a resumable session in Chromium: reliable sends resolve at the receipt and cross a reset link once each, in order', async () => {
+    const server = listen<{ n: number }, { n: number }>({ logger: false, session: true });
+    onDispose(() => server.close({ timeout: 500 }));
+    await server.ready;
+    const received: number[] = [];
+    let sessions = 0;
+    server.connections$.subscribe((peer) => {
+      sessions++;
+      peer.messages$.subscribe(({ n }) => {
+        received.push(n);
+        void peer.send({ n }).catch(() => undefined);
+      });
+    });
+    const proxy = await createFaultProxy({ target: server.url });
+    onDispose(() => proxy.close());
+    await page.evaluate((url) => {
+      harness.open(url, { session: true, reconnect: { initialDelay: 10, maxDelay: 50, jitter: false } });
+    }, proxy.url);
+    await page.waitForFunction(() => harness.socket?.state.status === 'open');
+    await page.evaluate(() => {
+      for (let n = 0; n < 50; n++) harness.send({ n });
+    });
+    await waitFor(() => received.length >= 20, 'the first messages');
+    proxy.reset('rst'); // mid-stream
+    await page.evaluate(() => {
+      for (let n = 50; n < 100; n++) harness.send({ n });
+    });
+    const { outcomes, messages, session } = await page.evaluate(async () => ({
+      outcomes: await Promise.all(harness.outcomes),
+      messages: await new Promise<unknown[]>((resolve) => {
+        const poll = setInterval(() => {
+          if ((harness.recording?.messages.length ?? 0) < 100) return;
+          clearInterval(poll);
+          resolve(harness.recording?.messages ?? []);
+        }, 5);
+      }),
+      session: harness.socket?.state.session,
+    }));
+    expect(outcomes).toEqual(Array.from({ length: 100 }, () => 'written')); // every receipt resolved
+    expect(received).toEqual(Array.from({ length: 100 }, (_, n) => n)); // once each, in order
+    expect(messages).toEqual(Array.from({ length: 100 }, (_, n) => ({ n })));
+    expect(session).toMatchObject({ resumed: true });
+    expect(sessions).toBe(1);
+    expect(proxy.links().length).toBeGreaterThanOrEqual(2); // the link was reset: a second connection
   });
 
   it('survives a server restart: messages sent meanwhile are buffered and delivered in order', async () => {
