@@ -143,7 +143,12 @@ export class Lifecycle<In, Out> extends Holds {
   /** Drops the current connection and dials again at once, attempt 1. Only while active. */
   reconnect(): void {
     if (this.#ended || !this.#attempts) return;
+    // A session is kept: its connection closes without a status code (the peer sees 1005), as
+    // 1000 would end the session on the server.
+    const frame = this.#closeFrame;
+    if (this.#config.resume) this.#closeFrame = [1005, ''];
     this.#stop();
+    this.#closeFrame = frame;
     this.#start();
   }
 

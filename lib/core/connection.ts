@@ -161,7 +161,8 @@ class Connection implements OpenConnection, ConnectionRuntime {
 
   /**
    * Closes the socket whatever its state, bounded by `closeTimeout`: gracefully with a sendable
-   * `code`, by terminating with 1006 or while the handshake is in progress.
+   * `code` (1005: a close frame without a status code, as 1005 itself is never sent), by
+   * terminating with 1006 or while the handshake is in progress.
    */
   close(code: number, reason?: string): Promise<CloseInfo | undefined> {
     this.#closing ??= new Promise<CloseInfo | undefined>((resolve) => {
@@ -171,7 +172,8 @@ class Connection implements OpenConnection, ConnectionRuntime {
       if (socket.readyState === CONNECTING || code === 1006) {
         this.#terminate();
       } else {
-        socket.close(code, reason);
+        if (code === 1005) socket.close();
+        else socket.close(code, reason);
         this.#closeTimer = this.#config.scheduler.schedule(() => this.#terminate(), this.#config.closeTimeout);
       }
     });

@@ -183,3 +183,26 @@ describe('sessions: loss', () => {
     await expect(socket.send({ n: 99 })).resolves.toBeUndefined();
   });
 });
+
+describe('sessions: the client drops its connection itself', () => {
+  test('reconnect() keeps the session: the connection closes without a status code (1005), the session resumes, nothing is lost', async () => {
+    const server = await serve();
+    const peers = peersOf(server);
+    const fromClient: number[] = [];
+    server.connections$.subscribe((peer) => peer.messages$.subscribe((msg) => fromClient.push(msg.n)));
+    const socket = client(server.url);
+    const errors: Error[] = [];
+    socket.errors$.subscribe((error) => errors.push(error));
+    await socket.opened();
+    const id = socket.state.session?.id;
+    await socket.send({ n: 1 });
+    const resumed = new Promise<void>((resolve) => socket.state$.subscribe((state) => state.status === 'open' && state.session?.resumed && resolve()));
+    socket.reconnect();
+    await resumed;
+    await socket.send({ n: 2 });
+    expect(fromClient).toEqual([1, 2]);
+    expect(socket.state.session).toEqual({ id, resumed: true });
+    expect(peers).toHaveLength(1); // the same peer: the session was not ended by the close
+    expect(errors.filter((e) => e instanceof SessionLostError)).toEqual([]);
+  });
+});
