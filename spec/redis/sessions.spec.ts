@@ -43,14 +43,14 @@ async function startNode(name: string, redisUrl: string): Promise<Node> {
   return { proc, url: listening.url as string, inbox, exited };
 }
 
-test('a node SIGKILLed mid-stream: its clients resume their sessions on the other nodes, nothing lost or duplicated either way', async () => {
+test('300 session clients on three nodes, a node SIGKILLed mid-stream: its clients resume their sessions on the other two, nothing lost or duplicated either way', async () => {
   const redis = await startRedis();
   onDispose(() => redis.stop());
   const nodes = await Promise.all(['a', 'b', 'c'].map((name) => startNode(name, redis.url)));
   const [a, b, c] = nodes as [Node, Node, Node];
   let killed = false;
-  const CLIENTS = 30;
-  const TOTAL = 400;
+  const CLIENTS = 300;
+  const TOTAL = 100;
   // Client i starts on node i % 3; after the kill, a client of a's goes to b or c.
   const clients = Array.from({ length: CLIENTS }, (_, i) => {
     let turn = i;
@@ -73,7 +73,7 @@ test('a node SIGKILLed mid-stream: its clients resume their sessions on the othe
     const receipts: Array<Promise<void>> = [];
     for (let n = 0; n < TOTAL; n++) {
       receipts.push(socket.send({ n }));
-      if (n % 50 === 49) await receipts[n - 25]; // a window: messages in flight both ways
+      if (n % 20 === 19) await receipts[n - 10]; // a window: messages in flight both ways
     }
     await Promise.all(receipts); // every receipt resolves: nothing was rejected
   };
@@ -94,12 +94,14 @@ test('a node SIGKILLed mid-stream: its clients resume their sessions on the othe
     expect(lost).toEqual([]);
     if (onA) {
       expect(new Set(answers.map(({ node }) => node)).has('a')).toBe(true);
-      expect(answers.at(-1)?.node).not.toBe('a'); // finished on another node
-      expect(socket.state.session?.resumed).toBe(true);
+      expect(socket.state.session?.resumed).toBe(true); // on another node, after the kill
     }
   }
+  // a's clients were mid-stream: the rest of their streams came from b and c.
+  const fromOthers = clients.filter(({ onA }) => onA).map(({ answers }) => answers.filter(({ node }) => node !== 'a').length);
+  expect(fromOthers.reduce((sum, n) => sum + n, 0)).toBeGreaterThan(0);
   const takenOver = [b, c].reduce((sum, node) => sum + node.inbox.filter((m) => m.type === 'session').length, 0);
-  expect(takenOver).toBe(CLIENTS); // 20 sessions began there, 10 were taken over from a
+  expect(takenOver).toBe(CLIENTS); // 200 sessions began there, 100 were taken over from a
   expect((await a.exited).signal).toBe('SIGKILL');
   console.log(`resumed on another node: first answer ${firstAfterKill - killedAt} ms after the kill`);
   await Promise.all(clients.map(({ socket }) => socket.close()));
