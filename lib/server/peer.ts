@@ -160,11 +160,10 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
    */
   #connectionEnded(error: ConnectionClosedError): void {
     const session = this.#session;
-    if (error.cause instanceof SessionProtocolError) {
-      // The client broke the session protocol (closed with 1002): reported, and its session is not kept.
-      this.#streams.error(error.cause, 'protocol', 'the client broke the session protocol; the session ends');
-      return this.#end(error, 'session-lost');
-    }
+    // A frame that broke the session protocol closed the connection with 1002: reported. The
+    // session is kept (a link that lost bytes in the middle, e.g. behind a faulty proxy, looks the
+    // same as a buggy client): the client may resume it from where both ends agree.
+    if (error.cause instanceof SessionProtocolError) this.#streams.error(error.cause, 'protocol', 'a frame broke the session protocol; the connection was closed with 1002');
     const closedForGood = this.#initiator === 'server' || (error.wasClean && (error.code === 1000 || error.code === 1001));
     if (!session || closedForGood) return this.#end(error);
     this.#detach();
