@@ -5,23 +5,12 @@
 // (offline-delivery: 'sent' / 'finish'; reconnect: 'connected').
 
 const { create } = require('./adapters.js');
-const { message, wallClock } = require('./common.js');
+const { message, wallClock, measurementProcess } = require('./common.js');
 
 const [scenario, lib, paramsJson] = process.argv.slice(2);
 const params = JSON.parse(paramsJson || '{}');
 
-let emitted = false;
-function emit(result, code = 0) {
-  if (emitted) return;
-  emitted = true;
-  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(code));
-}
-const fail = (err) => emit({ ok: false, error: String((err && err.message) || err) }, 1);
-
-process.on('uncaughtException', fail);
-process.on('unhandledRejection', fail);
-process.on('disconnect', () => process.exit(0));
-setTimeout(() => fail(`client deadline ${params.deadlineMs} ms`), params.deadlineMs || 60000);
+const { emit, fail } = measurementProcess(params.deadlineMs);
 
 // ---------------------------------------------------------------------------------------------
 

@@ -34,4 +34,23 @@ function backoffDelay(retry) {
   return Math.min(maxDelay, initialDelay * Math.pow(factor, Math.max(0, retry - 1)));
 }
 
-module.exports = { wallClock, message, pad64, PAD, BACKOFF, backoffDelay };
+/**
+ * A measurement's child process: `emit` prints its one JSON result line and exits; `fail` emits
+ * `{ ok: false, error }`, as do an uncaught error and the deadline; a lost parent ends it.
+ */
+function measurementProcess(deadlineMs) {
+  let emitted = false;
+  const emit = (result, code = 0) => {
+    if (emitted) return;
+    emitted = true;
+    process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(code));
+  };
+  const fail = (err) => emit({ ok: false, error: String((err && err.message) || err) }, 1);
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  process.on('disconnect', () => process.exit(0));
+  setTimeout(() => fail(`client deadline ${deadlineMs} ms`), deadlineMs || 60000);
+  return { emit, fail };
+}
+
+module.exports = { wallClock, message, pad64, PAD, BACKOFF, backoffDelay, measurementProcess };

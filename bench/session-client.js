@@ -9,23 +9,12 @@
 // on the wire are counted by the server (session-server.js), below rxwire.
 
 const { loadRxwire } = require('./adapters.js');
-const { message, BACKOFF } = require('./common.js');
+const { message, BACKOFF, measurementProcess } = require('./common.js');
 
 const [scenario, variant, paramsJson] = process.argv.slice(2);
 const params = JSON.parse(paramsJson || '{}');
 
-let emitted = false;
-function emit(result, code = 0) {
-  if (emitted) return;
-  emitted = true;
-  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(code));
-}
-const fail = (err) => emit({ ok: false, error: String((err && err.message) || err) }, 1);
-
-process.on('uncaughtException', fail);
-process.on('unhandledRejection', fail);
-process.on('disconnect', () => process.exit(0));
-setTimeout(() => fail(`client deadline ${params.deadlineMs} ms`), params.deadlineMs || 60000);
+const { emit, fail } = measurementProcess(params.deadlineMs);
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 const now = () => process.hrtime.bigint();

@@ -104,7 +104,7 @@ export class ClientResume<Out> {
     const previous = state.id;
     if (previous !== undefined && (!welcome.resumed || welcome.id !== previous)) {
       // Every message end() rejects with 'session-lost': those waiting for room in the retention too.
-      const lost = state.retention.unacknowledged + state.retention.waiting;
+      const lost = state.retention.outstanding;
       this.#config.streams.error(
         new SessionLostError(previous, welcome.id, lost, 'the server does not know it: it restarted, or the resumeWindow passed'),
         'session',

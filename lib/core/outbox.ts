@@ -122,8 +122,7 @@ export class Outbox<Out> {
 
   /** Reliable messages unacknowledged or waiting for room (0 without a session). */
   get unacknowledged(): number {
-    const retention = this.#session?.retention;
-    return retention ? retention.unacknowledged + retention.waiting : 0;
+    return this.#session?.retention.outstanding ?? 0;
   }
 }
 

@@ -108,9 +108,9 @@ export class Retention<Out> {
     return this.#waiting.length;
   }
 
-  /** Bytes of the unacknowledged messages. */
-  get bytes(): number {
-    return this.#bytes;
+  /** Messages not yet acknowledged, those waiting for room included: all a lost session rejects. */
+  get outstanding(): number {
+    return this.unacknowledged + this.#waiting.length;
   }
 
   /** The sequence number of the last admitted message (0: none). */
