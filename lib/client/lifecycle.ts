@@ -254,7 +254,10 @@ export class Lifecycle<In, Out> extends Holds {
     const conn = this.#link.drop();
     this.#config.writer.detach();
     this.#config.resume?.detach();
-    if (conn) this.#lost$?.next({ serial: this.#link.serial, error: error instanceof ConnectionClosedError ? error : closedByClient() });
+    const lost$ = this.#lost$;
+    if (!conn || !lost$) return;
+    const loss = { serial: this.#link.serial, error: error instanceof ConnectionClosedError ? error : closedByClient() };
+    this.#link.afterDelivery(() => lost$.next(loss));
   }
 
   #shouldRetry(error: unknown): boolean {

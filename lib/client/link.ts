@@ -21,6 +21,9 @@ export class Link<In, Out> implements ReceiveTarget<In> {
   #pongTarget: OpenConnection | undefined;
   #handshake: HandshakeRun<In> | undefined;
   #serial = 0;
+  /** Whether a message is being delivered to `messages$`, and what waits for its end. */
+  #delivering = false;
+  #afterDelivery: Array<() => void> | undefined;
 
   constructor(codec: Codec<In, Out>, appPong: AppPong<In>, streams: SocketStreams<In, Out>, resume: ClientResume<Out> | undefined) {
     this.#resume = resume;
@@ -51,8 +54,27 @@ export class Link<In, Out> implements ReceiveTarget<In> {
 
   deliver(message: In): void {
     const handshake = this.#handshake;
-    if (handshake) handshake.deliver(message);
-    else this.#streams.incoming.next(message);
+    if (handshake) return handshake.deliver(message);
+    if (this.#delivering) return this.#streams.incoming.next(message);
+    this.#delivering = true;
+    try {
+      this.#streams.incoming.next(message);
+    } finally {
+      this.#delivering = false;
+      const after = this.#afterDelivery;
+      this.#afterDelivery = undefined;
+      if (after) for (const run of after) run();
+    }
+  }
+
+  /**
+   * Runs `fn` now, or once the message being delivered has reached every `messages$` observer:
+   * a `close()` from one observer then ends the connection for the others (a pending request
+   * among them) after they saw the message, not halfway through its delivery.
+   */
+  afterDelivery(fn: () => void): void {
+    if (this.#delivering) (this.#afterDelivery ??= []).push(fn);
+    else fn();
   }
 
   error(error: Error, kind: string, what: string): void {

@@ -1,4 +1,4 @@
-import { concatMap, EMPTY, Observable, Subject, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { concatMap, EMPTY, Observable, Subject, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { byteLength, type WireData } from './codec.js';
 import type { OpenConnection } from './connection.js';
 import { droppedError, quietRejection, type DropReason } from './errors.js';
@@ -76,7 +76,6 @@ export class Writer<Out> {
   // connection whose messages all go out at once (most idle ones) holds none of them.
   #input: Subject<OutgoingEntry<Out> | typeof WAKE> | undefined;
   #queue: SendQueue<OutgoingEntry<Out>> | undefined;
-  #subscription: Subscription | undefined;
   readonly #config: WriterConfig<Out>;
   #state = State.Detached;
   #conn: OpenConnection | undefined;
@@ -104,7 +103,7 @@ export class Writer<Out> {
       onOccupied: config.onQueued,
     });
     const input = (this.#input = new Subject<OutgoingEntry<Out> | typeof WAKE>());
-    this.#subscription = input.pipe(this.#admit(), concatMap(() => this.#write())).subscribe();
+    input.pipe(this.#admit(), concatMap(() => this.#write())).subscribe();
     return input;
   }
 
@@ -207,7 +206,9 @@ export class Writer<Out> {
     this.#state = State.Closed;
     this.#closedReason = reason;
     this.#queue?.clear(reason);
-    this.#subscription?.unsubscribe();
+    // Completion, not unsubscription: close() may run inside the writing stage (a drop reported
+    // there reaches an observer that closes), and the stage then ends as it returns.
+    this.#input?.complete();
   }
 
   /**
@@ -226,14 +227,17 @@ export class Writer<Out> {
   #admit(): OperatorFunction<OutgoingEntry<Out> | typeof WAKE, typeof WAKE> {
     return (source) =>
       new Observable((subscriber) =>
-        source.subscribe((work) => {
-          if (work !== WAKE) {
-            if (work.timeout !== Infinity) work.deadline = this.#config.scheduler.now() + work.timeout;
-            work.order = ++this.#tickets;
-            work.bytes = byteLength(work.data);
-            if (!(this.#queue as SendQueue<OutgoingEntry<Out>>).push(work)) return;
-          }
-          if (this.#state === State.Ready) subscriber.next(WAKE);
+        source.subscribe({
+          next: (work) => {
+            if (work !== WAKE) {
+              if (work.timeout !== Infinity) work.deadline = this.#config.scheduler.now() + work.timeout;
+              work.order = ++this.#tickets;
+              work.bytes = byteLength(work.data);
+              if (!(this.#queue as SendQueue<OutgoingEntry<Out>>).push(work)) return;
+            }
+            if (this.#state === State.Ready) subscriber.next(WAKE);
+          },
+          complete: () => subscriber.complete(),
         }),
       );
   }

@@ -279,6 +279,22 @@ describe('socket.request()', () => {
     await closed;
   });
 
+  test('close() from a messages$ observer during the answer: the request, subscribed later, still gets its answer', async () => {
+    // The observer that closes runs first; the request sees the same message after it. Before,
+    // close() ended the request halfway through that message's delivery (ConnectionClosedError,
+    // and RxJS notified a stopped subscriber: the tripwire).
+    const server = await serve();
+    const socket = client(server.url);
+    const seen: In[] = [];
+    let closed: Promise<void> | undefined;
+    socket.messages$.subscribe({ next: (m) => (seen.push(m), (closed ??= socket.close())), error: () => undefined });
+    const answer = await socket.request({ id: 1, method: 'echo' }, { match: matchId(1), timeout: 10_000 });
+    expect(answer).toEqual({ id: 1, result: 'echo' });
+    expect(seen).toEqual([{ id: 1, result: 'echo' }]);
+    await closed;
+    expect(socket.state.status).toBe('closed');
+  });
+
   test('a request after close() rejects at once and writes nothing', async () => {
     const server = await serve();
     const socket = client(server.url);

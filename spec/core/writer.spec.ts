@@ -1,8 +1,10 @@
+import { Subscription, type SchedulerLike } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import type { DropReason } from '../../lib/core/errors.js';
 import { Writer } from '../../lib/core/writer.js';
 import { connection, FakeTransport } from '../helpers/fake-transport.js';
 import { newScheduler } from '../helpers/test-scheduler.js';
+import { tripped } from '../helpers/tripwires.js';
 
 // The Writer against a fake transport in virtual time, as ws tests its Sender against a
 // ten-line socket: what is written, in which order, when it waits for 'drain', and how every
@@ -193,6 +195,39 @@ describe('Writer: Closed', () => {
     expect([socket.waits, socket.cancels]).toEqual([1, 1]);
     socket.drain();
     expect(socket.written).toEqual(['big1']);
+  });
+});
+
+describe('Writer: closed from inside the writing stage', () => {
+  test('a stale message found by the flush at attach, whose drop observer closes the writer: the stage ends cleanly', async () => {
+    // A clock whose timers never fire: the message's deadline passes before its expiry timer
+    // runs (a timer and an 'open' event in the same millisecond), so the flush drops it.
+    let clock = 0;
+    const scheduler = { now: () => clock, schedule: () => new Subscription() } as unknown as SchedulerLike;
+    const drops: Array<[string, DropReason]> = [];
+    const writer: Writer<string> = new Writer<string>({
+      size: 10,
+      overflow: 'drop-newest',
+      highWaterMark: 500,
+      scheduler,
+      onDrop: (entry, reason) => {
+        drops.push([entry.message, reason]);
+        writer.close('closed'); // what a dropped$ observer calling socket.close() does
+      },
+      onQueued: () => undefined,
+    });
+    const sent = [writer.submit('stale', 'stale', 4), writer.submit('next', 'next', 1000)];
+    clock = 5;
+    const socket = new FakeTransport();
+    writer.attach(connection(socket));
+    expect(await outcomes(sent)).toEqual(['timeout', 'closed']);
+    expect(drops).toEqual([
+      ['stale', 'timeout'],
+      ['next', 'closed'],
+    ]);
+    expect(socket.written).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // RxJS reports a stopped notification on a timer
+    expect(tripped).toEqual([]); // before the fix: 'rxjs onStoppedNotification: C' (the stage was unsubscribed mid-write)
   });
 });
 
