@@ -145,7 +145,8 @@ function spawnTracked(script, args, execArgv = []) {
 function runClient(scenario, lib, params, { timeoutMs, onMessage, script = CLIENT } = {}) {
   const child = track(
     fork(script, [scenario, lib, JSON.stringify(params)], {
-      execArgv: ['--expose-gc'],
+      // BENCH_CLIENT_FLAGS: more node flags for the measured client (e.g. `--cpu-prof`).
+      execArgv: ['--expose-gc', ...(process.env.BENCH_CLIENT_FLAGS || '').split(' ').filter(Boolean)],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     }),
   );

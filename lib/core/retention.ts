@@ -1,6 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { byteLength, type WireData } from './codec.js';
 import { droppedError, type DropReason, type MessageDroppedError } from './errors.js';
+import { Ledger, Receipt } from './receipt.js';
 import { SessionProtocolError } from './session-errors.js';
 
 /**
@@ -55,17 +56,12 @@ export interface RetentionConfig<Out> {
   store?: (seq: number, data: WireData) => Promise<void>;
 }
 
-/** A reliable message on its way: retained from admission until the peer acknowledges it. */
-interface Retained<Out> {
-  seq: number;
-  /** Written ahead to the session store (always, without one): it may go to the socket. */
-  stored: boolean;
-  order: number;
+/** A reliable send waiting for room: not numbered yet, with a promise of its own from the start. */
+interface Waiting<Out> {
   readonly message: Out;
   readonly data: WireData;
   readonly bytes: number;
   readonly promised: boolean;
-  deadline: number;
   timer: Subscription | undefined;
   resolve: (() => void) | undefined;
   reject: ((error: MessageDroppedError<Out>) => void) | undefined;
@@ -74,33 +70,59 @@ interface Retained<Out> {
 
 const noop = (): void => {};
 
+/** Slots per retained message in the flat array: message, data, write ticket, bytes, promised. */
+const STRIDE = 5;
+const MESSAGE = 0;
+const DATA = 1;
+const ORDER = 2;
+const BYTES = 3;
+const PROMISED = 4;
+/** Messages the ring holds before it first grows. */
+const INITIAL_CAPACITY = 16;
+/** An emptied ring larger than this goes back to the first size. */
+const SHRINK_ABOVE = 64;
+
 /**
  * The outgoing half of a session: every reliable message from admission until the peer's
  * cumulative acknowledgement, numbered 1, 2, … in admission order. Bounded by count and bytes;
- * a send beyond the bound waits (bounded too) for room until its timeout. A `send()` promise
- * resolves at the acknowledgement: a delivery receipt. The writer takes the unwritten ones in
- * order (`take`); after a reconnect, `rewind` makes every unacknowledged one unwritten again.
+ * a send beyond the bound waits (bounded too) for room until its timeout. A `send()` receipt
+ * resolves at the acknowledgement. The writer takes the unwritten ones in order (`take`); after
+ * a reconnect, `rewind` makes every unacknowledged one unwritten again.
+ *
+ * Retained messages live in one flat array (no object per message) and their receipts are made
+ * on demand (see {@link Receipt}): what a flood keeps until the acknowledgement is its messages
+ * and their serialized data, which is what a garbage collector has to copy when it runs.
  */
 export class Retention<Out> {
   readonly #config: RetentionConfig<Out>;
-  #entries: Array<Retained<Out> | undefined> = [];
-  #head = 0;
-  /** Index (in #entries) of the next message to write. */
-  #cursor = 0;
+  /**
+   * Retained messages in a ring of STRIDE slots each (capacity a power of two, doubled when
+   * full): the oldest unacknowledged, message `#firstSeq`, at ring position `#start`.
+   */
+  #ring: unknown[] = [];
+  /** Capacity − 1 (−1: no ring yet; an idle session holds none). */
+  #mask = -1;
+  #start = 0;
+  #count = 0;
+  #firstSeq = 1;
+  /** How many of them, from the oldest, are written on the current connection. */
+  #written = 0;
   #bytes = 0;
   #nextSeq = 1;
-  #waiting: Array<Retained<Out>> = [];
+  /** With a session store: the messages up to this one are stored and may go to the socket. */
+  #storedSeq = Infinity;
+  #waiting: Array<Waiting<Out>> = [];
   #occupied = false;
-  /** Which session the numbering belongs to: a store's late answer for a cleared one is ignored. */
-  #epoch = 0;
+  #ledger = new Ledger<Out>();
 
   constructor(config: RetentionConfig<Out>) {
     this.#config = config;
+    if (config.store) this.#storedSeq = 0;
   }
 
   /** Reliable messages sent and not acknowledged. */
   get unacknowledged(): number {
-    return this.#entries.length - this.#head;
+    return this.#count;
   }
 
   /** Messages waiting for room. */
@@ -110,7 +132,7 @@ export class Retention<Out> {
 
   /** Messages not yet acknowledged, those waiting for room included: all a lost session rejects. */
   get outstanding(): number {
-    return this.unacknowledged + this.#waiting.length;
+    return this.#count + this.#waiting.length;
   }
 
   /** The sequence number of the last admitted message (0: none). */
@@ -124,35 +146,31 @@ export class Retention<Out> {
    * message and rejects with `MessageDroppedError` if it is dropped.
    */
   add(message: Out, data: WireData, timeout: number, promised: boolean): Promise<void> | undefined {
-    const entry: Retained<Out> = {
-      seq: 0, stored: true, order: 0, message, data, bytes: byteLength(data), promised, deadline: Infinity,
-      timer: undefined, resolve: undefined, reject: undefined, promise: undefined,
-    };
-    const promise = promised ? (entry.promise = new Promise<void>((resolve, reject) => ((entry.resolve = resolve), (entry.reject = reject)))) : undefined;
-    if (entry.bytes > this.#config.bytes) return this.#refuse(entry, 'overflow');
-    if (this.#waiting.length === 0 && this.#fits(entry)) {
-      this.#admit(entry);
+    const bytes = byteLength(data);
+    const config = this.#config;
+    if (this.#waiting.length === 0 && this.#count < config.size && this.#bytes + bytes <= config.bytes) {
+      const seq = this.#admit(message, data, bytes, promised);
       this.#occupancy();
-      this.#config.admitted();
-      return promise;
+      config.admitted();
+      return promised ? (new Receipt(this.#ledger, seq, message) as unknown as Promise<void>) : undefined;
     }
-    if (this.#waiting.length >= this.#config.waitLimit) return this.#refuse(entry, 'overflow');
-    if (timeout !== Infinity) {
-      entry.timer = this.#config.scheduler.schedule(() => this.#expire(entry), timeout);
-    }
+    const entry: Waiting<Out> = { message, data, bytes, promised, timer: undefined, resolve: undefined, reject: undefined, promise: undefined };
+    if (promised) entry.promise = new Promise<void>((resolve, reject) => ((entry.resolve = resolve), (entry.reject = reject)));
+    if (bytes > config.bytes || this.#waiting.length >= config.waitLimit) return this.#refuse(entry, 'overflow');
+    if (timeout !== Infinity) entry.timer = config.scheduler.schedule(() => this.#expire(entry), timeout);
     this.#waiting.push(entry);
     this.#occupancy();
-    return promise;
+    return entry.promise;
   }
 
   /** Whether a message is admitted and not yet written on the current connection. */
   get pending(): boolean {
-    return this.#cursor < this.#entries.length && (this.#entries[this.#cursor] as Retained<Out>).stored;
+    return this.#written < this.#count && this.#firstSeq + this.#written <= this.#storedSeq;
   }
 
   /** The write ticket of the next unwritten message (`Infinity`: none). */
   nextOrder(): number {
-    return this.pending ? (this.#entries[this.#cursor] as Retained<Out>).order : Infinity;
+    return this.pending ? (this.#ring[this.#slot(this.#written) + ORDER] as number) : Infinity;
   }
 
   /**
@@ -161,50 +179,52 @@ export class Retention<Out> {
    * the serialized message as its payload.
    */
   restore(outgoing: ReadonlyArray<{ readonly seq: number; readonly data: WireData }>, lastSeq: number): void {
-    for (const { seq, data } of outgoing) {
-      const entry: Retained<Out> = {
-        seq, stored: true, order: this.#config.ticket(), message: data as unknown as Out, data, bytes: byteLength(data), promised: false,
-        deadline: Infinity, timer: undefined, resolve: undefined, reject: undefined, promise: undefined,
-      };
-      this.#entries.push(entry);
-      this.#bytes += entry.bytes;
-    }
+    if (this.#count > 0) throw new SessionProtocolError('a session can only be restored into an empty retention');
+    const first = outgoing.length > 0 ? (outgoing[0] as { seq: number }).seq : lastSeq + 1;
+    outgoing.forEach(({ seq }, i) => {
+      if (seq !== first + i || seq > lastSeq) throw new SessionProtocolError(`a stored session's messages are not numbered ${first}…${lastSeq} in order`);
+    });
+    this.#firstSeq = this.#nextSeq = first;
+    this.#storedSeq = Infinity;
+    for (const { data } of outgoing) this.#admit(data as unknown as Out, data, byteLength(data), false, this.#config.ticket());
+    if (this.#config.store) this.#storedSeq = lastSeq;
     this.#nextSeq = lastSeq + 1;
     this.#occupancy();
   }
 
   /** The next unwritten message's frame; it counts as written. */
   take(): WireData {
-    const entry = this.#entries[this.#cursor++] as Retained<Out>;
-    return this.#config.frame(entry.seq, entry.data);
+    const k = this.#written++;
+    return this.#config.frame(this.#firstSeq + k, this.#ring[this.#slot(k) + DATA] as WireData);
   }
 
   /** The peer has every message up to `ack`: their receipts resolve, and waiting sends get the room. */
   acknowledge(ack: number): void {
     if (ack > this.lastSeq) throw new SessionProtocolError(`acknowledgement ${ack} is beyond the last message sent (${this.lastSeq})`);
-    let freed = false;
-    while (this.#head < this.#entries.length && (this.#entries[this.#head] as Retained<Out>).seq <= ack) {
-      const entry = this.#entries[this.#head] as Retained<Out>;
-      this.#entries[this.#head++] = undefined;
-      this.#bytes -= entry.bytes;
-      entry.resolve?.();
-      freed = true;
+    const acked = Math.min(this.#count, ack - this.#firstSeq + 1);
+    if (acked <= 0) return;
+    const ring = this.#ring;
+    for (let k = 0; k < acked; k++) {
+      const at = this.#slot(k);
+      this.#bytes -= ring[at + BYTES] as number;
+      ring[at + MESSAGE] = ring[at + DATA] = undefined;
     }
-    if (this.#cursor < this.#head) this.#cursor = this.#head;
-    if (!freed) return;
-    if (this.#head === this.#entries.length) {
-      this.#entries = [];
-      this.#head = this.#cursor = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(this.#head);
-      this.#cursor -= this.#head;
-      this.#head = 0;
-    }
+    this.#start = (this.#start + acked) & this.#mask;
+    this.#count -= acked;
+    this.#firstSeq += acked;
+    this.#written = Math.max(0, this.#written - acked);
+    if (this.#count === 0 && this.#mask >= SHRINK_ABOVE) this.#reset();
+    this.#ledger.acknowledge(ack);
     let admitted = false;
-    while (this.#waiting.length > 0 && this.#fits(this.#waiting[0] as Retained<Out>)) {
-      const entry = this.#waiting.shift() as Retained<Out>;
+    const { size, bytes } = this.#config;
+    while (this.#waiting.length > 0 && this.#count < size && this.#bytes + (this.#waiting[0] as Waiting<Out>).bytes <= bytes) {
+      const entry = this.#waiting.shift() as Waiting<Out>;
       entry.timer?.unsubscribe();
-      this.#admit(entry);
+      const seq = this.#admit(entry.message, entry.data, entry.bytes, entry.promised);
+      if (entry.resolve && entry.reject) {
+        entry.promise?.catch(noop); // a drop is reported by onDrop too: not an unhandled rejection
+        this.#ledger.attach({ seq, resolve: entry.resolve, reject: entry.reject, message: entry.message });
+      }
       admitted = true;
     }
     if (admitted) this.#config.admitted();
@@ -213,7 +233,7 @@ export class Retention<Out> {
 
   /** A new connection of the same session: every unacknowledged message is written again, in order. */
   rewind(): void {
-    this.#cursor = this.#head;
+    this.#written = 0;
   }
 
   /**
@@ -222,43 +242,79 @@ export class Retention<Out> {
    * Returns how many were unacknowledged.
    */
   clear(reason: DropReason): number {
-    const retained = this.#entries.slice(this.#head) as Array<Retained<Out>>;
+    const dropped: Array<[Out, boolean]> = [];
+    for (let k = 0; k < this.#count; k++) {
+      const at = this.#slot(k);
+      dropped.push([this.#ring[at + MESSAGE] as Out, this.#ring[at + PROMISED] as boolean]);
+    }
     const waiting = this.#waiting;
-    this.#entries = [];
-    this.#head = this.#cursor = this.#bytes = 0;
+    const ledger = this.#ledger;
+    this.#reset();
+    this.#written = this.#bytes = 0;
     this.#waiting = [];
-    this.#nextSeq = 1;
-    this.#epoch++;
+    this.#firstSeq = this.#nextSeq = 1;
+    if (this.#config.store) this.#storedSeq = 0;
+    this.#ledger = new Ledger<Out>();
     this.#occupancy();
-    for (const entry of retained) this.#drop(entry, reason);
+    for (const [message, promised] of dropped) this.#config.onDrop(message, reason, promised);
+    ledger.end(reason);
     for (const entry of waiting) {
       entry.timer?.unsubscribe();
       this.#drop(entry, reason);
     }
-    return retained.length;
+    return dropped.length;
   }
 
-  #fits(entry: Retained<Out>): boolean {
-    return this.unacknowledged < this.#config.size && this.#bytes + entry.bytes <= this.#config.bytes;
+  /** Where the `k`-th unacknowledged message's slots begin. */
+  #slot(k: number): number {
+    return ((this.#start + k) & this.#mask) * STRIDE;
   }
 
-  #admit(entry: Retained<Out>): void {
-    entry.seq = this.#nextSeq++;
-    entry.order = this.#config.ticket();
-    this.#entries.push(entry);
-    this.#bytes += entry.bytes;
+  /** Numbers and retains a message; with a session store, writes it ahead first. */
+  #admit(message: Out, data: WireData, bytes: number, promised: boolean, order = this.#config.ticket()): number {
+    const seq = this.#nextSeq++;
+    if (this.#count > this.#mask) this.#grow();
+    const ring = this.#ring;
+    const at = this.#slot(this.#count++);
+    ring[at + MESSAGE] = message;
+    ring[at + DATA] = data;
+    ring[at + ORDER] = order;
+    ring[at + BYTES] = bytes;
+    ring[at + PROMISED] = promised;
+    this.#bytes += bytes;
     const { store } = this.#config;
-    if (!store) return;
+    if (!store || this.#storedSeq === Infinity) return seq;
     // Write-ahead: to the socket only once stored (the store answers in order).
-    entry.stored = false;
-    const epoch = this.#epoch;
-    void store(entry.seq, entry.data).then(() => {
-      entry.stored = true;
-      if (epoch === this.#epoch) this.#config.admitted();
+    const ledger = this.#ledger;
+    void store(seq, data).then(() => {
+      if (ledger !== this.#ledger) return; // the session was cleared meanwhile
+      this.#storedSeq = seq;
+      this.#config.admitted();
     });
+    return seq;
   }
 
-  #expire(entry: Retained<Out>): void {
+  /** No ring (a burst's large one is not kept for good). */
+  #reset(): void {
+    this.#ring = [];
+    this.#mask = -1;
+    this.#start = this.#count = 0;
+  }
+
+  /** Doubles the ring (or makes the first), the oldest message first. */
+  #grow(): void {
+    const capacity = Math.max(INITIAL_CAPACITY, (this.#mask + 1) * 2);
+    const ring = new Array<unknown>(capacity * STRIDE);
+    for (let k = 0; k < this.#count; k++) {
+      const from = this.#slot(k);
+      for (let i = 0; i < STRIDE; i++) ring[k * STRIDE + i] = this.#ring[from + i];
+    }
+    this.#ring = ring;
+    this.#mask = capacity - 1;
+    this.#start = 0;
+  }
+
+  #expire(entry: Waiting<Out>): void {
     const index = this.#waiting.indexOf(entry);
     if (index < 0) return;
     this.#waiting.splice(index, 1);
@@ -268,18 +324,18 @@ export class Retention<Out> {
 
   /** Tells `onOccupied` when the retention goes from empty to not and back. */
   #occupancy(): void {
-    const occupied = this.#entries.length > this.#head || this.#waiting.length > 0;
+    const occupied = this.#count > 0 || this.#waiting.length > 0;
     if (occupied === this.#occupied) return;
     this.#occupied = occupied;
     this.#config.onOccupied?.(occupied);
   }
 
-  #refuse(entry: Retained<Out>, reason: DropReason): Promise<void> | undefined {
+  #refuse(entry: Waiting<Out>, reason: DropReason): Promise<void> | undefined {
     this.#drop(entry, reason);
     return entry.promise;
   }
 
-  #drop(entry: Retained<Out>, reason: DropReason): void {
+  #drop(entry: Waiting<Out>, reason: DropReason): void {
     this.#config.onDrop(entry.message, reason, entry.promised);
     if (entry.reject) {
       entry.promise?.catch(noop);
@@ -287,4 +343,3 @@ export class Retention<Out> {
     }
   }
 }
-

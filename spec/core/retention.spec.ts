@@ -121,3 +121,77 @@ describe('Retention', () => {
     expect(retention.nextOrder()).toBe(Infinity);
   });
 });
+
+describe('Retention: receipts and the ring', () => {
+  test('a receipt is a promise to its users: instanceof Promise, then/catch/finally, await, Promise.all', async () => {
+    const { retention } = rig(newScheduler(), 10);
+    const [a, b, c] = ['a', 'b', 'c'].map((m) => retention.add(m, m, Infinity, true) as Promise<void>);
+    expect(a).toBeInstanceOf(Promise);
+    expect(Object.prototype.toString.call(a)).toBe('[object Promise]');
+    const order: string[] = [];
+    void a!.finally(() => order.push('a finally'));
+    const all = Promise.all([a, b]).then(() => order.push('a and b'));
+    retention.acknowledge(2);
+    await all;
+    await a;
+    expect(order).toEqual(['a finally', 'a and b']);
+    // then() long after the acknowledgement still resolves; after the end, rejects with the reason.
+    retention.acknowledge(2);
+    expect(await settled(b)).toBe('resolved');
+    retention.clear('session-lost');
+    expect(await settled(c)).toBe('rejected:session-lost');
+    await expect(c!.catch((error: MessageDroppedError<string>) => `${error.reason}:${String(error.payload)}`)).resolves.toBe('session-lost:c');
+    expect(await settled(a)).toBe('resolved'); // acknowledged before the end: never rejected by it
+  });
+
+  test('receipts awaited out of order settle in sequence order; a receipt nobody awaits never rejects unhandled', async () => {
+    const { retention } = rig(newScheduler(), 10);
+    const receipts = ['a', 'b', 'c', 'd'].map((m) => retention.add(m, m, Infinity, true) as Promise<void>);
+    const order: number[] = [];
+    for (const i of [3, 1, 2]) void receipts[i]!.then(() => order.push(i), () => order.push(-i));
+    retention.acknowledge(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([1]);
+    retention.clear('closed'); // receipts[0] was acknowledged; nobody awaits it either way
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([1, -2, -3]);
+  });
+
+  test('a send that waited for room keeps its promise when admitted: it resolves at its acknowledgement', async () => {
+    const { retention, take } = rig(newScheduler(), 1, 1000, 5);
+    const first = retention.add('a', 'a', Infinity, true);
+    const waited = retention.add('b', 'b', Infinity, true);
+    expect(take()).toEqual(['R1:a']);
+    retention.acknowledge(1);
+    expect(take()).toEqual(['R2:b']);
+    retention.acknowledge(2);
+    expect([await settled(first), await settled(waited)]).toEqual(['resolved', 'resolved']);
+  });
+
+  test('the ring wraps and grows: over 4,000 messages under partial acknowledgements and rewinds, each taken in order', async () => {
+    const { retention, take } = rig(newScheduler(), 300, 1e9, 1);
+    let sent = 0;
+    let acked = 0;
+    const written: string[] = [];
+    const receipts: Array<Promise<void>> = [];
+    for (let round = 0; round < 100; round++) {
+      const burst = 1 + ((round * 37) % 120); // up to 120 a round, the window up to 300: it wraps and grows
+      for (let i = 0; i < burst && retention.unacknowledged < 300; i++, sent++) receipts.push(retention.add(`m${sent + 1}`, `m${sent + 1}`, Infinity, true) as Promise<void>);
+      written.push(...take());
+      if (round % 7 === 3) {
+        retention.rewind(); // a reconnect: the unacknowledged ones again, oldest first
+        const again = take();
+        expect(again).toEqual(written.slice(written.length - retention.unacknowledged));
+      }
+      acked = Math.min(sent, acked + ((round * 53) % 150));
+      retention.acknowledge(acked);
+      expect(retention.unacknowledged).toBe(sent - acked);
+    }
+    const firstWrites = [...new Set(written)];
+    expect(firstWrites).toEqual(Array.from({ length: sent }, (_, i) => `R${i + 1}:m${i + 1}`));
+    expect(sent).toBeGreaterThan(4000);
+    retention.acknowledge(sent);
+    expect(await Promise.all(receipts.map(settled))).toEqual(receipts.map(() => 'resolved'));
+    expect(retention.unacknowledged).toBe(0);
+  });
+});
