@@ -17,8 +17,10 @@ import { SessionProtocolError } from './session-errors.js';
 export interface RetainOptions {
   /**
    * Unacknowledged reliable messages one session may hold (integer >= 1). A reliable `send()`
-   * beyond it waits for an acknowledgement to make room (until its `timeout`).
-   * @default 10000
+   * beyond it waits for an acknowledgement to make room (until its `timeout`). With
+   * acknowledgements at most every `ackInterval`, it bounds one-way reliable throughput at about
+   * `size / ackInterval`: the default lets a flood of small messages run at full speed.
+   * @default 65536
    */
   size?: number;
   /**
@@ -30,7 +32,7 @@ export interface RetainOptions {
 }
 
 /** The retention's defaults. */
-export const RETAIN_DEFAULTS = { size: 10_000, bytes: 8 * 1024 * 1024 } as const;
+export const RETAIN_DEFAULTS = { size: 65_536, bytes: 8 * 1024 * 1024 } as const;
 
 /** What a {@link Retention} needs. */
 export interface RetentionConfig<Out> {
@@ -301,14 +303,18 @@ export class Retention<Out> {
     this.#start = this.#count = 0;
   }
 
-  /** Doubles the ring (or makes the first), the oldest message first. */
+  /**
+   * Doubles the ring (or makes the first), the oldest message first. Built by push: a large
+   * `new Array(n)` would be a slow dictionary-mode array in V8.
+   */
   #grow(): void {
+    const old = this.#ring;
+    const from = this.#start * STRIDE;
+    const ring: unknown[] = [];
+    for (let i = from; i < old.length; i++) ring.push(old[i]);
+    for (let i = 0; i < from; i++) ring.push(old[i]);
     const capacity = Math.max(INITIAL_CAPACITY, (this.#mask + 1) * 2);
-    const ring = new Array<unknown>(capacity * STRIDE);
-    for (let k = 0; k < this.#count; k++) {
-      const from = this.#slot(k);
-      for (let i = 0; i < STRIDE; i++) ring[k * STRIDE + i] = this.#ring[from + i];
-    }
+    for (let i = ring.length; i < capacity * STRIDE; i++) ring.push(undefined);
     this.#ring = ring;
     this.#mask = capacity - 1;
     this.#start = 0;

@@ -120,8 +120,8 @@ export class Writer<Out> {
   /** The lane has a new message: write it now if the socket takes it, else wake the writing stage. */
   pump(): void {
     if (this.#state !== State.Ready) return; // detached: it waits; waiting for a drain: that loop writes it
-    if (this.#input) this.#input.next(WAKE);
-    else if (this.#flush() === Flush.Blocked) this.#stage().next(WAKE);
+    // Ready: no drain wait runs, so writing here is what the stage would do, without its Subject.
+    if (this.#flush() === Flush.Blocked) this.#stage().next(WAKE);
   }
 
   /** Whether nothing waits to be written (in the queue or the lane). */
