@@ -81,7 +81,7 @@ const BYTES = 3;
 const PROMISED = 4;
 /** Messages the ring holds before it first grows. */
 const INITIAL_CAPACITY = 16;
-/** An emptied ring larger than this goes back to the first size. */
+/** An emptied ring larger than this, and more than twice what its last busy spell held, goes. */
 const SHRINK_ABOVE = 64;
 
 /**
@@ -107,6 +107,8 @@ export class Retention<Out> {
   #start = 0;
   #count = 0;
   #firstSeq = 1;
+  /** The most messages retained at once since the ring was last empty. */
+  #peak = 0;
   /** How many of them, from the oldest, are written on the current connection. */
   #written = 0;
   #bytes = 0;
@@ -215,7 +217,11 @@ export class Retention<Out> {
     this.#count -= acked;
     this.#firstSeq += acked;
     this.#written = Math.max(0, this.#written - acked);
-    if (this.#count === 0 && this.#mask >= SHRINK_ABOVE) this.#reset();
+    if (this.#count === 0) {
+      // A ring the last busy spell needed is kept for the next; one it outgrew goes.
+      if (this.#mask >= SHRINK_ABOVE && this.#mask + 1 > 2 * this.#peak) this.#reset();
+      this.#peak = 0;
+    }
     this.#ledger.acknowledge(ack);
     let admitted = false;
     const { size, bytes } = this.#config;
@@ -278,6 +284,7 @@ export class Retention<Out> {
     if (this.#count > this.#mask) this.#grow();
     const ring = this.#ring;
     const at = this.#slot(this.#count++);
+    if (this.#count > this.#peak) this.#peak = this.#count;
     ring[at + MESSAGE] = message;
     ring[at + DATA] = data;
     ring[at + ORDER] = order;
@@ -303,18 +310,15 @@ export class Retention<Out> {
     this.#start = this.#count = 0;
   }
 
-  /**
-   * Doubles the ring (or makes the first), the oldest message first. Built by push: a large
-   * `new Array(n)` would be a slow dictionary-mode array in V8.
-   */
+  /** Doubles the ring (or makes the first), the oldest message first. */
   #grow(): void {
     const old = this.#ring;
     const from = this.#start * STRIDE;
-    const ring: unknown[] = [];
-    for (let i = from; i < old.length; i++) ring.push(old[i]);
-    for (let i = 0; i < from; i++) ring.push(old[i]);
     const capacity = Math.max(INITIAL_CAPACITY, (this.#mask + 1) * 2);
-    for (let i = ring.length; i < capacity * STRIDE; i++) ring.push(undefined);
+    const ring = new Array<unknown>(capacity * STRIDE);
+    let to = 0;
+    for (let i = from; i < old.length; i++) ring[to++] = old[i];
+    for (let i = 0; i < from; i++) ring[to++] = old[i];
     this.#ring = ring;
     this.#mask = capacity - 1;
     this.#start = 0;
