@@ -1,8 +1,11 @@
 import type { SchedulerLike } from 'rxjs';
-import type { WireData } from '../core/codec.js';
+import { useNativeUtf8Length, type WireData } from '../core/codec.js';
 import { OPEN, type Listen, type SocketEvents, type Transport, type WebSocketLike } from '../core/transport.js';
 import { listenToDom, nativeTransport, pollDrain } from './native.js';
 import { closeCodeOfProtocolError } from './ws-errors.js';
+
+// Node's native UTF-8 count for the byte bounds (the browser build counts in JS).
+useNativeUtf8Length((text) => Buffer.byteLength(text, 'utf8'));
 
 /** The `net.Socket` under a `ws` socket. */
 export interface TcpSocket {

@@ -1,4 +1,5 @@
 import { byteLength, utf8Length } from '../../lib/core/codec.js';
+import '../../lib/transports/ws.js'; // installs Node's native count behind byteLength, as the Node build does
 
 // The UTF-8 length behind the byte bounds (the offline buffer's, a session retention's): Node's
 // native count, and the JS count a browser uses, agree with what TextEncoder produces.
