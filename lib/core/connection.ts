@@ -1,7 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { ConnectionClosedError, describe, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
-import { CLOSED, CONNECTING, OPEN, type Listen, type Transport, type WebSocketLike } from './transport.js';
+import { CLOSED, CONNECTING, OPEN, type Listen, type SocketEvents, type Transport, type WebSocketLike } from './transport.js';
 
 /** An open connection, as the writer, the heartbeat and the session see it. */
 export interface OpenConnection {
@@ -75,7 +75,7 @@ export function runConnection(socket: WebSocketLike, config: ConnectionConfig, e
 }
 
 /** One socket under the runtime: the {@link OpenConnection} its owner gets, and the runtime's controls. */
-class Connection implements OpenConnection, ConnectionRuntime {
+class Connection implements OpenConnection, ConnectionRuntime, SocketEvents {
   readonly #socket: WebSocketLike;
   readonly #config: ConnectionConfig;
   readonly #events: ConnectionEvents;
@@ -86,45 +86,57 @@ class Connection implements OpenConnection, ConnectionRuntime {
   #heartbeat: Heartbeat | undefined;
   #closing: Promise<CloseInfo | undefined> | undefined;
   #closeTimer: Subscription | undefined;
-  #closeWaiters: Array<(info: CloseInfo) => void> = [];
+  #closeWaiters: Array<(info: CloseInfo) => void> | undefined;
 
   constructor(socket: WebSocketLike, config: ConnectionConfig, events: ConnectionEvents) {
     this.#socket = socket;
     this.#config = config;
     this.#events = events;
-    config.listen(
-      socket,
-      {
-        error: (error, code) => {
-          this.#lastError ??= error;
-          // ws answers a protocol error with its own close and then waits up to 30 s for the
-          // peer: end now, with the mapped code, so a silent peer cannot hide it.
-          if (code !== undefined) this.fail(new ConnectionClosedError({ code, reason: (error as Error).message, wasClean: false }, { cause: error }));
-        },
-        status: (code) => void (this.#status = code),
-        open: (transport) => this.#opened(transport),
-        message: (data) => {
-          if (!this.#active) return;
-          this.#heartbeat?.activity();
-          try {
-            config.onMessage(data);
-          } catch (error) {
-            // The frame broke the protocol spoken on top of WebSocket (a session's): 1002.
-            this.#lastError = error;
-            this.#protocolError(error);
-          }
-        },
-        pong: () => {
-          this.#heartbeat?.pong();
-          config.onPong?.();
-        },
-        // RFC 6455 7.1.1: a client may close the TCP connection itself if the server does not;
-        // after closeTimeout, rather than ws's 30 s with the socket still counted as open.
-        ended: () => void (this.#closeTimer ??= config.scheduler.schedule(() => this.#terminate(), config.closeTimeout)),
-        close: (code, reason) => this.#closed(code, reason),
-      },
-      config.scheduler,
-    );
+    config.listen(socket, this, config.scheduler);
+  }
+
+  // SocketEvents: what the socket tells (the transport calls these, nothing else does).
+
+  socketError(error: unknown, protocolCode?: number): void {
+    this.#lastError ??= error;
+    // ws answers a protocol error with its own close and then waits up to 30 s for the peer:
+    // end now, with the mapped code, so a silent peer cannot hide it.
+    if (protocolCode !== undefined) this.fail(new ConnectionClosedError({ code: protocolCode, reason: (error as Error).message, wasClean: false }, { cause: error }));
+  }
+
+  socketStatus(code: number | undefined): void {
+    this.#status = code;
+  }
+
+  socketOpen(transport: Transport): void {
+    this.#opened(transport);
+  }
+
+  socketMessage(data: string | Uint8Array): void {
+    if (!this.#active) return;
+    this.#heartbeat?.activity();
+    try {
+      this.#config.onMessage(data);
+    } catch (error) {
+      // The frame broke the protocol spoken on top of WebSocket (a session's): 1002.
+      this.#lastError = error;
+      this.#protocolError(error);
+    }
+  }
+
+  socketPong(): void {
+    this.#heartbeat?.pong();
+    this.#config.onPong?.();
+  }
+
+  socketEnded(): void {
+    // RFC 6455 7.1.1: a client may close the TCP connection itself if the server does not;
+    // after closeTimeout, rather than ws's 30 s with the socket still counted as open.
+    this.#closeTimer ??= this.#config.scheduler.schedule(() => this.#terminate(), this.#config.closeTimeout);
+  }
+
+  socketClosed(code: number, reason: string): void {
+    this.#closed(code, reason);
   }
 
   get transport(): Transport {
@@ -168,7 +180,7 @@ class Connection implements OpenConnection, ConnectionRuntime {
     this.#closing ??= new Promise<CloseInfo | undefined>((resolve) => {
       const socket = this.#socket;
       if (socket.readyState === CLOSED) return resolve(undefined);
-      this.#closeWaiters.push(resolve);
+      (this.#closeWaiters ??= []).push(resolve);
       if (socket.readyState === CONNECTING || code === 1006) {
         this.#terminate();
       } else {
@@ -240,7 +252,9 @@ class Connection implements OpenConnection, ConnectionRuntime {
     this.#closeTimer?.unsubscribe();
     const status = this.#status;
     const info: CloseInfo = { code, reason: reason || reasonOf(this.#lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
-    for (const resolve of this.#closeWaiters.splice(0)) resolve(info);
+    const waiters = this.#closeWaiters;
+    this.#closeWaiters = undefined;
+    if (waiters) for (const resolve of waiters) resolve(info);
     const lastError = this.#lastError;
     this.fail(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
   }

@@ -61,26 +61,29 @@ export interface Transport {
   readonly ping: (() => void) | undefined;
 }
 
-/** What a socket tells the connection, whatever its event API. */
+/**
+ * What a socket tells the connection, whatever its event API. Named `socket…` so that the
+ * connection itself can take them (no object of closures per connection).
+ */
 export interface SocketEvents {
   /**
    * An error; `protocolCode` is the close code of a protocol error in the peer's frames, which
    * ends the connection at once (the adapter knows its library's error codes).
    */
-  error(error: unknown, protocolCode?: number): void;
+  socketError(error: unknown, protocolCode?: number): void;
   /** The HTTP status of a refused upgrade. */
-  status(code: number | undefined): void;
+  socketStatus(code: number | undefined): void;
   /** Open, with the {@link Transport} to write to it. */
-  open(transport: Transport): void;
+  socketOpen(transport: Transport): void;
   /** A frame: a string for text, a Uint8Array for binary. */
-  message(data: string | Uint8Array): void;
-  pong(): void;
+  socketMessage(data: string | Uint8Array): void;
+  socketPong(): void;
   /**
    * Both close frames were exchanged and this side ended its half of the TCP connection; only the
    * peer's FIN is awaited. `ws` tells (its TCP socket's 'finish'); browsers close by themselves.
    */
-  ended(): void;
-  close(code: number, reason: string): void;
+  socketEnded(): void;
+  socketClosed(code: number, reason: string): void;
 }
 
 /**

@@ -8,7 +8,7 @@ import { SocketStreams } from '../core/streams.js';
 import { Writer } from '../core/writer.js';
 import { Outbox } from '../core/outbox.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
-import { listenToAccepted, type TcpSocket } from '../transports/ws.js';
+import { acceptedOn, listenToAccepted, type TcpSocket } from '../transports/ws.js';
 import type { PeerClose, PeerRequest } from './options.js';
 import type { Peer, PeerContext } from './peer-api.js';
 import { PeerSession } from './peer-session.js';
@@ -129,10 +129,11 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
   #attach(ws: WebSocket, tcp: TcpSocket, resumed: boolean, clientAck: number): void {
     const attachment = ++this.#attachment;
     const context = this.#context;
+    acceptedOn(ws, tcp);
     this.#runtime = runConnection(
       ws as never,
       {
-        listen: listenToAccepted(tcp),
+        listen: listenToAccepted,
         scheduler: context.scheduler,
         closeTimeout: context.closeTimeout,
         heartbeat: false, // the server's shared timer pings every peer

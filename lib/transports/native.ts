@@ -13,13 +13,13 @@ const DRAIN_POLL = 5;
 export function listenToDom(socket: WebSocketLike, on: SocketEvents, scheduler: SchedulerLike): void {
   const target = socket as WebSocketLike & { addEventListener(type: string, listener: (event: never) => void): void };
   socket.binaryType = 'arraybuffer';
-  target.addEventListener('error', (event: { error?: unknown }) => on.error(event.error ?? new Error('WebSocket error')));
-  target.addEventListener('open', () => on.open(nativeTransport(socket, scheduler)));
+  target.addEventListener('error', (event: { error?: unknown }) => on.socketError(event.error ?? new Error('WebSocket error')));
+  target.addEventListener('open', () => on.socketOpen(nativeTransport(socket, scheduler)));
   target.addEventListener('message', ({ data }: { data: unknown }) => {
-    on.message(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
+    on.socketMessage(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
   });
   // Deno reports 0 for a refused or dropped connection where the standard says 1006.
-  target.addEventListener('close', (event: { code: number; reason: string }) => on.close(event.code || 1006, event.reason));
+  target.addEventListener('close', (event: { code: number; reason: string }) => on.socketClosed(event.code || 1006, event.reason));
 }
 
 /** A standard socket as a {@link Transport}: no ping frames, `bufferedAmount` polled for drain. */

@@ -12,6 +12,7 @@ export interface TcpSocket {
   cork(): void;
   uncork(): void;
   readonly writableNeedDrain: boolean;
+  on(event: 'finish', listener: () => void): unknown;
   once(event: 'drain' | 'finish', listener: () => void): unknown;
   removeListener(event: 'drain', listener: () => void): unknown;
 }
@@ -22,51 +23,100 @@ interface WsSocket extends WebSocketLike {
   terminate(): void;
 }
 
+/** What the shared listeners below need of a socket: stored on it, since `ws` calls a listener with the socket as `this`. */
+const HOOKS = Symbol('rxwire.hooks');
+interface Hooks {
+  readonly on: SocketEvents;
+  readonly scheduler: SchedulerLike;
+  /** The upgraded TCP socket, once known. */
+  tcp: TcpSocket | undefined;
+}
+type Hooked = WsSocket & { [HOOKS]: Hooks };
+type HookedTcp = TcpSocket & { [HOOKS]: Hooks };
+
+// One function per event for every socket, not closures per connection (a server holds thousands).
+function onError(this: Hooked, error: Error): void {
+  this[HOOKS].on.socketError(error, closeCodeOfProtocolError(error));
+}
+function onMessage(this: Hooked, data: Buffer, isBinary: boolean): void {
+  this[HOOKS].on.socketMessage(isBinary ? data : data.toString());
+}
+function onPong(this: Hooked): void {
+  this[HOOKS].on.socketPong();
+}
+function onClose(this: Hooked, code: number, reason: Buffer): void {
+  this[HOOKS].on.socketClosed(code, reason.toString());
+}
+/** The TCP socket's 'finish': ws ends its side only once both close frames are exchanged (or after a protocol error). */
+function onFinish(this: HookedTcp): void {
+  this[HOOKS].on.socketEnded();
+}
+function onUpgrade(this: Hooked, res: { socket?: TcpSocket | null } | undefined): void {
+  // Bun's `ws` has no TCP socket here: writes then go uncorked and drain is polled.
+  const socket = res?.socket;
+  if (!socket || typeof socket.once !== 'function' || typeof socket.cork !== 'function') return;
+  hookTcp(socket, this[HOOKS]);
+}
+function onUnexpectedResponse(this: Hooked, _req: unknown, res: { statusCode?: number; resume(): void }): void {
+  this[HOOKS].on.socketStatus(res.statusCode);
+  res.resume();
+  this.terminate();
+}
+function onOpen(this: Hooked): void {
+  const { on, tcp, scheduler } = this[HOOKS];
+  on.socketOpen(tcp ? wsTransport(this, tcp, scheduler) : nativeTransport(this, scheduler));
+}
+
+function hookTcp(tcp: TcpSocket, hooks: Hooks): void {
+  hooks.tcp = tcp;
+  (tcp as HookedTcp)[HOOKS] = hooks;
+  tcp.on('finish', onFinish); // it finishes once
+}
+
 /**
  * `ws`'s own event API (Node): no event objects on the message path, the TCP socket from the
  * public `'upgrade'` event (to cork writes and wait for `'drain'`), pongs, and the HTTP status of
  * a refused upgrade. Sockets without it (Node's global WebSocket) get the standard API.
  */
 export function listenToWs(socket: WebSocketLike, on: SocketEvents, scheduler: SchedulerLike): void {
-  const ws = socket as WsSocket;
+  const ws = socket as Hooked;
   if (typeof ws.on !== 'function') return listenToDom(socket, on, scheduler);
-  let tcp: TcpSocket | undefined;
+  ws[HOOKS] = { on, scheduler, tcp: undefined };
   // An 'error' listener on every ws: its error is kept as the close's cause.
-  ws.on('error', (error: Error) => on.error(error, closeCodeOfProtocolError(error)));
-  ws.on('upgrade', (res: { socket?: TcpSocket | null } | undefined) => {
-    // Bun's `ws` has no TCP socket here: writes then go uncorked and drain is polled.
-    const socket = res?.socket;
-    if (!socket || typeof socket.once !== 'function' || typeof socket.cork !== 'function') return;
-    tcp = socket;
-    // ws ends its side only once both close frames are exchanged (or after a protocol error).
-    socket.once('finish', () => on.ended());
-  });
-  ws.on('unexpected-response', (_req: unknown, res: { statusCode?: number; resume(): void }) => {
-    on.status(res.statusCode);
-    res.resume();
-    ws.terminate();
-  });
-  ws.on('open', () => on.open(tcp ? wsTransport(ws, tcp, scheduler) : nativeTransport(ws, scheduler)));
-  ws.on('message', (data: Buffer, isBinary: boolean) => on.message(isBinary ? data : data.toString()));
-  ws.on('pong', () => on.pong());
-  ws.on('close', (code: number, reason: Buffer) => on.close(code, reason.toString()));
+  ws.on('error', onError);
+  ws.on('upgrade', onUpgrade);
+  ws.on('unexpected-response', onUnexpectedResponse);
+  ws.on('open', onOpen);
+  ws.on('message', onMessage);
+  ws.on('pong', onPong);
+  ws.on('close', onClose);
 }
 
 /**
- * The adapter for a socket a `ws` server accepted: it is open already, so the transport is handed
- * over at once; `tcp` is the upgraded TCP socket (to cork writes and wait for `'drain'`).
+ * A socket a `ws` server accepted, with its upgraded TCP socket (to cork writes and wait for
+ * `'drain'`): marked by {@link acceptedOn} before {@link listenToAccepted} listens to it.
  */
-export function listenToAccepted(tcp: TcpSocket): Listen {
-  return (socket, on, scheduler) => {
-    const ws = socket as WsSocket;
-    ws.on('error', (error: Error) => on.error(error, closeCodeOfProtocolError(error)));
-    ws.on('message', (data: Buffer, isBinary: boolean) => on.message(isBinary ? data : data.toString()));
-    ws.on('pong', () => on.pong());
-    ws.on('close', (code: number, reason: Buffer) => on.close(code, reason.toString()));
-    tcp.once('finish', () => on.ended());
-    on.open(wsTransport(ws, tcp, scheduler));
-  };
+const ACCEPTED_TCP = Symbol('rxwire.tcp');
+
+/** Marks `ws`, which a `ws` server accepted on `tcp`, for {@link listenToAccepted}. */
+export function acceptedOn(ws: object, tcp: TcpSocket): void {
+  (ws as { [ACCEPTED_TCP]?: TcpSocket })[ACCEPTED_TCP] = tcp;
 }
+
+/** The adapter for a socket a `ws` server accepted (see {@link acceptedOn}): it is open already, so the transport is handed over at once. */
+export const listenToAccepted: Listen = (socket, on, scheduler) => {
+  const ws = socket as Hooked & { [ACCEPTED_TCP]?: TcpSocket };
+  const tcp = ws[ACCEPTED_TCP] as TcpSocket;
+  ws[ACCEPTED_TCP] = undefined;
+  const hooks: Hooks = { on, scheduler, tcp: undefined };
+  ws[HOOKS] = hooks;
+  ws.on('error', onError);
+  ws.on('message', onMessage);
+  ws.on('pong', onPong);
+  ws.on('close', onClose);
+  hookTcp(tcp, hooks);
+  on.socketOpen(wsTransport(ws, tcp, scheduler));
+};
 
 /**
  * A `ws` socket as a {@link Transport}. Writes in one tick (microtasks included) share one cork of
