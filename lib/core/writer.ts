@@ -100,7 +100,7 @@ export class Writer<Out> {
       overflow: config.overflow,
       scheduler: config.scheduler,
       onDrop: (entry, reason) => this.#drop(entry, reason),
-      onOccupied: config.onQueued,
+      onOccupied: (occupied) => config.onQueued(occupied),
     });
     const input = (this.#input = new Subject<OutgoingEntry<Out> | typeof WAKE>());
     input.pipe(this.#admit(), concatMap(() => this.#write())).subscribe();

@@ -12,6 +12,11 @@ export interface InboxConfig<In> {
   readonly inboundRate: false | { perSecond: number; burst: number };
 }
 
+/** Who hears of a client that broke a limit (the peer closes it with 1008). */
+export interface InboxOwner {
+  violation(message: string, reason: string): void;
+}
+
 /**
  * A peer's receive side: the inbound rate limit, the session's frames, decoding, and what arrives
  * before the application subscribes to `messages$` (held, up to `holdLimit`, and given to the
@@ -20,7 +25,7 @@ export interface InboxConfig<In> {
 export class PeerInbox<In> implements ReceiveTarget<In> {
   readonly #config: InboxConfig<In>;
   readonly #streams: SocketStreams<In, unknown>;
-  readonly #violation: (message: string, reason: string) => void;
+  readonly #owner: InboxOwner;
   #messages$: Observable<In> | undefined;
   /** Messages before the first subscription to messages$ (made on the first of them). */
   #held: In[] | undefined;
@@ -28,10 +33,10 @@ export class PeerInbox<In> implements ReceiveTarget<In> {
   #tokens: number;
   #tokensAt: number;
 
-  constructor(config: InboxConfig<In>, streams: SocketStreams<In, unknown>, violation: (message: string, reason: string) => void) {
+  constructor(config: InboxConfig<In>, streams: SocketStreams<In, unknown>, owner: InboxOwner) {
     this.#config = config;
     this.#streams = streams;
-    this.#violation = violation;
+    this.#owner = owner;
     this.#tokens = config.inboundRate ? config.inboundRate.burst : 0;
     this.#tokensAt = config.scheduler.now();
   }
@@ -56,7 +61,7 @@ export class PeerInbox<In> implements ReceiveTarget<In> {
       const now = this.#config.scheduler.now();
       this.#tokens = Math.min(rate.burst, this.#tokens + ((now - this.#tokensAt) * rate.perSecond) / 1000);
       this.#tokensAt = now;
-      if (this.#tokens < 1) return this.#violation(`more than ${rate.perSecond} messages per second (burst ${rate.burst}): inboundRate`, 'rate limit');
+      if (this.#tokens < 1) return this.#owner.violation(`more than ${rate.perSecond} messages per second (burst ${rate.burst}): inboundRate`, 'rate limit');
       this.#tokens -= 1;
     }
     if (!session) return receive(data, this.#config.codec, undefined, this);
@@ -76,7 +81,7 @@ export class PeerInbox<In> implements ReceiveTarget<In> {
     if (this.#subscribed) return this.#streams.incoming.next(message);
     const held = (this.#held ??= []);
     if (held.length >= this.#config.holdLimit) {
-      return this.#violation(`more than ${this.#config.holdLimit} messages arrived before the application subscribed to messages$ (holdLimit)`, 'hold limit');
+      return this.#owner.violation(`more than ${this.#config.holdLimit} messages arrived before the application subscribed to messages$ (holdLimit)`, 'hold limit');
     }
     held.push(message);
   }

@@ -5,22 +5,24 @@ import type { WireData } from '../core/codec.js';
 import { runConnection, type ConnectionRuntime, type OpenConnection } from '../core/connection.js';
 import { asError, ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
 import { SocketStreams } from '../core/streams.js';
-import { Writer } from '../core/writer.js';
+import { Writer, type WriterConfig } from '../core/writer.js';
+import type { OutgoingEntry } from '../core/outgoing-entry.js';
 import { Outbox } from '../core/outbox.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
-import { acceptedOn, listenToAccepted, type TcpSocket } from '../transports/ws.js';
+import { acceptedOn, type TcpSocket } from '../transports/ws.js';
+import { PeerLink, PeerWrites, type LinkedPeer } from './peer-link.js';
 import type { PeerClose, PeerRequest } from './options.js';
 import type { Peer, PeerContext } from './peer-api.js';
 import { PeerSession } from './peer-session.js';
 import { SessionProtocolError } from '../core/session-errors.js';
 import type { StoredSession } from './session-store.js';
-import { PeerInbox } from './inbox.js';
+import { PeerInbox, type InboxOwner } from './inbox.js';
 
 const NO_TOPICS: ReadonlySet<string> = new Set();
 const noSession = (): string => "`delivery: 'reliable'` needs a session: this peer's client did not ask for one";
 
 /** A peer as its server drives it. */
-export class ServerPeer<In, Out> implements Peer<In, Out> {
+export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwner {
   readonly id: string;
   readonly request: PeerRequest;
   readonly closed: Promise<PeerClose>;
@@ -62,20 +64,9 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
     this.#context = context;
     this.closed = new Promise<PeerClose>((resolve) => (this.#resolveClosed = resolve));
     this.#streams = new SocketStreams<In, Out>(context.report, `peer ${id}: `, 'peer.');
-    this.#inbox = new PeerInbox<In>(context, this.#streams as SocketStreams<In, unknown>, (message, reason) => this.#violation(message, reason));
-    const { buffer, slowConsumer } = context;
-    this.#writer = new Writer<Out>({
-      size: buffer.size,
-      bytes: buffer.bytes,
-      overflow: slowConsumer === 'drop-newest' ? 'drop-newest' : 'drop-oldest',
-      highWaterMark: context.highWaterMark,
-      scheduler: context.scheduler,
-      onDrop: (entry, reason, cause) => {
-        this.#streams.dropped(entry.message, reason, cause, entry.promised);
-        if (reason === 'overflow' && context.slowConsumer === 'close' && this.#initiator !== 'server') void this.close(1013, 'slow consumer');
-      },
-      onQueued: (occupied) => occupied || this.#queueEmptied(),
-    });
+    this.#inbox = new PeerInbox<In>(context, this.#streams as SocketStreams<In, unknown>, this);
+    const { buffer } = context;
+    this.#writer = new Writer<Out>(new PeerWrites(this, context as PeerContext<unknown, unknown>) as unknown as WriterConfig<Out>);
     const options = context.session;
     const store = options?.store;
     if (options && session) {
@@ -128,31 +119,41 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
   /** Runs a connection for this peer; in a session, its welcome goes first. */
   #attach(ws: WebSocket, tcp: TcpSocket, resumed: boolean, clientAck: number): void {
     const attachment = ++this.#attachment;
-    const context = this.#context;
     acceptedOn(ws, tcp);
-    this.#runtime = runConnection(
-      ws as never,
-      {
-        listen: listenToAccepted,
-        scheduler: context.scheduler,
-        closeTimeout: context.closeTimeout,
-        heartbeat: false, // the server's shared timer pings every peer
-        onMessage: (data) => this.#receive(data),
-        handshake: undefined,
-        onClosing: (closing) => context.track(closing),
-        onPong: () => (this.awaitingPong = false),
-      },
-      {
-        open: (conn) => {
-          if (attachment !== this.#attachment) return;
-          this.#conn = conn;
-          this.awaitingPong = false;
-          this.#session?.welcome(conn, resumed, clientAck);
-          this.#writer.attach(conn);
-        },
-        end: (error) => void (attachment === this.#attachment && this.#connectionEnded(error)),
-      },
-    );
+    const link = new PeerLink(this, this.#context as PeerContext<unknown, unknown>, attachment, resumed, clientAck);
+    this.#runtime = runConnection(ws as never, link, link);
+  }
+
+  // LinkedPeer: what this peer's connections (PeerLink) and writer (PeerWrites) report. Not part
+  // of the Peer API.
+
+  linkOpened(attachment: number, conn: OpenConnection, resumed: boolean, clientAck: number): void {
+    if (attachment !== this.#attachment) return;
+    this.#conn = conn;
+    this.awaitingPong = false;
+    this.#session?.welcome(conn, resumed, clientAck);
+    this.#writer.attach(conn);
+  }
+
+  linkEnded(attachment: number, error: ConnectionClosedError): void {
+    if (attachment === this.#attachment) this.#connectionEnded(error);
+  }
+
+  linkMessage(data: string | Uint8Array): void {
+    if (!this.#ended) this.#inbox.receive(data, this.#session as PeerSession<unknown> | undefined);
+  }
+
+  linkPong(): void {
+    this.awaitingPong = false;
+  }
+
+  writerDropped(entry: OutgoingEntry<unknown>, reason: DropReason, cause: unknown): void {
+    this.#streams.dropped(entry.message as Out, reason, cause, entry.promised);
+    if (reason === 'overflow' && this.#context.slowConsumer === 'close' && this.#initiator !== 'server') void this.close(1013, 'slow consumer');
+  }
+
+  writerQueued(occupied: boolean): void {
+    if (!occupied) this.#queueEmptied();
   }
 
   /**
@@ -275,12 +276,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out> {
     this.#context.left(this, topic);
   }
 
-  #receive(data: string | Uint8Array): void {
-    if (!this.#ended) this.#inbox.receive(data, this.#session as PeerSession<unknown> | undefined);
-  }
-
-  /** The client broke a limit: reported, and closed with 1008 (policy violation). */
-  #violation(message: string, reason: string): void {
+  /** The client broke a limit: reported, and closed with 1008 (policy violation). Not part of the Peer API. */
+  violation(message: string, reason: string): void {
     if (this.#initiator === 'server') return; // closing already
     this.#streams.error(new Error(`Peer ${this.id} closed with 1008: ${message}`), 'policy', 'a limit was exceeded');
     void this.close(1008, reason);

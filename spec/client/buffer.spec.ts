@@ -387,7 +387,7 @@ describe('a stalled peer', () => {
     const samples: WriteSample[] = [];
     const sockets: WebSocket[] = [];
     const SIZE = 16;
-    const TIMEOUT = 600;
+    const TIMEOUT = 1000;
     const socket = client<{ seq: number }>(proxy.url, {
       WebSocket: probeWebSocket(samples, sockets),
       serialize,
@@ -421,6 +421,12 @@ describe('a stalled peer', () => {
       expect(socket.buffered).toBeLessThanOrEqual(SIZE);
       await sleep(4);
     }
+    // Fresh messages wait at the un-stall, each with its whole timeout to be written after it: let
+    // what waits expire, then fill the buffer again. (Un-stalling in the middle of a timeout left
+    // the waiting ones a few hundred ms, and a slow drain on a loaded machine let every one expire.)
+    await waitFor(() => socket.buffered === 0, 'the waiting messages to expire', TIMEOUT * 3);
+    for (let i = 0; i < SIZE; i++) send();
+    expect(socket.buffered).toBe(SIZE);
     const writtenBytesAt = (t: number): number => resolvedAt.filter((at) => at !== undefined && at <= t).length * FRAME;
     const lateGrowth = writtenBytesAt(stalledAt + STALL) - writtenBytesAt(stalledAt + STALL - 500);
     const heldAtStall = sockets[0]?.bufferedAmount ?? 0;
