@@ -75,6 +75,8 @@ export interface PeerContext<In, Out> {
   /** Topic membership lives with the server: it publishes. */
   joined(peer: ServerPeer<In, Out>, topic: string): void;
   left(peer: ServerPeer<In, Out>, topic: string): void;
+  /** The peer ended (before its `closed` settles): the server forgets it. */
+  gone(peer: ServerPeer<In, Out>): void;
   /** Background closes, to wait for at shutdown. */
   track(closing: Promise<unknown>): void;
 }

@@ -296,6 +296,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
     this.#session?.end(lost);
     for (const topic of [...this.topics]) this.leave(topic);
     const initiator = error instanceof HeartbeatTimeoutError ? 'heartbeat' : this.#initiator;
+    this.#context.gone(this);
     this.#resolveClosed({ ...closeInfo(error), initiator });
     this.#queueEmptied();
     // Held messages stay for a late first subscriber, who then gets the completion.

@@ -92,6 +92,7 @@ class RxServer<In, Out> implements Server<In, Out> {
         }
         members.add(peer);
       },
+      gone: (peer) => void this.peers.delete(peer),
       left: (peer, topic) => {
         const members = this.#topics.get(topic);
         if (members?.delete(peer) && members.size === 0) {
@@ -209,7 +210,7 @@ class RxServer<In, Out> implements Server<In, Out> {
       if (!this.#attached) refuse(socket, 404);
       return; // attached: another upgrade handler may take it
     }
-    socket.on('error', () => undefined); // a client that resets mid-upgrade
+    socket.on('error', ignore); // a client that resets mid-upgrade (shared: a closure here would keep this call's context)
     if (this.#closing) return refuse(socket, 503, 'Server shutting down');
     const origin = request.headers.origin;
     if (allowedOrigins && origin !== undefined && !allowedOrigins.includes(origin)) return refuse(socket, 403, 'Origin not allowed');
@@ -253,8 +254,8 @@ class RxServer<In, Out> implements Server<In, Out> {
   }
 
   #admit(peer: ServerPeer<In, Out>): void {
-    this.peers.add(peer);
-    void peer.closed.then(() => this.peers.delete(peer));
+    this.peers.add(peer); // until it ends (context.gone): no reaction per peer on its closed
+    if (peer.ended) this.peers.delete(peer);
     this.#connections.next(peer);
   }
 
@@ -297,6 +298,7 @@ class RxServer<In, Out> implements Server<In, Out> {
 }
 
 const NO_PEERS: ReadonlySet<never> = new Set();
+const ignore = (): void => undefined;
 
 /** Answers an upgrade with an HTTP error and closes the socket. */
 function refuse(socket: Duplex, status: number, reason = STATUS_CODES[status] ?? 'Refused'): void {
