@@ -104,11 +104,14 @@ export class Outbox<Out> {
     this.offerEncoded(message, data);
   }
 
-  /** A message already serialized (once, for a broadcast), in the default class; no promise. */
-  offerEncoded(message: Out, data: WireData): void {
+  /**
+   * A message already serialized (once, for a broadcast), in the default class; no promise.
+   * Without a session it goes out as `encoded` if given (the same text, already bytes).
+   */
+  offerEncoded(message: Out, data: WireData, encoded?: WireData): void {
     const session = this.#session;
     const writer = this.#writer;
-    if (!session) return writer.offer(message, data, this.#timeout);
+    if (!session) return writer.offer(message, encoded ?? data, this.#timeout);
     // After the end, the closed writer drops it with 'closed'.
     if (this.#delivery === 'reliable' && !this.#owner.ended) void session.send(message, data, this.#timeout, false);
     else writer.offer(message, volatileFrame(data), this.#timeout);

@@ -220,9 +220,13 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
     return this.#outbox.send(message, options);
   }
 
-  /** A message serialized once for many peers (a broadcast): queued on this peer's own writer, never waited for. */
-  offer(message: Out, data: WireData): void {
-    if (!this.#ended) this.#outbox.offerEncoded(message, data);
+  /**
+   * A message serialized once for many peers (a broadcast): queued on this peer's own writer, never
+   * waited for. `encoded`: its text as bytes written as a text frame (see `encodedText`), used
+   * where `data` goes out as it is (not in a session, whose frames wrap it).
+   */
+  offer(message: Out, data: WireData, encoded?: Uint8Array): void {
+    if (!this.#ended) this.#outbox.offerEncoded(message, data, encoded);
   }
 
   close(code = 1000, reason = ''): Promise<PeerClose> {

@@ -19,6 +19,7 @@ export interface TcpSocket {
 
 interface WsSocket extends WebSocketLike {
   on(event: string, listener: (...args: never[]) => void): unknown;
+  send(data: string | ArrayBuffer | ArrayBufferView<ArrayBuffer>, options?: { binary: boolean }): void;
   ping(): void;
   terminate(): void;
 }
@@ -118,6 +119,20 @@ export const listenToAccepted: Listen = (socket, on, scheduler) => {
   on.socketOpen(wsTransport(ws, tcp, scheduler));
 };
 
+/** Text a broadcast encoded once for all its peers: written as a text frame, not re-encoded per peer. */
+const ENCODED_TEXT = new WeakSet<object>();
+const TEXT = { binary: false };
+
+/**
+ * `text` as UTF-8 bytes that a `ws` transport writes as a text frame: for a message serialized
+ * once and written to many sockets, which then neither count nor encode it each time.
+ */
+export function encodedText(text: string): Uint8Array {
+  const bytes = Buffer.from(text, 'utf8');
+  ENCODED_TEXT.add(bytes);
+  return bytes;
+}
+
 /**
  * A `ws` socket as a {@link Transport}. Writes in one tick (microtasks included) share one cork of
  * the TCP socket, so a burst, or a loop that awaits each send, leaves in a few large writes
@@ -163,7 +178,8 @@ class WsTransport implements Transport {
       this.#tcp.cork();
       process.nextTick(WsTransport.#uncork, this);
     }
-    this.#ws.send(data as string);
+    if (typeof data !== 'string' && ENCODED_TEXT.has(data)) this.#ws.send(data as ArrayBufferView<ArrayBuffer>, TEXT);
+    else this.#ws.send(data as string);
   }
 
   whenDrained(done: () => void): () => void {

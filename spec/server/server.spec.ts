@@ -157,6 +157,32 @@ describe('broadcast and topics', () => {
     expect(byId.get(peers[2] as Peer<Msg, Msg>)?.received).toEqual([{ all: true }, { but: 1 }, { only: 3 }]);
   });
 
+  test('a broadcast goes out as a text frame with its exact UTF-8, to plain clients and to session clients alike', async () => {
+    // Encoded to bytes once for all peers: still a text frame, not a binary one.
+    const server = await serve({ session: true });
+    const accepted = nextPeers(server, 3);
+    const frames: Array<[string, boolean]> = [];
+    const plain = [new WebSocket(server.url), new WebSocket(server.url)];
+    for (const ws of plain) {
+      onDispose(() => ws.terminate());
+      ws.on('message', (data, isBinary) => frames.push([String(data), isBinary]));
+      await once(ws, 'open');
+    }
+    const socket = connect<Msg, Msg>(server.url, { session: true, logger: false });
+    onDispose(() => socket.close());
+    const viaSession: Msg[] = [];
+    socket.messages$.subscribe((m) => viaSession.push(m));
+    await accepted;
+    const message = { text: 'é € 😀 中文' };
+    expect(server.broadcast(message)).toBe(3);
+    await waitFor(() => frames.length === 2 && viaSession.length === 1, 'the three deliveries');
+    expect(frames).toEqual([
+      [JSON.stringify(message), false],
+      [JSON.stringify(message), false],
+    ]);
+    expect(viaSession).toEqual([message]);
+  });
+
   test('publish reaches the peers that joined the topic, until they leave or close', async () => {
     const server = await serve();
     const accepted = nextPeers(server, 2);
