@@ -293,7 +293,7 @@ function chromiumTests(): void {
         reconnect: { initialDelay: 10, maxDelay: 50, jitter: false },
         heartbeat: {
           interval: 100,
-          timeout: 150,
+          timeout: 400, // room for a loaded machine: a late pong must not end a healthy connection here
           message: () => ({ type: 'ping' }),
           isPong: (message) => (message as { type?: string }).type === 'pong',
         },

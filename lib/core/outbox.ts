@@ -106,7 +106,7 @@ export class Outbox<Out> {
 
   /**
    * A message already serialized (once, for a broadcast), in the default class; no promise.
-   * Without a session it goes out as `encoded` if given (the same text, already bytes).
+   * Without a session it goes out as `encoded` if given (the same text, already a frame for the transport).
    */
   offerEncoded(message: Out, data: WireData, encoded?: WireData): void {
     const session = this.#session;

@@ -222,7 +222,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
 
   /**
    * A message serialized once for many peers (a broadcast): queued on this peer's own writer, never
-   * waited for. `encoded`: its text as bytes written as a text frame (see `encodedText`), used
+   * waited for. `encoded`: its text as a whole frame prepared once (see `preparedTextFrame`), used
    * where `data` goes out as it is (not in a session, whose frames wrap it).
    */
   offer(message: Out, data: WireData, encoded?: Uint8Array): void {

@@ -6,7 +6,7 @@ import { checkCloseArguments } from '../core/close-codes.js';
 import { createCodec, type Codec, type WireData } from '../core/codec.js';
 import { HeartbeatTimeoutError, describe, type BrokerUnavailableError } from '../core/errors.js';
 import { createReporter, type Reporter } from '../core/report.js';
-import { encodedText, type TcpSocket } from '../transports/ws.js';
+import { preparedTextFrame, type TcpSocket } from '../transports/ws.js';
 import { SERVER_DEFAULTS, validateServerOptions, type PeerRequest, type ServerOptions, type ShutdownReport, type VerifyResult } from './options.js';
 import { ServerPeer } from './peer.js';
 import type { Peer, PeerContext } from './peer-api.js';
@@ -165,8 +165,8 @@ class RxServer<In, Out> implements Server<In, Out> {
   ): number {
     if (this.#closing) return 0;
     const data = this.#codec.encode(message); // once, for every peer and the broker
-    // Text for many peers: encoded to bytes once too (ws would count and encode it per peer).
-    const encoded = typeof data === 'string' && this.peers.size > 1 ? encodedText(data) : undefined;
+    // Text for many peers: framed once too (ws would count, encode and frame it per peer).
+    const encoded = typeof data === 'string' && this.peers.size > 1 ? preparedTextFrame(data) : undefined;
     let queued = 0;
     for (const peer of [...peers]) {
       if (peer === except || peer.ended || (filter && !filter(peer))) continue;
@@ -186,7 +186,7 @@ class RxServer<In, Out> implements Server<In, Out> {
     if (this.#closing) return;
     const peers = topic === null ? this.peers : this.#topics.get(topic);
     if (!peers) return;
-    const encoded = typeof data === 'string' && peers.size > 1 ? encodedText(data) : undefined;
+    const encoded = typeof data === 'string' && peers.size > 1 ? preparedTextFrame(data) : undefined;
     for (const peer of [...peers]) peer.offer(data as unknown as Out, data, encoded);
   }
 

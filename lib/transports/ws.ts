@@ -10,6 +10,7 @@ useNativeUtf8Length((text) => Buffer.byteLength(text, 'utf8'));
 /** The `net.Socket` under a `ws` socket. */
 export interface TcpSocket {
   cork(): void;
+  write(data: Uint8Array): boolean;
   uncork(): void;
   readonly writableNeedDrain: boolean;
   on(event: 'finish', listener: () => void): unknown;
@@ -19,7 +20,6 @@ export interface TcpSocket {
 
 interface WsSocket extends WebSocketLike {
   on(event: string, listener: (...args: never[]) => void): unknown;
-  send(data: string | ArrayBuffer | ArrayBufferView<ArrayBuffer>, options?: { binary: boolean }): void;
   ping(): void;
   terminate(): void;
 }
@@ -119,18 +119,35 @@ export const listenToAccepted: Listen = (socket, on, scheduler) => {
   on.socketOpen(wsTransport(ws, tcp, scheduler));
 };
 
-/** Text a broadcast encoded once for all its peers: written as a text frame, not re-encoded per peer. */
-const ENCODED_TEXT = new WeakSet<object>();
-const TEXT = { binary: false };
+/** Whole frames a broadcast prepared once for all its peers (see {@link preparedTextFrame}). */
+const PREPARED_FRAMES = new WeakSet<object>();
 
 /**
- * `text` as UTF-8 bytes that a `ws` transport writes as a text frame: for a message serialized
- * once and written to many sockets, which then neither count nor encode it each time.
+ * `text` as one whole unmasked WebSocket text frame (RFC 6455 5.2: FIN, opcode 1, the payload
+ * length, the UTF-8 payload): what a server writes, identical for every peer. A `ws` transport
+ * writes it to its TCP socket as it is, so a broadcast to many peers is framed once, not counted,
+ * encoded and framed by `ws` per peer. Frames are written whole and in order, so they interleave
+ * safely with `ws`'s own (pings, pongs, close), as long as `ws` does not compress (rxwire's server
+ * never negotiates permessage-deflate).
  */
-export function encodedText(text: string): Uint8Array {
-  const bytes = Buffer.from(text, 'utf8');
-  ENCODED_TEXT.add(bytes);
-  return bytes;
+export function preparedTextFrame(text: string): Uint8Array {
+  const length = Buffer.byteLength(text, 'utf8');
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81; // FIN, text
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.write(text, header, 'utf8');
+  PREPARED_FRAMES.add(frame);
+  return frame;
 }
 
 /**
@@ -178,7 +195,7 @@ class WsTransport implements Transport {
       this.#tcp.cork();
       process.nextTick(WsTransport.#uncork, this);
     }
-    if (typeof data !== 'string' && ENCODED_TEXT.has(data)) this.#ws.send(data as ArrayBufferView<ArrayBuffer>, TEXT);
+    if (typeof data !== 'string' && PREPARED_FRAMES.has(data)) this.#tcp.write(data as Uint8Array);
     else this.#ws.send(data as string);
   }
 

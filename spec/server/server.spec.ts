@@ -157,30 +157,34 @@ describe('broadcast and topics', () => {
     expect(byId.get(peers[2] as Peer<Msg, Msg>)?.received).toEqual([{ all: true }, { but: 1 }, { only: 3 }]);
   });
 
-  test('a broadcast goes out as a text frame with its exact UTF-8, to plain clients and to session clients alike', async () => {
-    // Encoded to bytes once for all peers: still a text frame, not a binary one.
+  test('a broadcast goes out as a text frame with its exact UTF-8, to plain clients and to session clients alike, at every length encoding', async () => {
+    // Framed once for all plain peers (7-bit, 16-bit and 64-bit payload lengths): still text frames
+    // a standard client parses, in order, among ws's own frames (a ping between them).
     const server = await serve({ session: true });
     const accepted = nextPeers(server, 3);
-    const frames: Array<[string, boolean]> = [];
     const plain = [new WebSocket(server.url), new WebSocket(server.url)];
-    for (const ws of plain) {
+    const frames: Array<Array<[string, boolean]>> = [[], []];
+    for (const [i, ws] of plain.entries()) {
       onDispose(() => ws.terminate());
-      ws.on('message', (data, isBinary) => frames.push([String(data), isBinary]));
+      ws.on('message', (data, isBinary) => frames[i]?.push([String(data), isBinary]));
       await once(ws, 'open');
     }
     const socket = connect<Msg, Msg>(server.url, { session: true, logger: false });
     onDispose(() => socket.close());
     const viaSession: Msg[] = [];
     socket.messages$.subscribe((m) => viaSession.push(m));
-    await accepted;
-    const message = { text: 'é € 😀 中文' };
-    expect(server.broadcast(message)).toBe(3);
-    await waitFor(() => frames.length === 2 && viaSession.length === 1, 'the three deliveries');
-    expect(frames).toEqual([
-      [JSON.stringify(message), false],
-      [JSON.stringify(message), false],
-    ]);
-    expect(viaSession).toEqual([message]);
+    const peers = (await accepted) as unknown as Array<{ ping(): void }>;
+    const pinged = plain.map((ws) => once(ws, 'ping'));
+    const messages = [{ text: 'é € 😀 中文' }, { text: 'é'.repeat(100) }, { text: '€'.repeat(30_000) }]; // 36, 213 and 90,011 bytes of JSON
+    expect(server.broadcast(messages[0] as Msg)).toBe(3);
+    for (const peer of peers) peer.ping(); // a frame of ws's own between two prepared ones
+    expect(server.broadcast(messages[1] as Msg)).toBe(3);
+    expect(server.broadcast(messages[2] as Msg)).toBe(3);
+    await waitFor(() => frames.every((f) => f.length === 3) && viaSession.length === 3, 'the nine deliveries');
+    const expected = messages.map((m) => [JSON.stringify(m), false]);
+    expect(frames).toEqual([expected, expected]);
+    expect(viaSession).toEqual(messages);
+    await Promise.all(pinged);
   });
 
   test('publish reaches the peers that joined the topic, until they leave or close', async () => {
