@@ -37,4 +37,4 @@ export type { WebSocketConstructor, WebSocketLike } from './core/transport.js';
 export { SessionLostError, SessionProtocolError, SessionUnsupportedError } from './core/session-errors.js';
 export { SESSION_PROTOCOL, type Delivery } from './core/session-frames.js';
 export type { SessionOptions } from './core/session-options.js';
-export type { RetainOptions } from './core/retention.js';
+export type { RetainOptions } from './core/session-options.js';

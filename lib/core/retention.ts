@@ -4,36 +4,6 @@ import { droppedError, type DropReason, type MessageDroppedError } from './error
 import { Ledger, Receipt } from './receipt.js';
 import { SessionProtocolError } from './session-errors.js';
 
-/**
- * Bounds of a session's retention: the reliable messages sent and not yet acknowledged.
- *
- * @example
- * ```ts
- * // Orders are small and few: a tight bound, so a long outage pushes back on the producer early.
- * const retain: RetainOptions = { size: 200, bytes: 256 * 1024 };
- * const socket = connect('wss://example.com/orders', { session: { retain } });
- * ```
- */
-export interface RetainOptions {
-  /**
-   * Unacknowledged reliable messages one session may hold (integer >= 1). A reliable `send()`
-   * beyond it waits for an acknowledgement to make room (until its `timeout`). With
-   * acknowledgements at most every `ackInterval`, it bounds one-way reliable throughput at about
-   * `size / ackInterval`: the default lets a flood of small messages run at full speed.
-   * @default 65536
-   */
-  size?: number;
-  /**
-   * Bytes they may add up to (>= 1, `Infinity` allowed); one message larger than this is refused
-   * with `'overflow'`.
-   * @default 8388608 (8 MiB)
-   */
-  bytes?: number;
-}
-
-/** The retention's defaults. */
-export const RETAIN_DEFAULTS = { size: 65_536, bytes: 8 * 1024 * 1024 } as const;
-
 /** What a {@link Retention} needs. */
 export interface RetentionConfig<Out> {
   size: number;
@@ -250,11 +220,11 @@ export class Retention<Out> {
    * Returns how many were unacknowledged.
    */
   clear(reason: DropReason): number {
-    const dropped: Array<[Out, boolean]> = [];
-    for (let k = 0; k < this.#count; k++) {
-      const at = this.#slot(k);
-      dropped.push([this.#ring[at + MESSAGE] as Out, this.#ring[at + PROMISED] as boolean]);
-    }
+    // The retained messages, read from the old ring after the retention has started over.
+    const ring = this.#ring;
+    const start = this.#start;
+    const mask = this.#mask;
+    const count = this.#count;
     const waiting = this.#waiting;
     const ledger = this.#ledger;
     this.#reset();
@@ -264,13 +234,16 @@ export class Retention<Out> {
     if (this.#config.store) this.#storedSeq = 0;
     this.#ledger = new Ledger<Out>();
     this.#occupancy();
-    for (const [message, promised] of dropped) this.#config.onDrop(message, reason, promised);
+    for (let k = 0; k < count; k++) {
+      const at = ((start + k) & mask) * STRIDE;
+      this.#config.onDrop(ring[at + MESSAGE] as Out, reason, ring[at + PROMISED] as boolean);
+    }
     ledger.end(reason);
     for (const entry of waiting) {
       entry.timer?.unsubscribe();
       this.#drop(entry, reason);
     }
-    return dropped.length;
+    return count;
   }
 
   /** Where the `k`-th unacknowledged message's slots begin. */

@@ -1,6 +1,35 @@
 import { checkDelay, checkKeys, checkNumber, checkObject, invalid } from './validate.js';
-import { RETAIN_DEFAULTS, type RetainOptions } from './retention.js';
 import type { Delivery } from './session-frames.js';
+
+/**
+ * Bounds of a session's retention: the reliable messages sent and not yet acknowledged.
+ *
+ * @example
+ * ```ts
+ * // Orders are small and few: a tight bound, so a long outage pushes back on the producer early.
+ * const retain: RetainOptions = { size: 200, bytes: 256 * 1024 };
+ * const socket = connect('wss://example.com/orders', { session: { retain } });
+ * ```
+ */
+export interface RetainOptions {
+  /**
+   * Unacknowledged reliable messages one session may hold (integer >= 1). A reliable `send()`
+   * beyond it waits for an acknowledgement to make room (until its `timeout`). With
+   * acknowledgements at most every `ackInterval`, it bounds one-way reliable throughput at about
+   * `size / ackInterval`: the default lets a flood of small messages run at full speed.
+   * @default 65536
+   */
+  size?: number;
+  /**
+   * Bytes they may add up to (>= 1, `Infinity` allowed); one message larger than this is refused
+   * with `'overflow'`.
+   * @default 8388608 (8 MiB)
+   */
+  bytes?: number;
+}
+
+/** The retention's defaults. */
+export const RETAIN_DEFAULTS = { size: 65_536, bytes: 8 * 1024 * 1024 } as const;
 
 /**
  * Options of a resumable session (`session` of `connect()`; the server's add `resumeWindow`).
