@@ -71,8 +71,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
   /** `ws` sends every code RFC 6455 allows; a standard WebSocket only 1000 and 3000–4999. */
   readonly #closeCodes: CloseCodeRule;
   #rtt: number | undefined;
-  #errors$: Observable<Error> | undefined;
-  #dropped$: Observable<DroppedMessage<Out>> | undefined;
 
   constructor(url: UrlSource, options: ConnectOptions<In, Out>, WebSocket: WebSocketConstructor, platform: Platform) {
     const o = resolveOptions(options, WebSocket);
@@ -151,13 +149,11 @@ class Client<In, Out> implements RxSocket<In, Out> {
       noSession,
     });
     this.messages$ = new Observable<In>((subscriber) => {
-      const subscription = this.#streams.incoming.subscribe(subscriber);
-      if (this.#lifecycle.ended) return subscription;
+      // The subscriber itself is the subscription (see Multicast): unsubscribing it is enough.
+      this.#streams.incoming.subscribe(subscriber);
+      if (this.#lifecycle.ended) return;
       this.#lifecycle.hold();
-      return () => {
-        subscription.unsubscribe();
-        this.#lifecycle.release();
-      };
+      return () => this.#lifecycle.release();
     });
     this.outgoing = {
       next: (message) => this.#outbox.offer(message),
@@ -176,11 +172,11 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   // Made on first use, as most sockets never subscribe to them.
   get errors$(): Observable<Error> {
-    return (this.#errors$ ??= this.#streams.errors.asObservable());
+    return this.#streams.errors;
   }
 
   get dropped$(): Observable<DroppedMessage<Out>> {
-    return (this.#dropped$ ??= this.#streams.drops.asObservable());
+    return this.#streams.drops;
   }
 
   get buffered(): number {

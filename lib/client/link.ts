@@ -77,7 +77,7 @@ export class Link<In, Out> implements ReceiveTarget<In> {
     else fn();
   }
 
-  error(error: Error, kind: string, what: string): void {
+  receiveFailed(error: Error, kind: string, what: string): void {
     this.#streams.error(error, kind, what);
   }
 

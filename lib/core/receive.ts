@@ -7,7 +7,7 @@ export interface ReceiveTarget<In> {
   pong(): void;
   deliver(message: In): void;
   /** A frame that did not decode (`DecodeError`), or an `isPong` that threw. */
-  error(error: Error, kind: string, what: string): void;
+  receiveFailed(error: Error, kind: string, what: string): void;
 }
 
 /**
@@ -25,7 +25,7 @@ export function receive<In>(data: string | Uint8Array, codec: Codec<In, unknown>
   try {
     message = codec.decode(data);
   } catch (error) {
-    target.error(error as Error, 'decode', 'an incoming message could not be decoded (see `deserialize`)');
+    target.receiveFailed(error as Error, 'decode', 'an incoming message could not be decoded (see `deserialize`)');
     return;
   }
   if (appPong) {
@@ -34,7 +34,7 @@ export function receive<In>(data: string | Uint8Array, codec: Codec<In, unknown>
       isPong = appPong.isPong?.(message);
     } catch (error) {
       // A throw here would wedge the connection: report it, and count the message as data.
-      target.error(asError(error), 'isPong', '`heartbeat.isPong` threw');
+      target.receiveFailed(asError(error), 'isPong', '`heartbeat.isPong` threw');
       isPong = false;
     }
     if (isPong !== false) target.pong();

@@ -1,6 +1,6 @@
-import { Subject } from 'rxjs';
 import type { DroppedMessage } from '../client/rx-socket.js';
 import { describe, type DropReason } from './errors.js';
+import { Multicast } from './multicast.js';
 import type { Reporter } from './report.js';
 
 /**
@@ -11,26 +11,28 @@ import type { Reporter } from './report.js';
  * connection is lighter without.
  */
 export class SocketStreams<In, Out> {
-  readonly incoming = new Subject<In>();
+  readonly incoming: Multicast<In>;
   readonly report: Reporter;
   /** How warnings name the owner: `''` for the socket, `'peer 7: '` and `'peer.'` for a peer. */
   readonly #label: string;
   readonly #owner: string;
-  #errors: Subject<Error> | undefined;
-  #drops: Subject<DroppedMessage<Out>> | undefined;
+  #errors: Multicast<Error> | undefined;
+  #drops: Multicast<DroppedMessage<Out>> | undefined;
   #completed = false;
 
-  constructor(report: Reporter, label = '', owner = '') {
+  /** `incoming`: a server peer's is its inbox, which holds what arrives before the first subscriber. */
+  constructor(report: Reporter, label = '', owner = '', incoming = new Multicast<In>()) {
+    this.incoming = incoming;
     this.report = report;
     this.#label = label;
     this.#owner = owner;
   }
 
-  get errors(): Subject<Error> {
+  get errors(): Multicast<Error> {
     return (this.#errors ??= this.#made());
   }
 
-  get drops(): Subject<DroppedMessage<Out>> {
+  get drops(): Multicast<DroppedMessage<Out>> {
     return (this.#drops ??= this.#made());
   }
 
@@ -62,9 +64,9 @@ export class SocketStreams<In, Out> {
     this.#drops?.complete();
   }
 
-  #made<T>(): Subject<T> {
-    const subject = new Subject<T>();
-    if (this.#completed) subject.complete();
-    return subject;
+  #made<T>(): Multicast<T> {
+    const stream = new Multicast<T>();
+    if (this.#completed) stream.complete();
+    return stream;
   }
 }

@@ -1,7 +1,7 @@
-import { Observable, type SchedulerLike } from 'rxjs';
+import type { SchedulerLike, Subscriber } from 'rxjs';
 import type { Codec } from '../core/codec.js';
+import { Multicast } from '../core/multicast.js';
 import { receive, type ReceiveTarget } from '../core/receive.js';
-import type { SocketStreams } from '../core/streams.js';
 import type { PeerSession } from './peer-session.js';
 
 /** What a peer's inbox needs from its server. */
@@ -12,46 +12,43 @@ export interface InboxConfig<In> {
   readonly inboundRate: false | { perSecond: number; burst: number };
 }
 
-/** Who hears of a client that broke a limit (the peer closes it with 1008). */
+/** Who hears of a client that broke a limit (the peer closes it with 1008), and of a frame that did not decode. */
 export interface InboxOwner {
   violation(message: string, reason: string): void;
+  receiveFailed(error: Error, kind: string, what: string): void;
 }
 
 /**
- * A peer's receive side: the inbound rate limit, the session's frames, decoding, and what arrives
- * before the application subscribes to `messages$` (held, up to `holdLimit`, and given to the
- * first subscriber). A limit broken calls `violation`.
+ * A peer's receive side, and its `messages$`: the inbound rate limit, the session's frames,
+ * decoding, and what arrives before the application subscribes (held, up to `holdLimit`, and given
+ * to the first subscriber). A limit broken calls `violation`.
  */
-export class PeerInbox<In> implements ReceiveTarget<In> {
+export class PeerInbox<In> extends Multicast<In> implements ReceiveTarget<In> {
   readonly #config: InboxConfig<In>;
-  readonly #streams: SocketStreams<In, unknown>;
   readonly #owner: InboxOwner;
-  #messages$: Observable<In> | undefined;
   /** Messages before the first subscription to messages$ (made on the first of them). */
   #held: In[] | undefined;
   #subscribed = false;
   #tokens: number;
   #tokensAt: number;
 
-  constructor(config: InboxConfig<In>, streams: SocketStreams<In, unknown>, owner: InboxOwner) {
+  constructor(config: InboxConfig<In>, owner: InboxOwner) {
+    super();
     this.#config = config;
-    this.#streams = streams;
     this.#owner = owner;
     this.#tokens = config.inboundRate ? config.inboundRate.burst : 0;
     this.#tokensAt = config.scheduler.now();
   }
 
-  /** `messages$`: the first subscriber gets what was held, then every message. */
-  get messages$(): Observable<In> {
-    return (this.#messages$ ??= new Observable<In>((subscriber) => {
-      if (!this.#subscribed) {
-        this.#subscribed = true;
-        const held = this.#held;
-        this.#held = undefined;
-        if (held) for (const message of held) subscriber.next(message);
-      }
-      return this.#streams.incoming.subscribe(subscriber);
-    }));
+  /** The first subscriber gets what was held, then every message. */
+  protected override _subscribe(subscriber: Subscriber<In>): void {
+    if (!this.#subscribed) {
+      this.#subscribed = true;
+      const held = this.#held;
+      this.#held = undefined;
+      if (held) for (const message of held) subscriber.next(message);
+    }
+    super._subscribe(subscriber);
   }
 
   /** An incoming frame; in a session, its frame first (a throw there is a protocol error: 1002). */
@@ -78,7 +75,7 @@ export class PeerInbox<In> implements ReceiveTarget<In> {
   pong(): void {}
 
   deliver(message: In): void {
-    if (this.#subscribed) return this.#streams.incoming.next(message);
+    if (this.#subscribed) return this.next(message);
     const held = (this.#held ??= []);
     if (held.length >= this.#config.holdLimit) {
       return this.#owner.violation(`more than ${this.#config.holdLimit} messages arrived before the application subscribed to messages$ (holdLimit)`, 'hold limit');
@@ -86,7 +83,7 @@ export class PeerInbox<In> implements ReceiveTarget<In> {
     held.push(message);
   }
 
-  error(error: Error, kind: string, what: string): void {
-    this.#streams.error(error, kind, what);
+  receiveFailed(error: Error, kind: string, what: string): void {
+    this.#owner.receiveFailed(error, kind, what);
   }
 }

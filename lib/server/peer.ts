@@ -63,8 +63,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
     this.request = request;
     this.#context = context;
     this.closed = new Promise<PeerClose>((resolve) => (this.#resolveClosed = resolve));
-    this.#streams = new SocketStreams<In, Out>(context.report, `peer ${id}: `, 'peer.');
-    this.#inbox = new PeerInbox<In>(context, this.#streams as SocketStreams<In, unknown>, this);
+    this.#inbox = new PeerInbox<In>(context, this);
+    this.#streams = new SocketStreams<In, Out>(context.report, `peer ${id}: `, 'peer.', this.#inbox);
     const { buffer } = context;
     this.#writer = new Writer<Out>(new PeerWrites(this, context as PeerContext<unknown, unknown>) as unknown as WriterConfig<Out>);
     const options = context.session;
@@ -181,15 +181,15 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
   }
 
   get messages$(): Observable<In> {
-    return this.#inbox.messages$;
+    return this.#inbox;
   }
 
   get errors$(): Observable<Error> {
-    return this.#streams.errors.asObservable();
+    return this.#streams.errors;
   }
 
   get dropped$(): Observable<DroppedMessage<Out>> {
-    return this.#streams.drops.asObservable();
+    return this.#streams.drops;
   }
 
   get topics(): ReadonlySet<string> {
@@ -278,6 +278,11 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
   leave(topic: string): void {
     if (!this.#topics?.delete(topic)) return;
     this.#context.left(this, topic);
+  }
+
+  /** A frame that did not decode: reported on errors$. Not part of the Peer API. */
+  receiveFailed(error: Error, kind: string, what: string): void {
+    this.#streams.error(error, kind, what);
   }
 
   /** The client broke a limit: reported, and closed with 1008 (policy violation). Not part of the Peer API. */
