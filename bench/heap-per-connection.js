@@ -142,6 +142,8 @@ async function main() {
       open = wss.address().port;
     }
   }
+  // Loaded before the first snapshot: its modules' code and sources are not the connections'.
+  const rx = side === 'client' && lib === 'rxwire' ? require(RXWIRE_PATH) : undefined;
   const beforeFile = snapshot();
   gc();
   const baseHeap = process.memoryUsage().heapUsed;
@@ -155,7 +157,6 @@ async function main() {
     const { proc, port } = await child('echo', 0);
     children.push(proc);
     const url = `ws://127.0.0.1:${port}`;
-    const rx = lib === 'rxwire' ? require(RXWIRE_PATH) : undefined;
     const kept = [];
     for (let i = 0; i < n; i++) {
       if (rx) {

@@ -13,19 +13,17 @@ import type { Reporter } from './report.js';
 export class SocketStreams<In, Out> {
   readonly incoming: Multicast<In>;
   readonly report: Reporter;
-  /** How warnings name the owner: `''` for the socket, `'peer 7: '` and `'peer.'` for a peer. */
-  readonly #label: string;
-  readonly #owner: string;
+  /** A server peer's id, for its warnings (`peer 7: …`, `observe peer.errors$`); none for a client's socket. */
+  readonly #peer: string | undefined;
   #errors: Multicast<Error> | undefined;
   #drops: Multicast<DroppedMessage<Out>> | undefined;
   #completed = false;
 
   /** `incoming`: a server peer's is its inbox, which holds what arrives before the first subscriber. */
-  constructor(report: Reporter, label = '', owner = '', incoming = new Multicast<In>()) {
+  constructor(report: Reporter, peer?: string, incoming = new Multicast<In>()) {
     this.incoming = incoming;
     this.report = report;
-    this.#label = label;
-    this.#owner = owner;
+    this.#peer = peer;
   }
 
   get errors(): Multicast<Error> {
@@ -39,14 +37,14 @@ export class SocketStreams<In, Out> {
   /** An error for errors$; a warning too when nobody observes errors$. */
   error(error: Error, kind: string, what: string): void {
     const errors = this.#errors;
-    if (!errors?.observed) this.report.warn(kind, `${this.#label}${what}: ${error.message} (observe ${this.#owner}errors$ to handle this)`, { error });
+    if (!errors?.observed) this.report.warn(kind, `${this.#label()}${what}: ${error.message} (observe ${this.#owner()}errors$ to handle this)`, { error });
     errors?.next(error);
   }
 
   /** A drop for dropped$; a warning too when neither dropped$ nor a send() promise reports it. */
   dropped(message: Out, reason: DropReason, cause: unknown, promised: boolean): void {
     const drops = this.#drops;
-    if (!promised && !drops?.observed) this.report.warn('drop', `${this.#label}a message was dropped (${reason}) (observe ${this.#owner}dropped$ to handle this)`, { message, reason });
+    if (!promised && !drops?.observed) this.report.warn('drop', `${this.#label()}a message was dropped (${reason}) (observe ${this.#owner()}dropped$ to handle this)`, { message, reason });
     drops?.next(cause === undefined ? { payload: message, message, reason } : { payload: message, message, reason, cause });
   }
 
@@ -62,6 +60,15 @@ export class SocketStreams<In, Out> {
     this.#completed = true;
     this.#errors?.complete();
     this.#drops?.complete();
+  }
+
+  // Made when a warning is: a server holds thousands of peers, and a string each would stay.
+  #label(): string {
+    return this.#peer === undefined ? '' : `peer ${this.#peer}: `;
+  }
+
+  #owner(): string {
+    return this.#peer === undefined ? '' : 'peer.';
   }
 
   #made<T>(): Multicast<T> {

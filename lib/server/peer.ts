@@ -64,7 +64,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
     this.#context = context;
     this.closed = new Promise<PeerClose>((resolve) => (this.#resolveClosed = resolve));
     this.#inbox = new PeerInbox<In>(context, this);
-    this.#streams = new SocketStreams<In, Out>(context.report, `peer ${id}: `, 'peer.', this.#inbox);
+    this.#streams = new SocketStreams<In, Out>(context.report, id, this.#inbox);
     const { buffer } = context;
     this.#writer = new Writer<Out>(new PeerWrites(this, context as PeerContext<unknown, unknown>) as unknown as WriterConfig<Out>);
     const options = context.session;

@@ -235,6 +235,7 @@ class RxServer<In, Out> implements Server<In, Out> {
   }
 
   #accept(ws: WebSocket, tcp: TcpSocket, request: PeerRequest): void {
+    (tcp as unknown as Duplex).removeListener('error', ignore); // ws listens to its socket's errors now
     if (ws.protocol !== SESSION_PROTOCOL) return this.#admit(new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context));
     // A session: the client's hello says which one it resumes (here, or from another node through the store), if any.
     const session = this.#context.session as NonNullable<PeerContext<In, Out>['session']>;

@@ -24,53 +24,55 @@ interface WsSocket extends WebSocketLike {
   terminate(): void;
 }
 
-/** What the shared listeners below need of a socket: stored on it, since `ws` calls a listener with the socket as `this`. */
+/** Whom the shared listeners below tell of a socket's events: stored on it (and on its TCP socket), since `ws` calls a listener with the socket as `this`. */
 const HOOKS = Symbol('rxwire.hooks');
-interface Hooks {
-  readonly on: SocketEvents;
+/** What a dialed socket needs until it opens: its scheduler, and its TCP socket once upgraded. */
+const DIALING = Symbol('rxwire.dialing');
+interface Dialing {
   readonly scheduler: SchedulerLike;
-  /** The upgraded TCP socket, once known. */
   tcp: TcpSocket | undefined;
 }
-type Hooked = WsSocket & { [HOOKS]: Hooks };
-type HookedTcp = TcpSocket & { [HOOKS]: Hooks };
+type Hooked = WsSocket & { [HOOKS]: SocketEvents; [DIALING]?: Dialing | undefined };
+type HookedTcp = TcpSocket & { [HOOKS]: SocketEvents };
 
 // One function per event for every socket, not closures per connection (a server holds thousands).
 function onError(this: Hooked, error: Error): void {
-  this[HOOKS].on.socketError(error, closeCodeOfProtocolError(error));
+  this[HOOKS].socketError(error, closeCodeOfProtocolError(error));
 }
 function onMessage(this: Hooked, data: Buffer, isBinary: boolean): void {
-  this[HOOKS].on.socketMessage(isBinary ? data : data.toString());
+  this[HOOKS].socketMessage(isBinary ? data : data.toString());
 }
 function onPong(this: Hooked): void {
-  this[HOOKS].on.socketPong();
+  this[HOOKS].socketPong();
 }
 function onClose(this: Hooked, code: number, reason: Buffer): void {
-  this[HOOKS].on.socketClosed(code, reason.toString());
+  this[HOOKS].socketClosed(code, reason.toString());
 }
 /** The TCP socket's 'finish': ws ends its side only once both close frames are exchanged (or after a protocol error). */
 function onFinish(this: HookedTcp): void {
-  this[HOOKS].on.socketEnded();
+  this[HOOKS].socketEnded();
 }
 function onUpgrade(this: Hooked, res: { socket?: TcpSocket | null } | undefined): void {
   // Bun's `ws` has no TCP socket here: writes then go uncorked and drain is polled.
   const socket = res?.socket;
-  if (!socket || typeof socket.once !== 'function' || typeof socket.cork !== 'function') return;
+  const dialing = this[DIALING];
+  if (!dialing || !socket || typeof socket.once !== 'function' || typeof socket.cork !== 'function') return;
+  dialing.tcp = socket;
   hookTcp(socket, this[HOOKS]);
 }
 function onUnexpectedResponse(this: Hooked, _req: unknown, res: { statusCode?: number; resume(): void }): void {
-  this[HOOKS].on.socketStatus(res.statusCode);
+  this[HOOKS].socketStatus(res.statusCode);
   res.resume();
   this.terminate();
 }
 function onOpen(this: Hooked): void {
-  const { on, tcp, scheduler } = this[HOOKS];
-  on.socketOpen(tcp ? wsTransport(this, tcp, scheduler) : nativeTransport(this, scheduler));
+  const { tcp, scheduler } = this[DIALING] as Dialing;
+  this[DIALING] = undefined;
+  this[HOOKS].socketOpen(tcp ? wsTransport(this, tcp, scheduler) : nativeTransport(this, scheduler));
 }
 
-function hookTcp(tcp: TcpSocket, hooks: Hooks): void {
-  hooks.tcp = tcp;
-  (tcp as HookedTcp)[HOOKS] = hooks;
+function hookTcp(tcp: TcpSocket, on: SocketEvents): void {
+  (tcp as HookedTcp)[HOOKS] = on;
   tcp.on('finish', onFinish); // it finishes once
 }
 
@@ -82,7 +84,8 @@ function hookTcp(tcp: TcpSocket, hooks: Hooks): void {
 export function listenToWs(socket: WebSocketLike, on: SocketEvents, scheduler: SchedulerLike): void {
   const ws = socket as Hooked;
   if (typeof ws.on !== 'function') return listenToDom(socket, on, scheduler);
-  ws[HOOKS] = { on, scheduler, tcp: undefined };
+  ws[HOOKS] = on;
+  ws[DIALING] = { scheduler, tcp: undefined };
   // An 'error' listener on every ws: its error is kept as the close's cause.
   ws.on('error', onError);
   ws.on('upgrade', onUpgrade);
@@ -109,13 +112,12 @@ export const listenToAccepted: Listen = (socket, on, scheduler) => {
   const ws = socket as Hooked & { [ACCEPTED_TCP]?: TcpSocket };
   const tcp = ws[ACCEPTED_TCP] as TcpSocket;
   ws[ACCEPTED_TCP] = undefined;
-  const hooks: Hooks = { on, scheduler, tcp: undefined };
-  ws[HOOKS] = hooks;
+  ws[HOOKS] = on;
   ws.on('error', onError);
   ws.on('message', onMessage);
   ws.on('pong', onPong);
   ws.on('close', onClose);
-  hookTcp(tcp, hooks);
+  hookTcp(tcp, on);
   on.socketOpen(wsTransport(ws, tcp, scheduler));
 };
 
