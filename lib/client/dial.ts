@@ -5,10 +5,9 @@ import type { WebSocketConstructor } from '../core/transport.js';
 import type { WsOptions } from '../transports/ws-options.js';
 import { resolveUrl, type UrlSource } from './url.js';
 
-/** Everything one attempt needs: where and how to dial, and the per-connection runtime's config. */
+/** Everything an attempt needs: where and how to dial, and the per-connection runtime's config (one object for every attempt). */
 export interface AttemptConfig extends ConnectionConfig {
   url: UrlSource;
-  attempt: number;
   WebSocket: WebSocketConstructor;
   protocols: string | string[] | undefined;
   wsOptions: WsOptions | ((attempt: number) => WsOptions | Promise<WsOptions>) | undefined;
@@ -19,7 +18,7 @@ export interface AttemptConfig extends ConnectionConfig {
 }
 
 /**
- * One attempt as an Observable: resolves the URL and options, constructs one socket, hands it to
+ * Attempt number `attempt` as an Observable: resolves the URL and options, constructs one socket, hands it to
  * the per-connection runtime, emits the {@link OpenConnection} once open, and errors when the
  * connection ends, with `ConnectTimeoutError`, `HeartbeatTimeoutError` or
  * `ConnectionClosedError` (it never completes: whether an end is retried is for the caller to
@@ -27,7 +26,7 @@ export interface AttemptConfig extends ConnectionConfig {
  * of the socket after that are ignored. The dialing half of `ws`'s `initAsClient`; the rest is
  * the runtime both roles share.
  */
-export function openConnection(config: AttemptConfig): Observable<OpenConnection> {
+export function openConnection(config: AttemptConfig, attempt: number): Observable<OpenConnection> {
   return new Observable<OpenConnection>((subscriber) => {
     const { scheduler } = config;
     let active = true; // false once this attempt has ended or been unsubscribed
@@ -72,7 +71,7 @@ export function openConnection(config: AttemptConfig): Observable<OpenConnection
     resolveUrl(config.url)
       .then(async (url) => {
         const { wsOptions } = config;
-        const options = typeof wsOptions === 'function' ? await wsOptions(config.attempt) : wsOptions;
+        const options = typeof wsOptions === 'function' ? await wsOptions(attempt) : wsOptions;
         create(url, options);
       })
       .catch((error: unknown) => fail(new ConnectionClosedError({ code: 1006, reason: describe(error), wasClean: false }, { cause: error })));

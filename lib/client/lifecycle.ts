@@ -14,7 +14,7 @@ import { Link } from './link.js';
 import { openConnection, type AttemptConfig } from './dial.js';
 import type { ReconnectOptions } from './options.js';
 import { sessionRefusal, type ClientResume } from './resume.js';
-import type { ConnectionState } from './rx-socket.js';
+import type { ConnectionState, ConnectionStatus } from './rx-socket.js';
 import type { SocketStreams } from '../core/streams.js';
 
 /** What the lifecycle asks of the client facade. */
@@ -28,7 +28,7 @@ export interface LifecycleHost<Out> {
 /** How the lifecycle dials, retries and lingers. */
 export interface LifecycleConfig<In, Out> {
   /** The dial and per-connection config, without what the lifecycle provides per attempt. */
-  readonly attempt: Omit<AttemptConfig, 'attempt' | 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage'>;
+  readonly attempt: Omit<AttemptConfig, 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage'>;
   readonly handshake: HandshakeFunction<In, Out> | undefined;
   readonly reconnect: false | ReconnectOptions;
   readonly lazyCloseTimeout: number;
@@ -62,11 +62,11 @@ export class Lifecycle<In, Out> extends Holds {
   readonly #streams: SocketStreams<In, Out>;
   /** Sockets closing in the background: `close()` resolves once none is left. */
   readonly #closings = new Closings();
-  #state: ConnectionState = { status: 'idle', attempt: 0 };
+  #state: ConnectionState = stateOf('idle', 0);
   #attempts: Subscription | undefined; // the running dial-and-retry chain
   readonly #link: Link<In, Out>;
-  /** Every attempt's config but its number. */
-  readonly #dial: Omit<AttemptConfig, 'attempt'>;
+  /** Every attempt's config. */
+  readonly #dial: AttemptConfig;
   /** The close frame for a socket still in its handshake when close() is called. */
   #closeFrame: readonly [code: number, reason: string] = [1000, ''];
   #ended = false; // close() was called, or a close was not retried
@@ -81,8 +81,20 @@ export class Lifecycle<In, Out> extends Holds {
     const link = (this.#link = new Link(config.codec, config.appPong, config.streams, config.resume));
     const { handshake, scheduler, resume } = config;
     const own = handshake && ((conn: OpenConnection) => link.handshake(conn, handshake, (message) => host.writeNow(conn, message), scheduler));
+    const { attempt } = config;
+    // A literal, not a spread: V8 gives each `{ ...a, b }` a hidden class of its own, and every
+    // connection keeps this one.
     this.#dial = {
-      ...config.attempt,
+      url: attempt.url,
+      WebSocket: attempt.WebSocket,
+      listen: attempt.listen,
+      protocols: attempt.protocols,
+      wsOptions: attempt.wsOptions,
+      connectTimeout: attempt.connectTimeout,
+      heartbeat: attempt.heartbeat,
+      closeTimeout: attempt.closeTimeout,
+      scheduler: attempt.scheduler,
+      onPong: attempt.onPong,
       // A session is resumed first: the application's handshake runs in it.
       handshake: resume ? (conn) => resume.start(conn).then(() => own?.(conn)) : own,
       closeFrame: () => this.#closeFrame,
@@ -167,12 +179,12 @@ export class Lifecycle<In, Out> extends Holds {
     const conn = this.#link.conn;
     if (conn) this.#closings.track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
     const { attempt, lastClose: previous } = this.#state;
-    this.#setState({ status: 'closing', attempt, ...(previous && { lastClose: previous }) });
+    this.#setState(stateOf('closing', attempt, previous));
     this.#config.writer.close('closed');
     this.#config.resume?.end('closed');
     this.#stop();
     void this.#closings.settled().then(() => {
-      this.#setState({ status: 'closed', attempt: this.#state.attempt, lastClose });
+      this.#setState(stateOf('closed', this.#state.attempt, lastClose));
       this.#streams.ended();
       this.#complete();
       done();
@@ -185,7 +197,7 @@ export class Lifecycle<In, Out> extends Holds {
     if (this.#ended) return;
     this.#stop();
     this.#config.resume?.end('closed'); // closed cleanly, nothing outstanding: the next connection begins a new session
-    this.#setState({ status: 'idle', attempt: 0, ...(this.#state.lastClose && { lastClose: this.#state.lastClose }) });
+    this.#setState(stateOf('idle', 0, this.#state.lastClose));
   }
 
   #start(): void {
@@ -193,10 +205,10 @@ export class Lifecycle<In, Out> extends Holds {
     // holds this chain instead of starting a second one.
     const attempts = new Subscription();
     this.#attempts = attempts;
-    this.#setState({ status: 'connecting', attempt: 1 });
+    this.#setState(stateOf('connecting', 1));
     if (this.#ended || attempts.closed) return; // a state$ observer closed the socket or let go
     const { scheduler, reconnect } = this.#config;
-    const opened$ = defer(() => openConnection({ ...this.#dial, attempt: this.#state.attempt }));
+    const opened$ = defer(() => openConnection(this.#dial, this.#state.attempt));
     // No operator more than needed per connection: an idle client is lighter without.
     const attempt$ = (this.#config.resume ? opened$.pipe(catchError((error: unknown) => throwError(() => sessionRefusal(error)))) : opened$).pipe(
       // The loss is handled before the retry decides; the open at the very end of the chain, so
@@ -206,11 +218,17 @@ export class Lifecycle<In, Out> extends Holds {
     const connections$ = reconnect
       ? attempt$.pipe(
           retryWithBackoff({
-            ...reconnect,
+            initialDelay: reconnect.initialDelay,
+            maxDelay: reconnect.maxDelay,
+            factor: reconnect.factor,
+            jitter: reconnect.jitter,
+            random: reconnect.random,
+            maxAttempts: reconnect.maxAttempts,
+            resetAfter: reconnect.resetAfter,
             scheduler,
             shouldRetry: (error) => this.#shouldRetry(error),
             onRetry: (info) => this.#retrying(info),
-            onReset: () => this.#setState({ ...this.#state, attempt: 0 }),
+            onReset: () => this.#setState(stateOf(this.#state.status, 0, this.#state.lastClose, this.#state.session)),
           }),
         )
       : attempt$;
@@ -240,7 +258,7 @@ export class Lifecycle<In, Out> extends Holds {
     this.#host.opening(conn);
     const { lastClose } = this.#state;
     const session = this.#config.resume?.info;
-    this.#setState({ status: 'open', attempt: this.#state.attempt, ...(lastClose && { lastClose }), ...(session && { session }) });
+    this.#setState(stateOf('open', this.#state.attempt, lastClose, session));
     if (this.#ended) return; // a state$ observer closed the socket: the writer is closed too
     // Messages the server sent right after the handshake's answer, in the same read: in order,
     // before anything newer.
@@ -267,7 +285,7 @@ export class Lifecycle<In, Out> extends Holds {
   #retrying({ error, attempt }: RetryInfo): void {
     this.#streams.error(error as Error, 'retry', `the connection failed (attempt ${attempt - 1}) and is retried`);
     if (this.#ended) return; // an errors$ observer closed the socket: no retry comes
-    this.#setState({ status: 'reconnecting', attempt, lastClose: closeInfo(error as ConnectionClosedError) });
+    this.#setState(stateOf('reconnecting', attempt, closeInfo(error as ConnectionClosedError)));
   }
 
   /** A close that is not retried, or retries exhausted: terminal. */
@@ -282,7 +300,7 @@ export class Lifecycle<In, Out> extends Holds {
     const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.#state.lastClose;
     this.#config.writer.close('closed');
     this.#config.resume?.end('closed');
-    this.#setState({ status: 'closed', attempt: this.#state.attempt, ...(lastClose && { lastClose }) });
+    this.#setState(stateOf('closed', this.#state.attempt, lastClose));
     this.#streams.ended(error);
     this.#complete();
   }
@@ -307,4 +325,15 @@ export class Lifecycle<In, Out> extends Holds {
     this.#states.next(state);
   }
 
+}
+
+/**
+ * A state, its optional fields assigned rather than spread: V8 gives each `{ ...a, b }` object a
+ * hidden class of its own, and each socket keeps its state.
+ */
+function stateOf(status: ConnectionStatus, attempt: number, lastClose?: CloseInfo, session?: ConnectionState['session']): ConnectionState {
+  const state: { -readonly [K in keyof ConnectionState]: ConnectionState[K] } = { status, attempt };
+  if (lastClose) state.lastClose = lastClose;
+  if (session) state.session = session;
+  return state;
 }

@@ -36,7 +36,14 @@ export class ClientResume<Out> {
   constructor(config: ResumeConfig<Out>) {
     this.#config = config;
     const { streams } = config;
-    this.state = new Resumable<Out>({ ...config, onDrop: (message, reason, promised) => streams.dropped(message, reason, undefined, promised) });
+    this.state = new Resumable<Out>({
+      session: config.session,
+      waitLimit: config.waitLimit,
+      scheduler: config.scheduler,
+      writer: config.writer,
+      onOccupied: config.onOccupied,
+      onDrop: (message, reason, promised) => streams.dropped(message, reason, undefined, promised),
+    });
   }
 
   /** The session of the open connection, for `state$`. */

@@ -206,7 +206,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents {
         scheduler: this.#config.scheduler,
         ping: sendPing,
         onTimeout: () => this.fail(new HeartbeatTimeoutError(beat.timeout)),
-        ...(beat.onRtt && { onRtt: beat.onRtt }),
+        onRtt: beat.onRtt,
       });
     }
     if (!handshake) return this.#events.open(this);
@@ -251,7 +251,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents {
   #closed(code: number, reason: string): void {
     this.#closeTimer?.unsubscribe();
     const status = this.#status;
-    const info: CloseInfo = { code, reason: reason || reasonOf(this.#lastError), wasClean: code !== 1006, ...(status === undefined ? {} : { status }) };
+    const info: CloseInfo = status === undefined ? { code, reason: reason || reasonOf(this.#lastError), wasClean: code !== 1006 } : { code, reason: reason || reasonOf(this.#lastError), wasClean: code !== 1006, status };
     const waiters = this.#closeWaiters;
     this.#closeWaiters = undefined;
     if (waiters) for (const resolve of waiters) resolve(info);

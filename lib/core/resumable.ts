@@ -68,16 +68,19 @@ export class Resumable<Out> {
   constructor(config: ResumableConfig<Out>) {
     this.#config = config;
     const { writer } = config;
+    // A literal, not a spread: V8 gives each `{ ...a, b }` a hidden class of its own.
+    const { retain } = config.session;
     this.retention = new Retention<Out>({
-      ...config.session.retain,
+      size: retain.size,
+      bytes: retain.bytes,
       waitLimit: config.waitLimit,
       scheduler: config.scheduler,
       frame: (seq, data) => reliableFrame(seq, this.#piggyback(), data),
       ticket: () => writer.ticket(),
       admitted: () => writer.pump(),
       onDrop: config.onDrop,
-      ...(config.onOccupied && { onOccupied: config.onOccupied }),
-      ...(config.store && { store: (seq: number, data: WireData) => this.#stored(seq, data) }),
+      onOccupied: config.onOccupied,
+      store: config.store && ((seq: number, data: WireData) => this.#stored(seq, data)),
     });
     writer.useLane(this.retention);
   }

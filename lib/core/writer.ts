@@ -96,7 +96,7 @@ export class Writer<Out> {
     const config = this.#config;
     this.#queue = new SendQueue<OutgoingEntry<Out>>({
       size: config.size,
-      ...(config.bytes !== undefined && { bytes: config.bytes }),
+      bytes: config.bytes, // undefined: unbounded
       overflow: config.overflow,
       scheduler: config.scheduler,
       onDrop: (entry, reason) => this.#drop(entry, reason),

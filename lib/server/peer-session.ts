@@ -44,7 +44,11 @@ export class PeerSession<Out> {
     const { store, resumeWindow: ttl } = config;
     const safely = (operation: Promise<unknown>, what: string): Promise<void> => operation.then(noop, (error: unknown) => store?.failed(error, what));
     this.state = new Resumable<Out>({
-      ...config,
+      session: config.session,
+      waitLimit: config.waitLimit,
+      scheduler: config.scheduler,
+      writer: config.writer,
+      onDrop: config.onDrop,
       store: store && {
         write: (batch) => safely(store.api.write(id, batch, ttl), batch.received === undefined ? `message ${batch.sent[0]?.seq} to the client` : `message ${batch.received} from the client`),
         acknowledged: (seq) => void safely(store.api.acknowledged(id, seq), 'an acknowledgement'),

@@ -306,7 +306,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
     for (const topic of [...this.topics]) this.leave(topic);
     const initiator = error instanceof HeartbeatTimeoutError ? 'heartbeat' : this.#initiator;
     this.#context.gone(this);
-    this.#resolveClosed({ ...closeInfo(error), initiator });
+    const { code, reason, wasClean, status } = closeInfo(error);
+    this.#resolveClosed(status === undefined ? { code, reason, wasClean, initiator } : { code, reason, wasClean, status, initiator });
     this.#queueEmptied();
     // Held messages stay for a late first subscriber, who then gets the completion.
     this.#streams.ended();

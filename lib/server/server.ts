@@ -231,7 +231,10 @@ class RxServer<In, Out> implements Server<In, Out> {
       if (verdict !== true) return refuse(socket, verdict === false ? 401 : verdict.status, verdict === false ? undefined : verdict.reason);
       if (this.#closing || socket.destroyed) return refuse(socket, 503, 'Server shutting down');
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as unknown as TcpSocket, { ...info, protocol: ws.protocol }));
+    this.#wss.handleUpgrade(request, socket, head, (ws) =>
+      // A literal, not `{ ...info, protocol }`: V8 would give each peer's request a hidden class of its own.
+      this.#accept(ws, socket as unknown as TcpSocket, { url: info.url, headers: info.headers, remoteAddress: info.remoteAddress, protocol: ws.protocol }),
+    );
   }
 
   #accept(ws: WebSocket, tcp: TcpSocket, request: PeerRequest): void {

@@ -119,7 +119,7 @@ export class SessionRegistry<P extends SessionPeer> {
       if (restored && hello.ack > restored.sent) return `hello.ack ${hello.ack} is beyond the last message sent (${restored.sent})`;
       const id = restored ? (hello.id as string) : randomUUID();
       if (!restored) void store?.create(id, ttl).catch(config.failed);
-      const peer = make({ id, clientAck: restored ? hello.ack : 0, ...(restored && { restored }) }); // a new session: its ack means nothing
+      const peer = make({ id, clientAck: restored ? hello.ack : 0, restored }); // a new session: its ack means nothing
       if (!peer) return void ws.terminate();
       this.#sessions.set(id, peer);
       void peer.closed.then(() => this.#sessions.get(id) === peer && this.#sessions.delete(id));
