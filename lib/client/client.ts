@@ -61,7 +61,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   readonly #streams: SocketStreams<In, Out>;
   /** Live channels' `subscribe`, written on every connection. */
-  readonly #channels = new Set<() => Out>();
+  /** The open channels' subscribe messages, written on every connection (made with the first channel). */
+  #channels: Set<() => Out> | undefined;
   readonly #codec: Codec<In, Out>;
   readonly #writer: Writer<Out>;
   /** The send path: options, serialization, delivery class. */
@@ -135,7 +136,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       },
       {
         opening: (conn) => {
-          for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
+          if (this.#channels) for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
         },
         writeNow: (conn, message) => this.#writer.writeNow(conn, this.#outbox.encode(message)),
       },
@@ -260,8 +261,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
         // A wrapper per channel: two channels may share one `subscribe` function, and each must
         // stay registered until it leaves itself.
         const entry = (): Out => subscribe();
-        this.#channels.add(entry);
-        return () => this.#channels.delete(entry);
+        (this.#channels ??= new Set()).add(entry);
+        return () => this.#channels?.delete(entry);
       },
       writeNow: (make) => {
         const { conn } = this.#lifecycle;

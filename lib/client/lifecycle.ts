@@ -1,4 +1,5 @@
-import { catchError, defer, ReplaySubject, throwError, Subject, Subscription, tap, type Observable, type SchedulerLike } from 'rxjs';
+import { catchError, defer, throwError, Subject, Subscription, tap, type Observable, type SchedulerLike } from 'rxjs';
+import { Latest } from '../core/multicast.js';
 import type { OpenConnection } from '../core/connection.js';
 import { closeInfo, closedByClient, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
 import type { HandshakeFunction } from '../core/handshake.js';
@@ -53,8 +54,8 @@ export interface LifecycleConfig<In, Out> {
  * that is not retried.
  */
 export class Lifecycle<In, Out> extends Holds {
-  readonly #states = new ReplaySubject<ConnectionState>(1);
-  #state$: Observable<ConnectionState> | undefined;
+  /** `state$`, made on first use. */
+  #states: Latest<ConnectionState> | undefined;
   #lost$: Subject<{ serial: number; error: ConnectionClosedError }> | undefined;
   #completed = false;
   readonly #config: LifecycleConfig<In, Out>;
@@ -101,7 +102,6 @@ export class Lifecycle<In, Out> extends Holds {
       onMessage: (data) => link.receive(data),
       onClosing: (closing) => this.#closings.track(closing),
     };
-    this.#states.next(this.#state);
   }
 
   get state(): ConnectionState {
@@ -110,7 +110,11 @@ export class Lifecycle<In, Out> extends Holds {
 
   // Streams nobody may ever subscribe to are made on first use: an idle connection is lighter.
   get state$(): Observable<ConnectionState> {
-    return (this.#state$ ??= this.#states.asObservable());
+    if (!this.#states) {
+      this.#states = new Latest(this.#state);
+      if (this.#completed) this.#states.complete();
+    }
+    return this.#states;
   }
 
   /** Each connection that ended, with its serial: what pending requests wait for. */
@@ -312,9 +316,9 @@ export class Lifecycle<In, Out> extends Holds {
   }
 
   #complete(): void {
-    this.#states.complete();
+    this.#completed = true; // first: a stream first asked for by an observer below is made complete
+    this.#states?.complete();
     this.#streams.completed();
-    this.#completed = true;
     this.#lost$?.complete();
   }
 
@@ -322,7 +326,7 @@ export class Lifecycle<In, Out> extends Holds {
     this.#streams.report.debug(`state ${state.status}`, { ...state });
     if (state.status === 'open' && this.#state.status === 'reconnecting') this.#reconnects++;
     this.#state = state;
-    this.#states.next(state);
+    this.#states?.next(state);
   }
 
 }

@@ -12,9 +12,10 @@ const ERRORED = 2;
  * A `Subject` costs, per subscription, an inner `Subscription`, its teardown closure and the
  * subscriber's finalizer array (V8 gives a first `push` room for 17), plus its own array of
  * observers: about 0.6 KB for an idle connection's two subscriptions. A server holds thousands.
- * Here a subscription is the subscriber itself, kept in one field (an array only for a second
- * one) and no teardown is registered: a subscriber that unsubscribed is `closed`, skipped, and let
- * go at the next emission or subscription.
+ * Here the first subscription is the subscriber itself, kept in one field, with no teardown: once
+ * it unsubscribes it is `closed`, skipped, and let go at the next emission or subscription. A
+ * subscriber that joins others (an array then) registers a teardown that takes it out at once:
+ * the short-lived ones (`opened()`, a request) leave nothing behind.
  *
  * `next`, `error` and `complete` are for the owner; the public API hands it out typed as an
  * `Observable`.
@@ -30,6 +31,11 @@ export class Multicast<T> extends Observable<T> {
   #subscribers: Subscriber<T> | readonly Subscriber<T>[] | undefined;
   #state: typeof OPEN | typeof COMPLETED | typeof ERRORED = OPEN;
   #error: unknown;
+
+  /** Whether it completed or errored. */
+  protected get stopped(): boolean {
+    return this.#state !== OPEN;
+  }
 
   /** Whether a subscriber listens now (as `Subject.observed`). */
   get observed(): boolean {
@@ -68,15 +74,22 @@ export class Multicast<T> extends Observable<T> {
 
   /**
    * What `Observable.subscribe` calls with its subscriber (the internal hook `Subject` overrides
-   * too). Returns no teardown: none is needed, and one would cost the subscriber an array.
+   * too). The first subscriber gets no teardown: it would cost it an array.
    */
-  protected _subscribe(subscriber: Subscriber<T>): void {
-    if (this.#state === COMPLETED) return subscriber.complete();
-    if (this.#state === ERRORED) return subscriber.error(this.#error);
+  protected _subscribe(subscriber: Subscriber<T>): (() => void) | undefined {
+    if (this.#state !== OPEN) {
+      if (this.#state === COMPLETED) subscriber.complete();
+      else subscriber.error(this.#error);
+      return undefined;
+    }
     this.#prune();
     const subscribers = this.#subscribers;
-    if (subscribers === undefined) this.#subscribers = subscriber;
-    else this.#subscribers = isMany(subscribers) ? [...subscribers, subscriber] : [subscribers, subscriber];
+    if (subscribers === undefined) {
+      this.#subscribers = subscriber;
+      return undefined;
+    }
+    this.#subscribers = isMany(subscribers) ? [...subscribers, subscriber] : [subscribers, subscriber];
+    return () => this.#prune();
   }
 
   /** The open subscribers, now none. */
@@ -102,4 +115,40 @@ export class Multicast<T> extends Observable<T> {
 
 function isMany<T>(subscribers: Subscriber<T> | readonly Subscriber<T>[]): subscribers is readonly Subscriber<T>[] {
   return Array.isArray(subscribers);
+}
+
+/**
+ * A {@link Multicast} that gives each new subscriber its latest value first (a `ReplaySubject(1)`
+ * that always has one), then every change; after its end, the latest value and the end.
+ *
+ * @example
+ * const state = new Latest('idle');
+ * state.next('open');
+ * state.subscribe((s) => console.log(s)); // logs 'open'
+ */
+export class Latest<T> extends Multicast<T> {
+  #value: T;
+
+  constructor(value: T) {
+    super();
+    this.#value = value;
+  }
+
+  override next(value: T): void {
+    if (this.stopped) return;
+    this.#value = value;
+    super.next(value);
+  }
+
+  protected override _subscribe(subscriber: Subscriber<T>): (() => void) | undefined {
+    const value = this.#value;
+    if (this.stopped) {
+      subscriber.next(value);
+      return super._subscribe(subscriber); // the end
+    }
+    // Listening first, as ReplaySubject does: a change the subscriber causes on seeing the value reaches it too.
+    const teardown = super._subscribe(subscriber);
+    subscriber.next(value);
+    return teardown;
+  }
 }

@@ -16,10 +16,11 @@ const consoleLogger: Logger = (level, message) => {
 
 export function createReporter(logger: Logger | false | undefined): Reporter {
   const log = logger === undefined ? consoleLogger : logger || undefined;
-  const counts = new Map<string, number>();
+  let counts: Map<string, number> | undefined; // made at the first warning: most sockets never have one
   return {
     warn(kind, message, details) {
       if (!log) return;
+      counts ??= new Map();
       const count = (counts.get(kind) ?? 0) + 1;
       counts.set(kind, count);
       if ((count & (count - 1)) !== 0) return; // not a power of two

@@ -41,14 +41,14 @@ export class PeerInbox<In> extends Multicast<In> implements ReceiveTarget<In> {
   }
 
   /** The first subscriber gets what was held, then every message. */
-  protected override _subscribe(subscriber: Subscriber<In>): void {
+  protected override _subscribe(subscriber: Subscriber<In>): (() => void) | undefined {
     if (!this.#subscribed) {
       this.#subscribed = true;
       const held = this.#held;
       this.#held = undefined;
       if (held) for (const message of held) subscriber.next(message);
     }
-    super._subscribe(subscriber);
+    return super._subscribe(subscriber);
   }
 
   /** An incoming frame; in a session, its frame first (a throw there is a protocol error: 1002). */

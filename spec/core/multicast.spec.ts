@@ -1,5 +1,5 @@
-import { Subject, take, toArray, firstValueFrom } from 'rxjs';
-import { Multicast } from '../../lib/core/multicast.js';
+import { ReplaySubject, Subject, take, toArray, firstValueFrom } from 'rxjs';
+import { Latest, Multicast } from '../../lib/core/multicast.js';
 
 // The hot stream behind messages$, errors$ and dropped$: a Subject in behaviour (checked side by
 // side with one), without a teardown per subscription.
@@ -95,12 +95,46 @@ test('observed says whether an open subscriber listens; one that unsubscribed is
   stream.next(1); // nobody gets it, nothing throws
 });
 
-test('a subscription registers no teardown on its subscriber (what a Subject costs per subscription)', () => {
+test('the first subscription registers no teardown on its subscriber (what a Subject costs per subscription); a later one does, and leaves at once', () => {
   const stream = new Multicast<number>();
-  const subscription = stream.subscribe(() => undefined) as unknown as Internals;
-  expect(subscription._finalizers ?? null).toBeNull();
+  const first = stream.subscribe(() => undefined) as unknown as Internals;
+  expect(first._finalizers ?? null).toBeNull();
+  const second = stream.subscribe(() => undefined) as unknown as Internals & { unsubscribe(): void };
+  expect(second._finalizers).toHaveLength(1);
   const viaSubject = new Subject<number>().subscribe(() => undefined) as unknown as Internals;
   expect(viaSubject._finalizers).toHaveLength(1); // the control: a Subject's inner subscription
+  second.unsubscribe();
+  expect(stream.observed).toBe(true); // the first is still there
+});
+
+test('Latest replays its latest value first, as a ReplaySubject(1) does, and the end after it', () => {
+  const script = (stream: Latest<number> | ReplaySubject<number>, log: (entry: string) => void): void => {
+    stream.subscribe(observer('a', log));
+    stream.next(1);
+    stream.subscribe(observer('b', log));
+    stream.next(2);
+    stream.complete();
+    stream.next(3); // ignored
+    stream.subscribe(observer('late', log));
+  };
+  const latest: string[] = [];
+  const replay: string[] = [];
+  script(new Latest(0), (entry) => latest.push(entry));
+  const subject = new ReplaySubject<number>(1);
+  subject.next(0);
+  script(subject, (entry) => replay.push(entry));
+  expect(latest).toEqual(['a:0', 'a:1', 'b:1', 'a:2', 'b:2', 'a|', 'b|', 'late:2', 'late|']);
+  expect(latest).toEqual(replay);
+});
+
+test('Latest: a change made by a subscriber on seeing the replayed value reaches that subscriber', () => {
+  const stream = new Latest(0);
+  const seen: number[] = [];
+  stream.subscribe((v) => {
+    seen.push(v);
+    if (v === 0) stream.next(1);
+  });
+  expect(seen).toEqual([0, 1]);
 });
 
 test('operators work on it: take() unsubscribes, and the stream goes on for the others', async () => {
