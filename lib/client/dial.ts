@@ -15,6 +15,8 @@ export interface AttemptConfig extends ConnectionConfig {
   connectTimeout: number;
   /** The close frame to send when the attempt is unsubscribed while its socket is open. */
   closeFrame: () => readonly [code: number, reason: string];
+  /** The attempt ended with `error`: called just before the Observable errors with it (not when unsubscribed). */
+  onLost: (error: ConnectionClosedError) => void;
 }
 
 /**
@@ -31,17 +33,25 @@ export function openConnection(config: AttemptConfig, attempt: number): Observab
     const { scheduler } = config;
     let active = true; // false once this attempt has ended or been unsubscribed
     let runtime: ConnectionRuntime | undefined;
+    const ended = (error: ConnectionClosedError): void => {
+      active = false;
+      stopTimer();
+      config.onLost(error);
+      subscriber.error(error);
+    };
     const fail = (error: ConnectionClosedError): void => {
       if (!active) return;
       if (runtime) return runtime.fail(error); // it reports the end, with the socket terminated
-      active = false;
-      connectTimer?.unsubscribe();
-      subscriber.error(error);
+      ended(error);
     };
-    const connectTimer =
+    let connectTimer =
       config.connectTimeout === Infinity
         ? undefined
         : scheduler.schedule(() => fail(new ConnectTimeoutError(config.connectTimeout)), config.connectTimeout);
+    const stopTimer = (): void => {
+      connectTimer?.unsubscribe();
+      connectTimer = undefined; // not kept for the connection's life
+    };
 
     const create = (url: string, options: WsOptions | undefined): void => {
       if (!active) return;
@@ -57,14 +67,10 @@ export function openConnection(config: AttemptConfig, attempt: number): Observab
       }
       runtime = runConnection(socket, config, {
         open: (conn) => {
-          connectTimer?.unsubscribe();
+          stopTimer();
           subscriber.next(conn);
         },
-        end: (error) => {
-          active = false;
-          connectTimer?.unsubscribe();
-          subscriber.error(error);
-        },
+        end: ended,
       });
     };
 
@@ -79,7 +85,7 @@ export function openConnection(config: AttemptConfig, attempt: number): Observab
     return () => {
       if (!active) return;
       active = false;
-      connectTimer?.unsubscribe();
+      stopTimer();
       runtime?.stop(...config.closeFrame());
     };
   });

@@ -1,4 +1,4 @@
-import { catchError, defer, throwError, Subject, Subscription, tap, type Observable, type SchedulerLike } from 'rxjs';
+import { catchError, defer, throwError, Subject, Subscription, type Observable, type SchedulerLike } from 'rxjs';
 import { Latest } from '../core/multicast.js';
 import type { OpenConnection } from '../core/connection.js';
 import { closeInfo, closedByClient, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
@@ -29,7 +29,7 @@ export interface LifecycleHost<Out> {
 /** How the lifecycle dials, retries and lingers. */
 export interface LifecycleConfig<In, Out> {
   /** The dial and per-connection config, without what the lifecycle provides per attempt. */
-  readonly attempt: Omit<AttemptConfig, 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage'>;
+  readonly attempt: Omit<AttemptConfig, 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage' | 'onLost'>;
   readonly handshake: HandshakeFunction<In, Out> | undefined;
   readonly reconnect: false | ReconnectOptions;
   readonly lazyCloseTimeout: number;
@@ -101,6 +101,8 @@ export class Lifecycle<In, Out> extends Holds {
       closeFrame: () => this.#closeFrame,
       onMessage: (data) => link.receive(data),
       onClosing: (closing) => this.#closings.track(closing),
+      // The loss is handled before the retry decides (a session's refusal named as such).
+      onLost: (error) => this.#lost(resume ? sessionRefusal(error) : error),
     };
   }
 
@@ -213,12 +215,10 @@ export class Lifecycle<In, Out> extends Holds {
     if (this.#ended || attempts.closed) return; // a state$ observer closed the socket or let go
     const { scheduler, reconnect } = this.#config;
     const opened$ = defer(() => openConnection(this.#dial, this.#state.attempt));
-    // No operator more than needed per connection: an idle client is lighter without.
-    const attempt$ = (this.#config.resume ? opened$.pipe(catchError((error: unknown) => throwError(() => sessionRefusal(error)))) : opened$).pipe(
-      // The loss is handled before the retry decides; the open at the very end of the chain, so
-      // an observer that closes the socket in there leaves no operator to notify afterwards.
-      tap({ error: (error: unknown) => this.#lost(error) }),
-    );
+    // No operator more than needed per connection: an idle client is lighter without. The loss
+    // is handled in the dial (onLost), before the retry decides; the open at the very end of the
+    // chain, so an observer that closes the socket in there leaves no operator to notify afterwards.
+    const attempt$ = this.#config.resume ? opened$.pipe(catchError((error: unknown) => throwError(() => sessionRefusal(error)))) : opened$;
     const connections$ = reconnect
       ? attempt$.pipe(
           retryWithBackoff({
