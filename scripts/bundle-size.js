@@ -4,25 +4,27 @@ const { buildSync } = require('esbuild');
 const { gzipSync } = require('node:zlib');
 const path = require('node:path');
 
+/** How an app's bundler builds rxwire for a browser (scripts/bundle-analysis.js builds the same way). */
+const BUILD_OPTIONS = {
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  external: ['rxjs'],
+  write: false,
+  metafile: true,
+  logLevel: 'silent',
+};
+
 /** Bundles `entry` (default: the browser barrel's source) and returns its sizes in bytes. */
 function measure(entry = path.join(__dirname, '..', 'lib', 'browser.ts')) {
-  const result = buildSync({
-    entryPoints: [entry],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    external: ['rxjs'],
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  });
+  const result = buildSync({ ...BUILD_OPTIONS, entryPoints: [entry] });
   const code = result.outputFiles[0].contents;
   return { minified: code.length, gzipped: gzipSync(code, { level: 9 }).length, inputs: Object.keys(result.metafile.inputs) };
 }
 
-module.exports = { measure };
+module.exports = { measure, BUILD_OPTIONS };
 
 if (require.main === module) {
   const entry = process.argv.slice(2).find((a) => !a.startsWith('--'));
