@@ -106,22 +106,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
     const message = heartbeat ? heartbeat.message : undefined;
     this.#lifecycle = new Lifecycle<In, Out>(
       {
-        attempt: {
-          url,
-          WebSocket: o.WebSocket,
-          listen: platform.listen,
-          protocols: resume ? resume.protocols(o.protocols) : o.protocols,
-          wsOptions: o.wsOptions,
-          connectTimeout: o.connectTimeout,
-          heartbeat: heartbeat && {
-            interval: heartbeat.interval,
-            timeout: heartbeat.timeout,
-            ping: message && ((conn) => this.#writeMessageNow(conn, message)),
-            onRtt: (ms: number) => void (this.#rtt = ms),
-          },
-          closeTimeout: o.closeTimeout,
-          scheduler,
-        },
         handshake: o.handshake,
         reconnect: o.reconnect,
         lazyCloseTimeout: o.lazyCloseTimeout,
@@ -133,6 +117,22 @@ class Client<In, Out> implements RxSocket<In, Out> {
         codec: this.#codec,
         appPong: heartbeat && heartbeat.message ? { isPong: heartbeat.isPong } : undefined,
         resume,
+      },
+      {
+        url,
+        WebSocket: o.WebSocket,
+        listen: platform.listen,
+        protocols: resume ? resume.protocols(o.protocols) : o.protocols,
+        wsOptions: o.wsOptions,
+        connectTimeout: o.connectTimeout,
+        heartbeat: heartbeat && {
+          interval: heartbeat.interval,
+          timeout: heartbeat.timeout,
+          ping: message && ((conn) => this.#writeMessageNow(conn, message)),
+          onRtt: (ms: number) => void (this.#rtt = ms),
+        },
+        closeTimeout: o.closeTimeout,
+        scheduler,
       },
       {
         opening: (conn) => {

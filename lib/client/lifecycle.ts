@@ -26,10 +26,11 @@ export interface LifecycleHost<Out> {
   writeNow(conn: OpenConnection, message: Out): void;
 }
 
+/** The dial and per-connection config, without what the lifecycle provides (read once, not kept). */
+export type DialConfig = Omit<AttemptConfig, 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage' | 'onLost'>;
+
 /** How the lifecycle dials, retries and lingers. */
 export interface LifecycleConfig<In, Out> {
-  /** The dial and per-connection config, without what the lifecycle provides per attempt. */
-  readonly attempt: Omit<AttemptConfig, 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage' | 'onLost'>;
   readonly handshake: HandshakeFunction<In, Out> | undefined;
   readonly reconnect: false | ReconnectOptions;
   readonly lazyCloseTimeout: number;
@@ -74,7 +75,7 @@ export class Lifecycle<In, Out> extends Holds {
   #closed: Promise<void> | undefined;
   #reconnects = 0;
 
-  constructor(config: LifecycleConfig<In, Out>, host: LifecycleHost<Out>) {
+  constructor(config: LifecycleConfig<In, Out>, attempt: DialConfig, host: LifecycleHost<Out>) {
     super(config.lazyCloseTimeout, config.scheduler);
     this.#config = config;
     this.#host = host;
@@ -82,7 +83,6 @@ export class Lifecycle<In, Out> extends Holds {
     const link = (this.#link = new Link(config.codec, config.appPong, config.streams, config.resume));
     const { handshake, scheduler, resume } = config;
     const own = handshake && ((conn: OpenConnection) => link.handshake(conn, handshake, (message) => host.writeNow(conn, message), scheduler));
-    const { attempt } = config;
     // A literal, not a spread: V8 gives each `{ ...a, b }` a hidden class of its own, and every
     // connection keeps this one.
     this.#dial = {

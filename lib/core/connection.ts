@@ -1,6 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { ConnectionClosedError, describe, HeartbeatTimeoutError, type CloseInfo } from './errors.js';
-import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { startHeartbeat, type Heartbeat, type HeartbeatOwner } from './heartbeat.js';
 import { CLOSED, CONNECTING, OPEN, type Listen, type SocketEvents, type Transport, type WebSocketLike } from './transport.js';
 
 /** An open connection, as the writer, the heartbeat and the session see it. */
@@ -75,7 +75,7 @@ export function runConnection(socket: WebSocketLike, config: ConnectionConfig, e
 }
 
 /** One socket under the runtime: the {@link OpenConnection} its owner gets, and the runtime's controls. */
-class Connection implements OpenConnection, ConnectionRuntime, SocketEvents {
+class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, HeartbeatOwner {
   readonly #socket: WebSocketLike;
   readonly #config: ConnectionConfig;
   readonly #events: ConnectionEvents;
@@ -139,6 +139,20 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents {
     this.#closed(code, reason);
   }
 
+  // HeartbeatOwner: the heartbeat's ping and verdict (the connection is its owner, so that a
+  // connection holds no closures for it).
+
+  heartbeatPing(): void {
+    const beat = this.#config.heartbeat;
+    if (beat && beat.ping) beat.ping(this);
+    else this.#transport?.ping?.();
+  }
+
+  heartbeatTimeout(): void {
+    const beat = this.#config.heartbeat;
+    this.fail(new HeartbeatTimeoutError(beat ? beat.timeout : 0));
+  }
+
   get transport(): Transport {
     return this.#transport as Transport;
   }
@@ -197,18 +211,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents {
     this.#transport = transport;
     const { heartbeat: beat, handshake } = this.#config;
     // An application-level ping where one is given; else the transport's ping frames, if any.
-    const appPing = beat ? beat.ping : undefined;
-    const sendPing = appPing ? () => appPing(this) : transport.ping && (() => transport.ping?.());
-    if (beat && sendPing) {
-      this.#heartbeat = startHeartbeat({
-        interval: beat.interval,
-        timeout: beat.timeout,
-        scheduler: this.#config.scheduler,
-        ping: sendPing,
-        onTimeout: () => this.fail(new HeartbeatTimeoutError(beat.timeout)),
-        onRtt: beat.onRtt,
-      });
-    }
+    if (beat && (beat.ping || transport.ping)) this.#heartbeat = startHeartbeat(beat, this.#config.scheduler, this);
     if (!handshake) return this.#events.open(this);
     handshake(this).then(
       () => void (this.#active && this.#events.open(this)),

@@ -1,18 +1,21 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 
-/** What the heartbeat needs from a connection, and tells it. */
+/** The heartbeat's timing: one object for all of a client's connections. */
 export interface HeartbeatConfig {
   /** Milliseconds between pings. */
   interval: number;
   /** Milliseconds a ping may wait for its pong. */
   timeout: number;
-  scheduler: SchedulerLike;
-  /** Sends one ping frame. */
-  ping: () => void;
-  /** Called once, when a pong is late. */
-  onTimeout: () => void;
   /** Called with the round-trip time of each pong that meets its deadline, in milliseconds. */
-  onRtt?: (ms: number) => void;
+  onRtt?: ((ms: number) => void) | undefined;
+}
+
+/** The connection a heartbeat checks: it sends the pings and hears of a late pong. */
+export interface HeartbeatOwner {
+  /** Sends one ping (a ping frame, or an application-level ping). */
+  heartbeatPing(): void;
+  /** Called once, when a pong is late. */
+  heartbeatTimeout(): void;
 }
 
 /** A running heartbeat: feed it pongs and activity, stop it when the connection ends. */
@@ -34,8 +37,8 @@ export interface Heartbeat {
 }
 
 /**
- * Pings every `interval` ms and requires each pong within `timeout` ms; calls `onTimeout` once
- * on a miss. One timer at a time; all timing on `scheduler`, so virtual time can drive it.
+ * Pings `owner` every `interval` ms and requires each pong within `timeout` ms; calls
+ * `owner.heartbeatTimeout()` once on a miss. One timer at a time; all timing on `scheduler`, so virtual time can drive it.
  *
  * A deadline that passes is not yet a miss. When the event loop was busy, the timer phase runs
  * before the socket is read, and the pong (or data ahead of it) may already wait unread. So the
@@ -43,8 +46,8 @@ export interface Heartbeat {
  * pending), and deferred again while traffic keeps arriving, up to another `timeout`: a zombie
  * sends nothing and is still declared dead one turn after its deadline.
  */
-export function startHeartbeat(config: HeartbeatConfig): Heartbeat {
-  return new Beat(config);
+export function startHeartbeat(config: HeartbeatConfig, scheduler: SchedulerLike, owner: HeartbeatOwner): Heartbeat {
+  return new Beat(config, scheduler, owner);
 }
 
 type Work = (this: unknown, beat?: Beat) => void;
@@ -53,6 +56,8 @@ type Work = (this: unknown, beat?: Beat) => void;
 // process may hold thousands of connections).
 class Beat implements Heartbeat {
   readonly #config: HeartbeatConfig;
+  readonly #scheduler: SchedulerLike;
+  readonly #owner: HeartbeatOwner;
   #pingAt = -1; // when the unanswered ping was sent; -1: none outstanding
   #stopped = false;
   #judging = false; // the deadline passed; the verdict waits for the pending I/O
@@ -64,8 +69,10 @@ class Beat implements Heartbeat {
   static readonly #expireWork: Work = (beat) => (beat as Beat).#expire();
   static readonly #judgeWork: Work = (beat) => (beat as Beat).#judge();
 
-  constructor(config: HeartbeatConfig) {
+  constructor(config: HeartbeatConfig, scheduler: SchedulerLike, owner: HeartbeatOwner) {
     this.#config = config;
+    this.#scheduler = scheduler;
+    this.#owner = owner;
     this.#arm(Beat.#pingWork, config.interval);
   }
 
@@ -73,7 +80,7 @@ class Beat implements Heartbeat {
     if (this.#stopped || this.#pingAt < 0) return;
     // In time until the verdict: a pong read after its deadline was waiting unread (the loop
     // was busy or the timers throttled), and it proves the peer alive now.
-    const now = this.#config.scheduler.now();
+    const now = this.#scheduler.now();
     this.#config.onRtt?.(now - this.#pingAt);
     const next = Math.max(0, this.#pingAt + this.#config.interval - now);
     this.#pingAt = -1;
@@ -84,13 +91,13 @@ class Beat implements Heartbeat {
   activity(): void {
     this.#seen++;
     // Throttled timers: the clock says the deadline passed though its timer has not fired.
-    if (!this.#stopped && !this.#judging && this.#pingAt >= 0 && this.#config.scheduler.now() - this.#pingAt > this.#config.timeout) this.#expire();
+    if (!this.#stopped && !this.#judging && this.#pingAt >= 0 && this.#scheduler.now() - this.#pingAt > this.#config.timeout) this.#expire();
   }
 
   probe(): void {
     if (this.#stopped || this.#judging) return;
     if (this.#pingAt < 0) this.#sendPing();
-    else if (this.#config.scheduler.now() - this.#pingAt > this.#config.timeout) this.#expire();
+    else if (this.#scheduler.now() - this.#pingAt > this.#config.timeout) this.#expire();
   }
 
   stop(): void {
@@ -101,7 +108,7 @@ class Beat implements Heartbeat {
 
   #arm(work: Work, delay: number): void {
     this.#timer?.unsubscribe();
-    this.#timer = this.#config.scheduler.schedule(work, delay, this);
+    this.#timer = this.#scheduler.schedule(work, delay, this);
   }
 
   /** Judges after one more turn of the scheduler, comparing the traffic seen until then. */
@@ -113,9 +120,9 @@ class Beat implements Heartbeat {
   #judge(): void {
     if (this.#stopped || this.#pingAt < 0) return;
     // Traffic still arriving: the pong may be right behind it; wait one more turn, within reason.
-    if (this.#seen !== this.#seenBefore && this.#config.scheduler.now() - this.#pingAt <= 2 * this.#config.timeout) return this.#judgeNextTurn();
+    if (this.#seen !== this.#seenBefore && this.#scheduler.now() - this.#pingAt <= 2 * this.#config.timeout) return this.#judgeNextTurn();
     this.stop();
-    this.#config.onTimeout();
+    this.#owner.heartbeatTimeout();
   }
 
   #expire(): void {
@@ -126,9 +133,9 @@ class Beat implements Heartbeat {
 
   #sendPing(): void {
     if (this.#stopped) return;
-    this.#pingAt = this.#config.scheduler.now();
+    this.#pingAt = this.#scheduler.now();
     this.#arm(Beat.#expireWork, this.#config.timeout);
-    this.#config.ping();
+    this.#owner.heartbeatPing();
   }
 }
 

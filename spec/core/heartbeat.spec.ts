@@ -4,7 +4,7 @@ import { startHeartbeat, type Heartbeat } from '../../lib/core/heartbeat.js';
 import { newScheduler } from '../helpers/test-scheduler.js';
 
 // startHeartbeat in virtual time: a ping every `interval` ms, each answered by a pong within
-// `timeout` ms, else onTimeout once. Events are logged as [virtual time, what].
+// `timeout` ms, else heartbeatTimeout() once. Events are logged as [virtual time, what].
 
 type Event = [number, 'ping' | 'timeout'];
 
@@ -27,16 +27,13 @@ function start(
 ): { heartbeat: Heartbeat; log: Event[] } {
   const log: Event[] = [];
   const { pongAfter, pongUntil = Infinity } = config;
-  const heartbeat: Heartbeat = startHeartbeat({
-    interval: config.interval,
-    timeout: config.timeout,
-    scheduler: config.scheduler ?? ts,
-    ping: () => {
+  const heartbeat: Heartbeat = startHeartbeat({ interval: config.interval, timeout: config.timeout }, config.scheduler ?? ts, {
+    heartbeatPing: () => {
       log.push([ts.now(), 'ping']);
       // a peer that answers every ping `pongAfter` ms later (on the real clock), until `pongUntil`
       if (pongAfter !== undefined && ts.now() + pongAfter <= pongUntil) ts.schedule(() => heartbeat.pong(), pongAfter);
     },
-    onTimeout: () => void log.push([ts.now(), 'timeout']),
+    heartbeatTimeout: () => void log.push([ts.now(), 'timeout']),
   });
   return { heartbeat, log };
 }
@@ -131,7 +128,7 @@ describe('startHeartbeat: ping schedule', () => {
 });
 
 describe('startHeartbeat: a missed pong', () => {
-  test('calls onTimeout exactly once, at ping + timeout, and pings no more', () => {
+  test('calls heartbeatTimeout exactly once, at ping + timeout, and pings no more', () => {
     const ts = newScheduler();
     ts.run(({ flush }) => {
       const { log } = start(ts, { interval: 100, timeout: 30 });
@@ -186,7 +183,7 @@ describe('startHeartbeat: a missed pong', () => {
     });
   });
 
-  test('a pong after the timeout fired is ignored: still one onTimeout, no new ping', () => {
+  test('a pong after the timeout fired is ignored: still one heartbeatTimeout, no new ping', () => {
     const ts = newScheduler();
     ts.run(({ flush }) => {
       const { heartbeat, log } = start(ts, { interval: 100, timeout: 30 });
@@ -354,16 +351,13 @@ describe('startHeartbeat: stop()', () => {
     });
   });
 
-  test('stop() is idempotent, also from inside onTimeout', () => {
+  test('stop() is idempotent, also from inside heartbeatTimeout', () => {
     const ts = newScheduler();
     ts.run(({ flush }) => {
       const log: Event[] = [];
-      const heartbeat: Heartbeat = startHeartbeat({
-        interval: 10,
-        timeout: 5,
-        scheduler: ts,
-        ping: () => void log.push([ts.now(), 'ping']),
-        onTimeout: () => {
+      const heartbeat: Heartbeat = startHeartbeat({ interval: 10, timeout: 5 }, ts, {
+        heartbeatPing: () => void log.push([ts.now(), 'ping']),
+        heartbeatTimeout: () => {
           log.push([ts.now(), 'timeout']);
           heartbeat.stop();
           heartbeat.stop();
