@@ -29,6 +29,10 @@ export interface LifecycleHost<Out> {
 /** The dial and per-connection config, without what the lifecycle provides (read once, not kept). */
 export type DialConfig = Omit<AttemptConfig, 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage' | 'onLost'>;
 
+const NORMAL_CLOSURE = [1000, ''] as const;
+/** A session's reconnect: closed without a status code (the peer sees 1005), as 1000 would end the session. */
+const NO_STATUS = [1005, ''] as const;
+
 /** How the lifecycle dials, retries and lingers. */
 export interface LifecycleConfig<In, Out> {
   readonly handshake: HandshakeFunction<In, Out> | undefined;
@@ -70,7 +74,7 @@ export class Lifecycle<In, Out> extends Holds {
   /** Every attempt's config. */
   readonly #dial: AttemptConfig;
   /** The close frame for a socket still in its handshake when close() is called. */
-  #closeFrame: readonly [code: number, reason: string] = [1000, ''];
+  #closeFrame: readonly [code: number, reason: string] = NORMAL_CLOSURE; // one tuple for every socket until close()
   #ended = false; // close() was called, or a close was not retried
   #closed: Promise<void> | undefined;
   #reconnects = 0;
@@ -164,7 +168,7 @@ export class Lifecycle<In, Out> extends Holds {
     // A session is kept: its connection closes without a status code (the peer sees 1005), as
     // 1000 would end the session on the server.
     const frame = this.#closeFrame;
-    if (this.#config.resume) this.#closeFrame = [1005, ''];
+    if (this.#config.resume) this.#closeFrame = NO_STATUS;
     this.#stop();
     this.#closeFrame = frame;
     this.#start();
