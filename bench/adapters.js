@@ -170,6 +170,7 @@ function rxwire(url, h) {
       resetAfter: BACKOFF.resetAfter,
     },
     ...(h.heartbeat ? { heartbeat: h.heartbeat } : {}),
+    ...(h.buffer ? { buffer: h.buffer } : {}),
   });
   let status = 'idle';
   const stateSub = socket.state$.subscribe((s) => {

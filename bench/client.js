@@ -73,9 +73,9 @@ function ipcWait(type) {
 const notify = (msg) => process.send && process.send(msg);
 
 /** An adapter, started, with a promise for its first open; messages go to `onMessage`. */
-function connectTo(url, { onMessage = () => {}, heartbeat = false } = {}) {
+function connectTo(url, { onMessage = () => {}, heartbeat = false, buffer } = {}) {
   const opened = deferred();
-  const a = create(lib, url, { onOpen: opened.resolve, onMessage, onError: fail, heartbeat });
+  const a = create(lib, url, { onOpen: opened.resolve, onMessage, onError: fail, heartbeat, buffer });
   a.start();
   return { a, opened: opened.promise };
 }
@@ -255,7 +255,9 @@ const scenarios = {
   },
 
   async offlineDelivery({ url, n }) {
-    const { a } = connectTo(url);
+    // A buffer with room for every message (where the library has a bound): what fits must all
+    // arrive; the offline flood shows the default bound at work.
+    const { a } = connectTo(url, { buffer: { size: n } });
     await sleep(250); // attempts are being refused: the client is in its retry loop
     const tracker = sendTracker();
     for (let i = 0; i < n; i++) tracker.track(a.send(message(i)));

@@ -125,7 +125,7 @@ const SCENARIOS = [
     quick: { n: 2000, waitMs: 3000 },
     timeoutMs: 30000,
     describe: (p) =>
-      `${p.n.toLocaleString('en')} sends while the port is refused (client already retrying for 250 ms); 300 ms later a server listens on that port; messages counted and their seq checked at the server for up to ${p.waitMs / 1000} s. Buffering as listed at the end (rxwire: its default 1000 messages, drop-newest)`,
+      `${p.n.toLocaleString('en')} sends while the port is refused (client already retrying for 250 ms); 300 ms later a server listens on that port; messages counted and their seq checked at the server for up to ${p.waitMs / 1000} s. Buffering as listed at the end; rxwire's buffer has room for all ${p.n.toLocaleString('en')} (\`buffer: { size: n }\`; the offline flood shows its default bound of 1000)`,
     metrics: [
       { key: 'delivered', label: 'delivered', digits: 0 },
       { key: 'inOrder', label: 'in order', bool: true },
