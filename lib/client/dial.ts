@@ -1,7 +1,7 @@
-import { Observable } from 'rxjs';
-import { runConnection, type ConnectionConfig, type ConnectionRuntime, type OpenConnection } from '../core/connection.js';
+import { Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { runConnection, type ConnectionConfig, type ConnectionEvents, type ConnectionRuntime, type OpenConnection } from '../core/connection.js';
 import { ConfigurationError, ConnectionClosedError, ConnectTimeoutError, describe } from '../core/errors.js';
-import type { WebSocketConstructor } from '../core/transport.js';
+import type { Listen, WebSocketConstructor } from '../core/transport.js';
 import type { WsOptions } from '../transports/ws-options.js';
 import { resolveUrl, type UrlSource } from './url.js';
 
@@ -19,6 +19,93 @@ export interface AttemptConfig extends ConnectionConfig {
   onLost: (error: ConnectionClosedError) => void;
 }
 
+/** An attempt's config without what its owner provides: where and how to dial (the client's options). */
+export type DialSettings = Omit<AttemptConfig, 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage' | 'onLost'>;
+
+/** What every attempt's config asks of its owner, the lifecycle. */
+export interface DialOwner {
+  /** The close frame for a socket unsubscribed while open. */
+  readonly closeFrame: readonly [code: number, reason: string];
+  /** A socket started closing in the background. */
+  dialClosing(closing: Promise<unknown>): void;
+  /** An attempt ended (see {@link AttemptConfig.onLost}). */
+  dialLost(error: ConnectionClosedError): void;
+}
+
+/**
+ * Every attempt's config, one object per client: the dial settings, and the owner's callbacks as
+ * methods, so that a connection's config holds no closures. Incoming frames go to `receiver`.
+ */
+export class Dial implements AttemptConfig {
+  readonly #settings: DialSettings;
+  readonly #owner: DialOwner;
+  readonly #receiver: { receive(data: string | Uint8Array): void };
+  readonly handshake: AttemptConfig['handshake'];
+
+  constructor(settings: DialSettings, owner: DialOwner, receiver: { receive(data: string | Uint8Array): void }, handshake: AttemptConfig['handshake']) {
+    this.#settings = settings;
+    this.#owner = owner;
+    this.#receiver = receiver;
+    this.handshake = handshake;
+  }
+
+  get url(): UrlSource {
+    return this.#settings.url;
+  }
+
+  get WebSocket(): WebSocketConstructor {
+    return this.#settings.WebSocket;
+  }
+
+  get listen(): Listen {
+    return this.#settings.listen;
+  }
+
+  get protocols(): string | string[] | undefined {
+    return this.#settings.protocols;
+  }
+
+  get wsOptions(): AttemptConfig['wsOptions'] {
+    return this.#settings.wsOptions;
+  }
+
+  get connectTimeout(): number {
+    return this.#settings.connectTimeout;
+  }
+
+  get heartbeat(): AttemptConfig['heartbeat'] {
+    return this.#settings.heartbeat;
+  }
+
+  get closeTimeout(): number {
+    return this.#settings.closeTimeout;
+  }
+
+  get scheduler(): SchedulerLike {
+    return this.#settings.scheduler;
+  }
+
+  get onPong(): (() => void) | undefined {
+    return this.#settings.onPong;
+  }
+
+  closeFrame(): readonly [code: number, reason: string] {
+    return this.#owner.closeFrame;
+  }
+
+  onMessage(data: string | Uint8Array): void {
+    this.#receiver.receive(data);
+  }
+
+  onClosing(closing: Promise<unknown>): void {
+    this.#owner.dialClosing(closing);
+  }
+
+  onLost(error: ConnectionClosedError): void {
+    this.#owner.dialLost(error);
+  }
+}
+
 /**
  * Attempt number `attempt` as an Observable: resolves the URL and options, constructs one socket, hands it to
  * the per-connection runtime, emits the {@link OpenConnection} once open, and errors when the
@@ -29,66 +116,91 @@ export interface AttemptConfig extends ConnectionConfig {
  * the runtime both roles share.
  */
 export function openConnection(config: AttemptConfig, attempt: number): Observable<OpenConnection> {
-  return new Observable<OpenConnection>((subscriber) => {
-    const { scheduler } = config;
-    let active = true; // false once this attempt has ended or been unsubscribed
-    let runtime: ConnectionRuntime | undefined;
-    const ended = (error: ConnectionClosedError): void => {
-      active = false;
-      stopTimer();
-      config.onLost(error);
-      subscriber.error(error);
-    };
-    const fail = (error: ConnectionClosedError): void => {
-      if (!active) return;
-      if (runtime) return runtime.fail(error); // it reports the end, with the socket terminated
-      ended(error);
-    };
-    let connectTimer =
-      config.connectTimeout === Infinity
-        ? undefined
-        : scheduler.schedule(() => fail(new ConnectTimeoutError(config.connectTimeout)), config.connectTimeout);
-    const stopTimer = (): void => {
-      connectTimer?.unsubscribe();
-      connectTimer = undefined; // not kept for the connection's life
-    };
+  return new Observable<OpenConnection>((subscriber) => new Attempt(config, attempt, subscriber));
+}
 
-    const create = (url: string, options: WsOptions | undefined): void => {
-      if (!active) return;
-      let socket;
-      try {
-        socket = new config.WebSocket(url, config.protocols, options as never);
-      } catch (error) {
-        // A constructor refuses its arguments synchronously (ws and browsers: a SyntaxError for a
-        // bad URL or subprotocol; Node's http: a TypeError for a bad header): every attempt would.
-        if (!isArgumentError(error)) throw error;
-        const fatal = new ConfigurationError('WebSocket', `The WebSocket constructor threw ${error.name}: ${error.message}`, { cause: error });
-        return fail(new ConnectionClosedError({ code: 1006, reason: fatal.message, wasClean: false }, { cause: fatal }));
-      }
-      runtime = runConnection(socket, config, {
-        open: (conn) => {
-          stopTimer();
-          subscriber.next(conn);
-        },
-        end: ended,
-      });
-    };
+type Work = (this: unknown, attempt?: Attempt) => void;
 
+/**
+ * One subscription to an attempt: the events its connection runtime reports, and the teardown
+ * its subscriber calls (an object with `unsubscribe()`), so that a connection keeps one object
+ * here rather than a scope of closures.
+ */
+class Attempt implements ConnectionEvents {
+  readonly #config: AttemptConfig;
+  readonly #subscriber: Subscriber<OpenConnection>;
+  #active = true; // false once this attempt has ended or been unsubscribed
+  #runtime: ConnectionRuntime | undefined;
+  /** The connect timer; let go once open. */
+  #timer: Subscription | undefined;
+
+  static readonly #timeoutWork: Work = (attempt) => (attempt as Attempt).#timedOut();
+
+  constructor(config: AttemptConfig, attempt: number, subscriber: Subscriber<OpenConnection>) {
+    this.#config = config;
+    this.#subscriber = subscriber;
+    if (config.connectTimeout !== Infinity) this.#timer = config.scheduler.schedule(Attempt.#timeoutWork, config.connectTimeout, this);
     resolveUrl(config.url)
       .then(async (url) => {
         const { wsOptions } = config;
         const options = typeof wsOptions === 'function' ? await wsOptions(attempt) : wsOptions;
-        create(url, options);
+        this.#create(url, options);
       })
-      .catch((error: unknown) => fail(new ConnectionClosedError({ code: 1006, reason: describe(error), wasClean: false }, { cause: error })));
+      .catch((error: unknown) => this.#fail(new ConnectionClosedError({ code: 1006, reason: describe(error), wasClean: false }, { cause: error })));
+  }
 
-    return () => {
-      if (!active) return;
-      active = false;
-      stopTimer();
-      runtime?.stop(...config.closeFrame());
-    };
-  });
+  // ConnectionEvents
+
+  open(conn: OpenConnection): void {
+    this.#stopTimer();
+    this.#subscriber.next(conn);
+  }
+
+  end(error: ConnectionClosedError): void {
+    this.#active = false;
+    this.#stopTimer();
+    this.#config.onLost(error);
+    this.#subscriber.error(error);
+  }
+
+  /** The subscriber let go: closes the socket with `closeFrame()` (or aborts its handshake). */
+  unsubscribe(): void {
+    if (!this.#active) return;
+    this.#active = false;
+    this.#stopTimer();
+    this.#runtime?.stop(...this.#config.closeFrame());
+  }
+
+  #timedOut(): void {
+    this.#fail(new ConnectTimeoutError(this.#config.connectTimeout));
+  }
+
+  #fail(error: ConnectionClosedError): void {
+    if (!this.#active) return;
+    if (this.#runtime) return this.#runtime.fail(error); // it reports the end, with the socket terminated
+    this.end(error);
+  }
+
+  #stopTimer(): void {
+    this.#timer?.unsubscribe();
+    this.#timer = undefined;
+  }
+
+  #create(url: string, options: WsOptions | undefined): void {
+    if (!this.#active) return;
+    const config = this.#config;
+    let socket;
+    try {
+      socket = new config.WebSocket(url, config.protocols, options as never);
+    } catch (error) {
+      // A constructor refuses its arguments synchronously (ws and browsers: a SyntaxError for a
+      // bad URL or subprotocol; Node's http: a TypeError for a bad header): every attempt would.
+      if (!isArgumentError(error)) throw error;
+      const fatal = new ConfigurationError('WebSocket', `The WebSocket constructor threw ${error.name}: ${error.message}`, { cause: error });
+      return this.#fail(new ConnectionClosedError({ code: 1006, reason: fatal.message, wasClean: false }, { cause: fatal }));
+    }
+    this.#runtime = runConnection(socket, config, this);
+  }
 }
 
 /**

@@ -1,56 +1,23 @@
-import { catchError, defer, throwError, Subject, Subscription, type Observable, type SchedulerLike } from 'rxjs';
+import { catchError, defer, throwError, Subject, Subscription, type Observable } from 'rxjs';
 import { Latest } from '../core/multicast.js';
 import type { OpenConnection } from '../core/connection.js';
 import { closeInfo, closedByClient, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
-import type { HandshakeFunction } from '../core/handshake.js';
 import { retryWithBackoff, type RetryInfo } from '../core/retry-with-backoff.js';
-import type { Codec } from '../core/codec.js';
-import type { AppPong } from '../core/receive.js';
-import type { Writer } from '../core/writer.js';
-import type { PageSignal, WatchPage } from '../transports/page-events.js';
+import type { PageSignal } from '../transports/page-events.js';
 import { shouldRetry } from './close-policy.js';
 import { Closings } from './closings.js';
 import { Holds } from './holds.js';
 import { Link } from './link.js';
-import { openConnection, type AttemptConfig } from './dial.js';
-import type { ReconnectOptions } from './options.js';
-import { sessionRefusal, type ClientResume } from './resume.js';
-import type { ConnectionState, ConnectionStatus } from './rx-socket.js';
+import { Dial, openConnection, type DialOwner, type DialSettings } from './dial.js';
+import { sessionRefusal } from './resume.js';
+import type { ConnectionState } from './rx-socket.js';
+import type { LifecycleConfig, LifecycleHost } from './lifecycle-config.js';
+import { stateOf } from './states.js';
 import type { SocketStreams } from '../core/streams.js';
-
-/** What the lifecycle asks of the client facade. */
-export interface LifecycleHost<Out> {
-  /** A connection opened, before `'open'` is announced: write what belongs to it (channel subscriptions). */
-  opening(conn: OpenConnection): void;
-  /** Writes a handshake's message on its connection at once (serialized; throws as `serialize` does). */
-  writeNow(conn: OpenConnection, message: Out): void;
-}
-
-/** The dial and per-connection config, without what the lifecycle provides (read once, not kept). */
-export type DialConfig = Omit<AttemptConfig, 'handshake' | 'closeFrame' | 'onClosing' | 'onMessage' | 'onLost'>;
 
 const NORMAL_CLOSURE = [1000, ''] as const;
 /** A session's reconnect: closed without a status code (the peer sees 1005), as 1000 would end the session. */
 const NO_STATUS = [1005, ''] as const;
-
-/** How the lifecycle dials, retries and lingers. */
-export interface LifecycleConfig<In, Out> {
-  readonly handshake: HandshakeFunction<In, Out> | undefined;
-  readonly reconnect: false | ReconnectOptions;
-  readonly lazyCloseTimeout: number;
-  readonly scheduler: SchedulerLike;
-  readonly writer: Writer<Out>;
-  /** Causes of a close that retrying cannot fix (TLS certificate errors in Node). */
-  readonly isFatalCause: (cause: unknown) => boolean;
-  readonly watchPage: WatchPage | undefined;
-  /** The socket's streams: where messages, failures and the end go. */
-  readonly streams: SocketStreams<In, Out>;
-  readonly codec: Codec<In, Out>;
-  /** With an application-level heartbeat: which messages are pongs. */
-  readonly appPong: AppPong<In>;
-  /** With resumable sessions: the client's end of the session, resumed on every connection. */
-  readonly resume: ClientResume<Out> | undefined;
-}
 
 /**
  * The connection's lifecycle: lazy and ref-counted ({@link Holds}: the first `hold()` dials, and
@@ -58,7 +25,7 @@ export interface LifecycleConfig<In, Out> {
  * `retryWithBackoff`, and a `state$` that says where it is. Terminal after `close()` or a close
  * that is not retried.
  */
-export class Lifecycle<In, Out> extends Holds {
+export class Lifecycle<In, Out> extends Holds implements DialOwner {
   /** `state$`, made on first use. */
   #states: Latest<ConnectionState> | undefined;
   #lost$: Subject<{ serial: number; error: ConnectionClosedError }> | undefined;
@@ -72,14 +39,14 @@ export class Lifecycle<In, Out> extends Holds {
   #attempts: Subscription | undefined; // the running dial-and-retry chain
   readonly #link: Link<In, Out>;
   /** Every attempt's config. */
-  readonly #dial: AttemptConfig;
+  readonly #dial: Dial;
   /** The close frame for a socket still in its handshake when close() is called. */
   #closeFrame: readonly [code: number, reason: string] = NORMAL_CLOSURE; // one tuple for every socket until close()
   #ended = false; // close() was called, or a close was not retried
   #closed: Promise<void> | undefined;
   #reconnects = 0;
 
-  constructor(config: LifecycleConfig<In, Out>, attempt: DialConfig, host: LifecycleHost<Out>) {
+  constructor(config: LifecycleConfig<In, Out>, attempt: DialSettings, host: LifecycleHost<Out>) {
     super(config.lazyCloseTimeout, config.scheduler);
     this.#config = config;
     this.#host = host;
@@ -87,27 +54,8 @@ export class Lifecycle<In, Out> extends Holds {
     const link = (this.#link = new Link(config.codec, config.appPong, config.streams, config.resume));
     const { handshake, scheduler, resume } = config;
     const own = handshake && ((conn: OpenConnection) => link.handshake(conn, handshake, (message) => host.writeNow(conn, message), scheduler));
-    // A literal, not a spread: V8 gives each `{ ...a, b }` a hidden class of its own, and every
-    // connection keeps this one.
-    this.#dial = {
-      url: attempt.url,
-      WebSocket: attempt.WebSocket,
-      listen: attempt.listen,
-      protocols: attempt.protocols,
-      wsOptions: attempt.wsOptions,
-      connectTimeout: attempt.connectTimeout,
-      heartbeat: attempt.heartbeat,
-      closeTimeout: attempt.closeTimeout,
-      scheduler: attempt.scheduler,
-      onPong: attempt.onPong,
-      // A session is resumed first: the application's handshake runs in it.
-      handshake: resume ? (conn) => resume.start(conn).then(() => own?.(conn)) : own,
-      closeFrame: () => this.#closeFrame,
-      onMessage: (data) => link.receive(data),
-      onClosing: (closing) => this.#closings.track(closing),
-      // The loss is handled before the retry decides (a session's refusal named as such).
-      onLost: (error) => this.#lost(resume ? sessionRefusal(error) : error),
-    };
+    // A session is resumed first: the application's handshake runs in it.
+    this.#dial = new Dial(attempt, this, link, resume ? (conn) => resume.start(conn).then(() => own?.(conn)) : own);
   }
 
   get state(): ConnectionState {
@@ -148,6 +96,21 @@ export class Lifecycle<In, Out> extends Holds {
 
   get reconnects(): number {
     return this.#reconnects;
+  }
+
+  // DialOwner: what every attempt's config (`Dial`) asks of the lifecycle.
+
+  get closeFrame(): readonly [code: number, reason: string] {
+    return this.#closeFrame;
+  }
+
+  dialClosing(closing: Promise<unknown>): void {
+    this.#closings.track(closing);
+  }
+
+  /** The loss is handled before the retry decides (a session's refusal named as such). */
+  dialLost(error: ConnectionClosedError): void {
+    this.#lost(this.#config.resume ? sessionRefusal(error) : error);
   }
 
   protected firstHold(): void {
@@ -335,13 +298,3 @@ export class Lifecycle<In, Out> extends Holds {
 
 }
 
-/**
- * A state, its optional fields assigned rather than spread: V8 gives each `{ ...a, b }` object a
- * hidden class of its own, and each socket keeps its state.
- */
-function stateOf(status: ConnectionStatus, attempt: number, lastClose?: CloseInfo, session?: ConnectionState['session']): ConnectionState {
-  const state: { -readonly [K in keyof ConnectionState]: ConnectionState[K] } = { status, attempt };
-  if (lastClose) state.lastClose = lastClose;
-  if (session) state.session = session;
-  return state;
-}
