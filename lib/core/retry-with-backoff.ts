@@ -1,4 +1,4 @@
-import { asyncScheduler, Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, type MonoTypeOperatorFunction, type Observer, type SchedulerLike, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { RetriesExhaustedError } from './errors.js';
 import { checkDelay, checkFunction, checkNumber, checkScheduler, invalid } from './validate.js';
@@ -86,66 +86,104 @@ export const RETRY_DEFAULTS = { maxAttempts: Infinity, resetAfter: 5000 } as con
  */
 export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): MonoTypeOperatorFunction<T> {
   validateReconnect(options as Record<string, unknown>, '');
-  const {
-    maxAttempts = RETRY_DEFAULTS.maxAttempts,
-    resetAfter = RETRY_DEFAULTS.resetAfter,
-    shouldRetry = () => true,
-    onRetry,
-    onReset,
-    scheduler = asyncScheduler,
-  } = options;
+  const settings: RetrySettings = {
+    maxAttempts: options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
+    resetAfter: options.resetAfter ?? RETRY_DEFAULTS.resetAfter,
+    shouldRetry: options.shouldRetry ?? (() => true),
+    onRetry: options.onRetry,
+    onReset: options.onReset,
+    scheduler: options.scheduler ?? asyncScheduler,
+    backoff: options,
+  };
+  return (source) => new Observable<T>((subscriber) => new Retrying(source, subscriber, settings));
+}
 
-  return (source) =>
-    new Observable<T>((subscriber) => {
-      let failures = 0;
-      let inner: Subscription | undefined;
-      let resetTimer: Subscription | undefined;
-      let delayTimer: Subscription | undefined;
+/** The operator's options, defaults applied: one object for all its subscriptions. */
+interface RetrySettings {
+  readonly maxAttempts: number;
+  readonly resetAfter: number;
+  readonly shouldRetry: (error: unknown) => boolean;
+  readonly onRetry: ((info: RetryInfo) => void) | undefined;
+  readonly onReset: (() => void) | undefined;
+  readonly scheduler: SchedulerLike;
+  readonly backoff: BackoffOptions;
+}
 
-      const subscribeToSource = (): void => {
-        let emitted = false;
-        inner = source.subscribe({
-          next: (value) => {
-            if (!emitted) {
-              emitted = true;
-              if (resetAfter !== Infinity) {
-                resetTimer = scheduler.schedule(() => {
-                  failures = 0;
-                  onReset?.();
-                }, resetAfter);
-              }
-            }
-            subscriber.next(value);
-          },
-          error: (error: unknown) => {
-            resetTimer?.unsubscribe();
-            failures++;
-            let delay: number;
-            try {
-              if (!shouldRetry(error)) return subscriber.error(error);
-              if (failures >= maxAttempts) return subscriber.error(new RetriesExhaustedError(failures, error));
-              delay = backoffDelay(failures, options);
-              onRetry?.({ error, attempt: failures + 1, delay });
-            } catch (thrown) {
-              // A throwing predicate or callback ends the result; it must not leave it hanging.
-              return subscriber.error(thrown);
-            }
-            if (!subscriber.closed) delayTimer = scheduler.schedule(subscribeToSource, delay);
-          },
-          complete: () => {
-            resetTimer?.unsubscribe();
-            subscriber.complete();
-          },
-        });
-      };
+type Work = (this: unknown, retrying?: Retrying<unknown>) => void;
 
-      subscribeToSource();
-      return () => {
-        inner?.unsubscribe();
-        resetTimer?.unsubscribe();
-        delayTimer?.unsubscribe();
-      };
-    });
+/**
+ * One subscription to the result: the observer of each subscription to the source, the timers'
+ * state and the teardown (an object with `unsubscribe()`), in one object rather than a scope of
+ * closures per subscription (a client holds one per connection).
+ */
+class Retrying<T> implements Observer<T>, Unsubscribable {
+  readonly #source: Observable<T>;
+  readonly #subscriber: Subscriber<T>;
+  readonly #settings: RetrySettings;
+  #failures = 0;
+  /** Whether the current subscription to the source has emitted. */
+  #emitted = false;
+  #inner: Subscription | undefined;
+  #resetTimer: Subscription | undefined;
+  #delayTimer: Subscription | undefined;
+
+  static readonly #subscribeWork: Work = (retrying) => (retrying as Retrying<unknown>).#subscribe();
+  static readonly #resetWork: Work = (retrying) => (retrying as Retrying<unknown>).#reset();
+
+  constructor(source: Observable<T>, subscriber: Subscriber<T>, settings: RetrySettings) {
+    this.#source = source;
+    this.#subscriber = subscriber;
+    this.#settings = settings;
+    this.#subscribe();
+  }
+
+  next(value: T): void {
+    if (!this.#emitted) {
+      this.#emitted = true;
+      const { resetAfter, scheduler } = this.#settings;
+      if (resetAfter !== Infinity) this.#resetTimer = scheduler.schedule(Retrying.#resetWork, resetAfter, this as Retrying<unknown>);
+    }
+    this.#subscriber.next(value);
+  }
+
+  error(error: unknown): void {
+    this.#resetTimer?.unsubscribe();
+    const failures = ++this.#failures;
+    const { shouldRetry, maxAttempts, onRetry, backoff, scheduler } = this.#settings;
+    const subscriber = this.#subscriber;
+    let delay: number;
+    try {
+      if (!shouldRetry(error)) return subscriber.error(error);
+      if (failures >= maxAttempts) return subscriber.error(new RetriesExhaustedError(failures, error));
+      delay = backoffDelay(failures, backoff);
+      onRetry?.({ error, attempt: failures + 1, delay });
+    } catch (thrown) {
+      // A throwing predicate or callback ends the result; it must not leave it hanging.
+      return subscriber.error(thrown);
+    }
+    if (!subscriber.closed) this.#delayTimer = scheduler.schedule(Retrying.#subscribeWork, delay, this as Retrying<unknown>);
+  }
+
+  complete(): void {
+    this.#resetTimer?.unsubscribe();
+    this.#subscriber.complete();
+  }
+
+  unsubscribe(): void {
+    this.#inner?.unsubscribe();
+    this.#resetTimer?.unsubscribe();
+    this.#delayTimer?.unsubscribe();
+  }
+
+  #subscribe(): void {
+    this.#emitted = false;
+    this.#inner = this.#source.subscribe(this);
+  }
+
+  #reset(): void {
+    this.#failures = 0;
+    this.#settings.onReset?.();
+  }
 }
 
 /** Validates the options of `reconnect` / `retryWithBackoff`; `prefix` names them in messages. */
