@@ -15,21 +15,32 @@ const consoleLogger: Logger = (level, message) => {
 };
 
 export function createReporter(logger: Logger | false | undefined): Reporter {
-  const log = logger === undefined ? consoleLogger : logger || undefined;
-  let counts: Map<string, number> | undefined; // made at the first warning: most sockets never have one
-  return {
-    warn(kind, message, details) {
-      if (!log) return;
-      counts ??= new Map();
-      const count = (counts.get(kind) ?? 0) + 1;
-      counts.set(kind, count);
-      if ((count & (count - 1)) !== 0) return; // not a power of two
-      log('warn', count === 1 ? message : `${message} (${count} times so far)`, details);
-    },
-    debug(message, details) {
-      if (log && log !== consoleLogger) log('debug', message, details);
-    },
-  };
+  return new LoggerReporter(logger === undefined ? consoleLogger : logger || undefined);
+}
+
+/** One object per socket, not a scope of closures. */
+class LoggerReporter implements Reporter {
+  readonly #log: Logger | undefined;
+  #counts: Map<string, number> | undefined; // made at the first warning: most sockets never have one
+
+  constructor(log: Logger | undefined) {
+    this.#log = log;
+  }
+
+  warn(kind: string, message: string, details?: Readonly<Record<string, unknown>>): void {
+    const log = this.#log;
+    if (!log) return;
+    const counts = (this.#counts ??= new Map());
+    const count = (counts.get(kind) ?? 0) + 1;
+    counts.set(kind, count);
+    if ((count & (count - 1)) !== 0) return; // not a power of two
+    log('warn', count === 1 ? message : `${message} (${count} times so far)`, details);
+  }
+
+  debug(message: string, details?: Readonly<Record<string, unknown>>): void {
+    const log = this.#log;
+    if (log && log !== consoleLogger) log('debug', message, details);
+  }
 }
 
 /**

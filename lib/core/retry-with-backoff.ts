@@ -86,27 +86,31 @@ export const RETRY_DEFAULTS = { maxAttempts: Infinity, resetAfter: 5000 } as con
  */
 export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): MonoTypeOperatorFunction<T> {
   validateReconnect(options as Record<string, unknown>, '');
+  // The backoff's own options copied in: the caller's object is not kept.
   const settings: RetrySettings = {
+    initialDelay: options.initialDelay,
+    maxDelay: options.maxDelay,
+    factor: options.factor,
+    jitter: options.jitter,
+    random: options.random,
     maxAttempts: options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
     resetAfter: options.resetAfter ?? RETRY_DEFAULTS.resetAfter,
     shouldRetry: options.shouldRetry ?? (() => true),
     onRetry: options.onRetry,
     onReset: options.onReset,
     scheduler: options.scheduler ?? asyncScheduler,
-    backoff: options,
   };
   return (source) => new Observable<T>((subscriber) => new Retrying(source, subscriber, settings));
 }
 
-/** The operator's options, defaults applied: one object for all its subscriptions. */
-interface RetrySettings {
+/** The operator's options, its own defaults applied (the backoff's apply in `backoffDelay`): one object for all its subscriptions. */
+interface RetrySettings extends BackoffOptions {
   readonly maxAttempts: number;
   readonly resetAfter: number;
   readonly shouldRetry: (error: unknown) => boolean;
   readonly onRetry: ((info: RetryInfo) => void) | undefined;
   readonly onReset: (() => void) | undefined;
   readonly scheduler: SchedulerLike;
-  readonly backoff: BackoffOptions;
 }
 
 type Work = (this: unknown, retrying?: Retrying<unknown>) => void;
@@ -149,13 +153,14 @@ class Retrying<T> implements Observer<T>, Unsubscribable {
   error(error: unknown): void {
     this.#resetTimer?.unsubscribe();
     const failures = ++this.#failures;
-    const { shouldRetry, maxAttempts, onRetry, backoff, scheduler } = this.#settings;
+    const settings = this.#settings;
+    const { shouldRetry, maxAttempts, onRetry, scheduler } = settings;
     const subscriber = this.#subscriber;
     let delay: number;
     try {
       if (!shouldRetry(error)) return subscriber.error(error);
       if (failures >= maxAttempts) return subscriber.error(new RetriesExhaustedError(failures, error));
-      delay = backoffDelay(failures, backoff);
+      delay = backoffDelay(failures, settings);
       onRetry?.({ error, attempt: failures + 1, delay });
     } catch (thrown) {
       // A throwing predicate or callback ends the result; it must not leave it hanging.
