@@ -3,9 +3,9 @@
 // blurs wall time (the same cell of `npm run bench` varies by up to 2× between runs here; these
 // counts repeat within about 0.5%).
 //
-//   npm run bench:instructions [-- --libs ws,ws-corked,rxwire] [--small 20000] [--large 100000]
+//   npm run bench:instructions [-- --libs ws,ws-corked,rxwire] [--small 20000] [--large 100000] [--scenario send|send-await]
 //
-// For each library, bench/client.js's `send` scenario runs twice under
+// For each library, bench/client.js's `send` scenario (or `send-await`: `await` on every send) runs twice under
 // `valgrind --tool=cachegrind --cache-sim=no`, with `small` and with `large` timed messages (after
 // the same warm-up), each against a fresh sink server in its own process (not under valgrind).
 // The difference of the two totals divided by the difference of the counts is the marginal cost
@@ -25,7 +25,7 @@ const BATCH = 500;
 const RUN_TIMEOUT_MS = 300000; // valgrind runs node ~30-50× slower
 
 function parseArgs(argv) {
-  const opts = { libs: ['ws', 'ws-corked', 'rxwire'], small: 20000, large: 100000 };
+  const opts = { libs: ['ws', 'ws-corked', 'rxwire'], small: 20000, large: 100000, scenario: 'send' };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       if (i + 1 >= argv.length) throw new Error(`Expected a value after ${argv[i]}`);
@@ -34,9 +34,11 @@ function parseArgs(argv) {
     if (argv[i] === '--libs') opts.libs = value().split(',').filter(Boolean);
     else if (argv[i] === '--small') opts.small = Number(value());
     else if (argv[i] === '--large') opts.large = Number(value());
+    else if (argv[i] === '--scenario') opts.scenario = value();
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   for (const lib of opts.libs) if (!KNOWN.includes(lib)) throw new Error(`unknown library ${lib} (known: ${KNOWN.join(', ')})`);
+  if (!['send', 'send-await'].includes(opts.scenario)) throw new Error(`Expected --scenario send or send-await, got ${opts.scenario}`);
   const { small, large } = opts;
   if (!Number.isInteger(small) || !Number.isInteger(large) || small < 1000 || large > 1e6 || large - small < 10000) {
     throw new Error(`Expected integers with 1000 <= --small, --large <= 1000000 and --large - --small >= 10000, got ${small} and ${large}`);
@@ -45,12 +47,12 @@ function parseArgs(argv) {
 }
 
 /** Total instructions (valgrind's "I refs") of one client process sending `n` messages. */
-async function countInstructions(lib, n) {
+async function countInstructions(lib, n, scenario) {
   const server = await startServer({ mode: 'sink', n: WARM + n, warm: WARM });
   try {
     const params = { url: `ws://127.0.0.1:${server.port}`, n, warm: WARM, batch: BATCH, deadlineMs: RUN_TIMEOUT_MS - 10000 };
     const args = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null'];
-    args.push(process.execPath, '--expose-gc', CLIENT, 'send', lib, JSON.stringify(params));
+    args.push(process.execPath, '--expose-gc', CLIENT, scenario, lib, JSON.stringify(params));
     const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -81,8 +83,8 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const rows = [];
   for (const lib of opts.libs) {
-    const small = await countInstructions(lib, opts.small);
-    const large = await countInstructions(lib, opts.large);
+    const small = await countInstructions(lib, opts.small, opts.scenario);
+    const large = await countInstructions(lib, opts.large, opts.scenario);
     const perMessage = (large - small) / (opts.large - opts.small);
     process.stderr.write(`${lib}: ${Math.round(perMessage).toLocaleString('en')} instructions per message\n`);
     rows.push({ lib, small, large, perMessage });
@@ -90,7 +92,7 @@ async function main() {
   const of = (name) => rows.find((r) => r.lib === name);
   const ratio = (row, base) => (base ? `${(row.perMessage / base.perMessage).toFixed(2)}×` : '–');
   const lines = [
-    `## Client instructions per sent message (valgrind, ${opts.small.toLocaleString('en')} vs ${opts.large.toLocaleString('en')} messages)`,
+    `## Client instructions per sent message, ${opts.scenario === 'send' ? 'send' : '`await` on every send'} (valgrind, ${opts.small.toLocaleString('en')} vs ${opts.large.toLocaleString('en')} messages)`,
     '',
     '| library | instructions / msg | ÷ ws | ÷ ws-corked |',
     '| --- | ---: | ---: | ---: |',
