@@ -60,7 +60,6 @@ class Client<In, Out> implements RxSocket<In, Out> {
   readonly outgoing: Observer<Out>;
 
   readonly #streams: SocketStreams<In, Out>;
-  /** Live channels' `subscribe`, written on every connection. */
   /** The open channels' subscribe messages, written on every connection (made with the first channel). */
   #channels: Set<() => Out> | undefined;
   readonly #codec: Codec<In, Out>;

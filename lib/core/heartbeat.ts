@@ -38,7 +38,8 @@ export interface Heartbeat {
 
 /**
  * Pings `owner` every `interval` ms and requires each pong within `timeout` ms; calls
- * `owner.heartbeatTimeout()` once on a miss. One timer at a time; all timing on `scheduler`, so virtual time can drive it.
+ * `owner.heartbeatTimeout()` once on a miss. One timer at a time; all timing on `scheduler`, so
+ * virtual time can drive it.
  *
  * A deadline that passes is not yet a miss. When the event loop was busy, the timer phase runs
  * before the socket is read, and the pong (or data ahead of it) may already wait unread. So the
