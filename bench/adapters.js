@@ -320,6 +320,28 @@ function websocketTs(url, h) {
   };
 }
 
+/** The modules each adapter loads, so that a measurement can load them before its baseline. */
+const MODULES = {
+  ws: ['ws'],
+  'ws-corked': ['ws'],
+  rxwire: ['ws', 'rxjs'],
+  rxjs: ['ws', 'rxjs', 'rxjs/webSocket'],
+  rws: ['ws', 'reconnecting-websocket'],
+  'websocket-ts': ['ws', 'websocket-ts'],
+};
+
+/**
+ * Loads `lib`'s modules (and rxwire's build) without connecting: a per-connection memory figure
+ * then counts connections, not the library's code.
+ */
+function preload(lib) {
+  for (const name of MODULES[lib] || []) require(name);
+  if (lib === 'rxwire') {
+    const mod = loadRxwire();
+    if (mod instanceof Error) throw mod;
+  }
+}
+
 const FACTORIES = {
   ws: (url, h) => rawWs(url, h, false),
   'ws-corked': (url, h) => rawWs(url, h, true),
@@ -329,4 +351,4 @@ const FACTORIES = {
   'websocket-ts': websocketTs,
 };
 
-module.exports = { create, loadRxwire, loadRxwireServer, loadSessionDefaults, LIBS, CONFIG_NOTES, RXWIRE_MISSING, RXWIRE_PATH, RXWIRE_SERVER_PATH, RXWIRE_REDIS_PATH };
+module.exports = { create, preload, loadRxwire, loadRxwireServer, loadSessionDefaults, LIBS, CONFIG_NOTES, RXWIRE_MISSING, RXWIRE_PATH, RXWIRE_SERVER_PATH, RXWIRE_REDIS_PATH };

@@ -4,7 +4,7 @@
 // run.js forks it with an IPC channel, used only by the scenarios that need coordination
 // (offline-delivery: 'sent' / 'finish'; reconnect: 'connected').
 
-const { create } = require('./adapters.js');
+const { create, preload } = require('./adapters.js');
 const { message, wallClock, measurementProcess } = require('./common.js');
 
 const [scenario, lib, paramsJson] = process.argv.slice(2);
@@ -298,6 +298,7 @@ const scenarios = {
   },
 
   async idle({ url, conns, holdMs, step, heartbeat }) {
+    preload(lib); // the library's code is not per-connection memory
     await collectGarbage();
     const base = process.memoryUsage();
     const all = [];

@@ -8,7 +8,9 @@ import { iterate, validateIterateOptions, type IterateOptions, type MessageItera
 import { createReporter } from '../core/report.js';
 import { request, type RequestHost, type RequestOptions } from '../core/request.js';
 import type { Listen, WebSocketConstructor } from '../core/transport.js';
-import { Writer } from '../core/writer.js';
+import { Writer, type WriterOwner } from '../core/writer.js';
+import type { DropReason } from '../core/errors.js';
+import type { OutgoingEntry } from '../core/outgoing-entry.js';
 import { Outbox } from '../core/outbox.js';
 import { ClientResume } from './resume.js';
 import type { WatchPage } from '../transports/page-events.js';
@@ -16,11 +18,15 @@ import { whenOpened } from './opened.js';
 import { resolveOptions, type ConnectOptions } from './options.js';
 import type { Channel, ConnectionState, DroppedMessage, RxSocket, SendOptions, SocketMetrics } from './rx-socket.js';
 import { Lifecycle } from './lifecycle.js';
+import type { LifecycleHost } from './lifecycle-config.js';
+import { ClientHeartbeat } from './client-heartbeat.js';
+import { HeldMessages } from './held-messages.js';
 import { SocketStreams } from '../core/streams.js';
 import { normalizeUrl, type UrlSource } from './url.js';
 import { validateOptions } from './validate-options.js';
 
 const noop = (): void => undefined;
+const neverFatal = (): boolean => false;
 const noSession = (): string => "`delivery: 'reliable'` needs a session: connect(url, { session: true })";
 
 /** What a build gives the client: its WebSocket, its event adapter, and what it knows of its runtime. */
@@ -55,9 +61,10 @@ export function createClient<In, Out>(url: UrlSource, options: ConnectOptions<In
  * The facade: the public streams and methods of {@link RxSocket}. The lifecycle is the
  * {@link Lifecycle}'s, the writing the {@link Writer}'s, the encoding the codec's.
  */
-class Client<In, Out> implements RxSocket<In, Out> {
+class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleHost<Out> {
   readonly messages$: Observable<In>;
-  readonly outgoing: Observer<Out>;
+  /** `outgoing`, made on first use. */
+  #outgoing: Observer<Out> | undefined;
 
   readonly #streams: SocketStreams<In, Out>;
   /** The open channels' subscribe messages, written on every connection (made with the first channel). */
@@ -70,7 +77,8 @@ class Client<In, Out> implements RxSocket<In, Out> {
   readonly #iteration: IterateOptions<In>;
   /** `ws` sends every code RFC 6455 allows; a standard WebSocket only 1000 and 3000–4999. */
   readonly #closeCodes: CloseCodeRule;
-  #rtt: number | undefined;
+  /** The heartbeat's settings, which keep the last round-trip time. */
+  readonly #heartbeat: ClientHeartbeat | undefined;
 
   constructor(url: UrlSource, options: ConnectOptions<In, Out>, WebSocket: WebSocketConstructor, platform: Platform) {
     const o = resolveOptions(options, WebSocket);
@@ -80,19 +88,9 @@ class Client<In, Out> implements RxSocket<In, Out> {
     const streams = (this.#streams = new SocketStreams<In, Out>(createReporter(o.logger)));
     this.#iteration = o.iteration;
     const { scheduler, heartbeat } = o;
-    // Literals, not spreads, for what a connection keeps: V8 gives each `{ ...a, b }` a hidden class of its own.
-    this.#writer = new Writer<Out>({
-      size: o.buffer.size,
-      overflow: o.buffer.overflow,
-      highWaterMark: o.highWaterMark,
-      scheduler,
-      onDrop: (entry, reason, cause) => streams.dropped(entry.message, reason, cause, entry.promised),
-      // What waits in the buffer holds the connection, as a subscriber does.
-      onQueued: (occupied) => {
-        if (occupied) this.#lifecycle.hold();
-        else this.#lifecycle.release();
-      },
-    });
+    // Literals, not spreads, for what a connection keeps (V8 gives each `{ ...a, b }` a hidden
+    // class of its own), and the client's methods rather than closures.
+    this.#writer = new Writer<Out>({ size: o.buffer.size, overflow: o.buffer.overflow, highWaterMark: o.highWaterMark, scheduler, owner: this });
     const resume = o.session && new ClientResume<Out>({
       session: o.session,
       writer: this.#writer,
@@ -103,6 +101,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
       onOccupied: (occupied) => (occupied ? this.#lifecycle.hold() : this.#lifecycle.release()),
     });
     const message = heartbeat ? heartbeat.message : undefined;
+    this.#heartbeat = heartbeat ? new ClientHeartbeat(heartbeat.interval, heartbeat.timeout, message && ((conn) => this.#writeMessageNow(conn, message))) : undefined;
     this.#lifecycle = new Lifecycle<In, Out>(
       {
         handshake: o.handshake,
@@ -110,7 +109,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
         lazyCloseTimeout: o.lazyCloseTimeout,
         scheduler,
         writer: this.#writer,
-        isFatalCause: platform.isFatalCause ?? (() => false),
+        isFatalCause: platform.isFatalCause ?? neverFatal,
         watchPage: o.pageEvents ? platform.watchPage : undefined,
         streams,
         codec: this.#codec,
@@ -124,21 +123,11 @@ class Client<In, Out> implements RxSocket<In, Out> {
         protocols: resume ? resume.protocols(o.protocols) : o.protocols,
         wsOptions: o.wsOptions,
         connectTimeout: o.connectTimeout,
-        heartbeat: heartbeat && {
-          interval: heartbeat.interval,
-          timeout: heartbeat.timeout,
-          ping: message && ((conn) => this.#writeMessageNow(conn, message)),
-          onRtt: (ms: number) => void (this.#rtt = ms),
-        },
+        heartbeat: this.#heartbeat ?? false,
         closeTimeout: o.closeTimeout,
         scheduler,
       },
-      {
-        opening: (conn) => {
-          if (this.#channels) for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
-        },
-        writeNow: (conn, message) => this.#writer.writeNow(conn, this.#outbox.encode(message)),
-      },
+      this,
     );
     this.#outbox = new Outbox<Out>({
       codec: this.#codec,
@@ -150,18 +139,36 @@ class Client<In, Out> implements RxSocket<In, Out> {
       owner: this.#lifecycle,
       noSession,
     });
-    this.messages$ = new Observable<In>((subscriber) => {
-      // The subscriber itself is the subscription (see Multicast): unsubscribing it is enough.
-      this.#streams.incoming.subscribe(subscriber);
-      if (this.#lifecycle.ended) return;
-      this.#lifecycle.hold();
-      return () => this.#lifecycle.release();
-    });
-    this.outgoing = {
+    this.messages$ = new HeldMessages(streams.incoming, this.#lifecycle);
+  }
+
+  get outgoing(): Observer<Out> {
+    return (this.#outgoing ??= {
       next: (message) => this.#outbox.offer(message),
       error: (error: unknown) => this.#streams.error(asError(error), 'outgoing', 'outgoing.error() was called'),
       complete: noop,
-    };
+    });
+  }
+
+  // WriterOwner and LifecycleHost: what the writer and the lifecycle tell the client (internal;
+  // methods rather than closures, which every client would hold).
+
+  writerDropped(entry: OutgoingEntry<Out>, reason: DropReason, cause: unknown): void {
+    this.#streams.dropped(entry.message, reason, cause, entry.promised);
+  }
+
+  /** What waits in the buffer holds the connection, as a subscriber does. */
+  writerQueued(occupied: boolean): void {
+    if (occupied) this.#lifecycle.hold();
+    else this.#lifecycle.release();
+  }
+
+  connectionOpening(conn: OpenConnection): void {
+    if (this.#channels) for (const subscribe of this.#channels) this.#writeMessageNow(conn, subscribe);
+  }
+
+  handshakeWrite(conn: OpenConnection, message: Out): void {
+    this.#writer.writeNow(conn, this.#outbox.encode(message));
   }
 
   get state(): ConnectionState {
@@ -187,7 +194,7 @@ class Client<In, Out> implements RxSocket<In, Out> {
 
   get metrics(): SocketMetrics {
     const { waitingCount: buffered, waitingBytes: bufferedBytes } = this.#writer;
-    return { reconnects: this.#lifecycle.reconnects, rtt: this.#rtt, buffered, bufferedBytes, unacknowledged: this.#outbox.unacknowledged };
+    return { reconnects: this.#lifecycle.reconnects, rtt: this.#heartbeat?.rtt, buffered, bufferedBytes, unacknowledged: this.#outbox.unacknowledged };
   }
 
   [Symbol.asyncIterator](): AsyncIterator<In> {

@@ -3,6 +3,7 @@ import { runConnection, type ConnectionConfig, type ConnectionEvents, type Conne
 import { ConfigurationError, ConnectionClosedError, ConnectTimeoutError, describe } from '../core/errors.js';
 import type { Listen, WebSocketConstructor } from '../core/transport.js';
 import type { WsOptions } from '../transports/ws-options.js';
+import { addTeardown } from '../core/teardown.js';
 import { resolveUrl, type UrlSource } from './url.js';
 
 /** Everything an attempt needs: where and how to dial, and the per-connection runtime's config (one object for every attempt). */
@@ -24,6 +25,8 @@ export type DialSettings = Omit<AttemptConfig, 'handshake' | 'closeFrame' | 'onC
 
 /** What every attempt's config asks of its owner, the lifecycle. */
 export interface DialOwner {
+  /** The number of the attempt about to dial (1, then one more for each retry). */
+  readonly attempt: number;
   /** The close frame for a socket unsubscribed while open. */
   readonly closeFrame: readonly [code: number, reason: string];
   /** A socket started closing in the background. */
@@ -89,6 +92,11 @@ export class Dial implements AttemptConfig {
     return this.#settings.onPong;
   }
 
+  /** The number of the attempt about to dial. */
+  get attempt(): number {
+    return this.#owner.attempt;
+  }
+
   closeFrame(): readonly [code: number, reason: string] {
     return this.#owner.closeFrame;
   }
@@ -107,16 +115,17 @@ export class Dial implements AttemptConfig {
 }
 
 /**
- * Attempt number `attempt` as an Observable: resolves the URL and options, constructs one socket, hands it to
- * the per-connection runtime, emits the {@link OpenConnection} once open, and errors when the
+ * The dial's attempts as an Observable (one per client): each subscription is attempt number
+ * `dial.attempt`. It resolves the URL and options, constructs one socket, hands it to the
+ * per-connection runtime, emits the {@link OpenConnection} once open, and errors when the
  * connection ends, with `ConnectTimeoutError`, `HeartbeatTimeoutError` or
  * `ConnectionClosedError` (it never completes: whether an end is retried is for the caller to
  * decide). Unsubscribing closes the socket with `closeFrame()` (or aborts the handshake); events
  * of the socket after that are ignored. The dialing half of `ws`'s `initAsClient`; the rest is
  * the runtime both roles share.
  */
-export function openConnection(config: AttemptConfig, attempt: number): Observable<OpenConnection> {
-  return new Observable<OpenConnection>((subscriber) => new Attempt(config, attempt, subscriber));
+export function dialAttempts(dial: Dial): Observable<OpenConnection> {
+  return new Observable<OpenConnection>((subscriber) => addTeardown(subscriber, new Attempt(dial, dial.attempt, subscriber)));
 }
 
 type Work = (this: unknown, attempt?: Attempt) => void;

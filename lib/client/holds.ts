@@ -1,4 +1,17 @@
-import type { SchedulerLike, Subscription } from 'rxjs';
+import type { SchedulerLike, Subscription, Unsubscribable } from 'rxjs';
+
+/** One release per `unsubscribe()`: a teardown that gives a hold back, one object per holder owner. */
+class Releaser implements Unsubscribable {
+  readonly #holds: Holds;
+
+  constructor(holds: Holds) {
+    this.#holds = holds;
+  }
+
+  unsubscribe(): void {
+    this.#holds.release();
+  }
+}
 
 /**
  * Reference counting with a linger: what `share({ resetOnRefCountZero: () => timer(ms) })` does
@@ -15,6 +28,8 @@ export abstract class Holds {
   #held = false;
   #over = false;
   #timer: Subscription | undefined;
+  /** A teardown that is one {@link Holds.release} (each subscription that holds adds it once). */
+  readonly releaser: Unsubscribable = new Releaser(this);
 
   /** `linger`: milliseconds after the last release (`Infinity`: never let go). */
   constructor(linger: number, scheduler: SchedulerLike) {

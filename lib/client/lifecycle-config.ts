@@ -12,9 +12,9 @@ import type { ClientResume } from './resume.js';
 /** What the lifecycle asks of the client facade. */
 export interface LifecycleHost<Out> {
   /** A connection opened, before `'open'` is announced: write what belongs to it (channel subscriptions). */
-  opening(conn: OpenConnection): void;
+  connectionOpening(conn: OpenConnection): void;
   /** Writes a handshake's message on its connection at once (serialized; throws as `serialize` does). */
-  writeNow(conn: OpenConnection, message: Out): void;
+  handshakeWrite(conn: OpenConnection, message: Out): void;
 }
 
 /** How the lifecycle dials, retries and lingers. */

@@ -1,14 +1,15 @@
-import { catchError, defer, throwError, Subject, Subscription, type Observable } from 'rxjs';
+import { catchError, throwError, Subject, type Observable } from 'rxjs';
 import { Latest } from '../core/multicast.js';
 import type { OpenConnection } from '../core/connection.js';
 import { closeInfo, closedByClient, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
-import { retryWithBackoff, type RetryInfo } from '../core/retry-with-backoff.js';
+import type { RetryInfo, RetryPolicy } from '../core/retry-with-backoff.js';
 import type { PageSignal } from '../transports/page-events.js';
-import { shouldRetry } from './close-policy.js';
+import { ChainSubscriber, reconnecting, type ChainOwner } from './chain.js';
+import { shouldRetry as retryable } from './close-policy.js';
 import { Closings } from './closings.js';
 import { Holds } from './holds.js';
 import { Link } from './link.js';
-import { Dial, openConnection, type DialOwner, type DialSettings } from './dial.js';
+import { Dial, dialAttempts, type DialOwner, type DialSettings } from './dial.js';
 import { sessionRefusal } from './resume.js';
 import type { ConnectionState } from './rx-socket.js';
 import type { LifecycleConfig, LifecycleHost } from './lifecycle-config.js';
@@ -25,7 +26,7 @@ const NO_STATUS = [1005, ''] as const;
  * `retryWithBackoff`, and a `state$` that says where it is. Terminal after `close()` or a close
  * that is not retried.
  */
-export class Lifecycle<In, Out> extends Holds implements DialOwner {
+export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, RetryPolicy {
   /** `state$`, made on first use. */
   #states: Latest<ConnectionState> | undefined;
   #lost$: Subject<{ serial: number; error: ConnectionClosedError }> | undefined;
@@ -36,7 +37,9 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner {
   /** Sockets closing in the background: `close()` resolves once none is left. */
   readonly #closings = new Closings();
   #state: ConnectionState = stateOf('idle', 0);
-  #attempts: Subscription | undefined; // the running dial-and-retry chain
+  /** Dials, retried with backoff: subscribed once per run (from the first hold, or a reconnect()). */
+  readonly #connections$: Observable<OpenConnection>;
+  #attempts: ChainSubscriber | undefined; // the running dial-and-retry chain
   readonly #link: Link<In, Out>;
   /** Every attempt's config. */
   readonly #dial: Dial;
@@ -53,9 +56,14 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner {
     this.#streams = config.streams;
     const link = (this.#link = new Link(config.codec, config.appPong, config.streams, config.resume));
     const { handshake, scheduler, resume } = config;
-    const own = handshake && ((conn: OpenConnection) => link.handshake(conn, handshake, (message) => host.writeNow(conn, message), scheduler));
+    const own = handshake && ((conn: OpenConnection) => link.handshake(conn, handshake, (message) => host.handshakeWrite(conn, message), scheduler));
     // A session is resumed first: the application's handshake runs in it.
     this.#dial = new Dial(attempt, this, link, resume ? (conn) => resume.start(conn).then(() => own?.(conn)) : own);
+    // Made once per client: a run is one subscription to it. The loss is handled in the dial
+    // (dialLost), before the retry decides.
+    const opened$ = dialAttempts(this.#dial);
+    const attempt$ = resume ? opened$.pipe(catchError((error: unknown) => throwError(() => sessionRefusal(error)))) : opened$;
+    this.#connections$ = config.reconnect ? attempt$.pipe(reconnecting(config.reconnect, scheduler, this)) : attempt$;
   }
 
   get state(): ConnectionState {
@@ -106,6 +114,11 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner {
 
   dialClosing(closing: Promise<unknown>): void {
     this.#closings.track(closing);
+  }
+
+  /** The attempt number of the next dial (1 after a reset). */
+  get attempt(): number {
+    return this.#state.attempt;
   }
 
   /** The loss is handled before the retry decides (a session's refusal named as such). */
@@ -176,34 +189,13 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner {
   #start(): void {
     // Taken before 'connecting' is announced: a state$ observer that sends or subscribes then
     // holds this chain instead of starting a second one.
-    const attempts = new Subscription();
+    const attempts = new ChainSubscriber(this);
     this.#attempts = attempts;
     this.#setState(stateOf('connecting', 1));
     if (this.#ended || attempts.closed) return; // a state$ observer closed the socket or let go
-    const { scheduler, reconnect } = this.#config;
-    const opened$ = defer(() => openConnection(this.#dial, this.#state.attempt));
-    // No operator more than needed per connection: an idle client is lighter without. The loss
-    // is handled in the dial (onLost), before the retry decides; the open at the very end of the
-    // chain, so an observer that closes the socket in there leaves no operator to notify afterwards.
-    const attempt$ = this.#config.resume ? opened$.pipe(catchError((error: unknown) => throwError(() => sessionRefusal(error)))) : opened$;
-    const connections$ = reconnect
-      ? attempt$.pipe(
-          retryWithBackoff({
-            initialDelay: reconnect.initialDelay,
-            maxDelay: reconnect.maxDelay,
-            factor: reconnect.factor,
-            jitter: reconnect.jitter,
-            random: reconnect.random,
-            maxAttempts: reconnect.maxAttempts,
-            resetAfter: reconnect.resetAfter,
-            scheduler,
-            shouldRetry: (error) => this.#shouldRetry(error),
-            onRetry: (info) => this.#retrying(info),
-            onReset: () => this.#setState(stateOf(this.#state.status, 0, this.#state.lastClose, this.#state.session)),
-          }),
-        )
-      : attempt$;
-    attempts.add(connections$.subscribe({ next: (conn) => this.#opened(conn), error: (error: unknown) => this.#fail(error) }));
+    // The open at the very end of the chain, so an observer that closes the socket in there
+    // leaves no operator to notify afterwards.
+    this.#connections$.subscribe(attempts);
     const { watchPage } = this.#config;
     if (watchPage && !attempts.closed) attempts.add(watchPage((signal) => this.#pageSignal(signal)));
   }
@@ -222,11 +214,13 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner {
     else if (status === 'open') this.#link.conn?.probe();
   }
 
-  #opened(conn: OpenConnection): void {
+  // ChainOwner and RetryPolicy: what the dial-and-retry chain tells (internal, as the rest).
+
+  chainOpened(conn: OpenConnection): void {
     const afterHandshake = this.#link.open(conn);
     // Channels subscribe on every connection, before the buffer flushes; and before 'open' is
     // announced, so that a channel subscribed by a state$ observer is written once, by itself.
-    this.#host.opening(conn);
+    this.#host.connectionOpening(conn);
     const { lastClose } = this.#state;
     const session = this.#config.resume?.info;
     this.#setState(stateOf('open', this.#state.attempt, lastClose, session));
@@ -249,18 +243,23 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner {
     this.#link.afterDelivery(() => lost$.next(loss));
   }
 
-  #shouldRetry(error: unknown): boolean {
-    return !this.#ended && shouldRetry(error as ConnectionClosedError, this.#config.reconnect, this.#config.isFatalCause);
+  shouldRetry(error: unknown): boolean {
+    return !this.#ended && retryable(error as ConnectionClosedError, this.#config.reconnect, this.#config.isFatalCause);
   }
 
-  #retrying({ error, attempt }: RetryInfo): void {
+  onReset(): void {
+    const { status, lastClose, session } = this.#state;
+    this.#setState(stateOf(status, 0, lastClose, session));
+  }
+
+  onRetry({ error, attempt }: RetryInfo): void {
     this.#streams.error(error as Error, 'retry', `the connection failed (attempt ${attempt - 1}) and is retried`);
     if (this.#ended) return; // an errors$ observer closed the socket: no retry comes
     this.#setState(stateOf('reconnecting', attempt, closeInfo(error as ConnectionClosedError)));
   }
 
   /** A close that is not retried, or retries exhausted: terminal. */
-  #fail(error: unknown): void {
+  chainFailed(error: unknown): void {
     if (this.#ended) return;
     this.#end();
     // Before any observer runs: a close() from a state$ or messages$ observer gets this promise.

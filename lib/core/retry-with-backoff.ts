@@ -1,6 +1,7 @@
 import { asyncScheduler, Observable, type MonoTypeOperatorFunction, type Observer, type SchedulerLike, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { RetriesExhaustedError } from './errors.js';
+import { addTeardown } from './teardown.js';
 import { checkDelay, checkFunction, checkNumber, checkScheduler, invalid } from './validate.js';
 
 /**
@@ -87,7 +88,7 @@ export const RETRY_DEFAULTS = { maxAttempts: Infinity, resetAfter: 5000 } as con
 export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): MonoTypeOperatorFunction<T> {
   validateReconnect(options as Record<string, unknown>, '');
   // The backoff's own options copied in: the caller's object is not kept.
-  const settings: RetrySettings = {
+  return retryWith({
     initialDelay: options.initialDelay,
     maxDelay: options.maxDelay,
     factor: options.factor,
@@ -95,22 +96,34 @@ export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): Mono
     random: options.random,
     maxAttempts: options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
     resetAfter: options.resetAfter ?? RETRY_DEFAULTS.resetAfter,
-    shouldRetry: options.shouldRetry ?? (() => true),
-    onRetry: options.onRetry,
-    onReset: options.onReset,
     scheduler: options.scheduler ?? asyncScheduler,
-  };
-  return (source) => new Observable<T>((subscriber) => new Retrying(source, subscriber, settings));
+    policy: { shouldRetry: options.shouldRetry ?? alwaysRetry, onRetry: options.onRetry, onReset: options.onReset },
+  });
+}
+
+const alwaysRetry = (): boolean => true;
+
+/**
+ * What decides on a retry and hears of it: the options' callbacks, or the methods of an object
+ * that owns the retried source (a client's lifecycle, with no closures per client).
+ */
+export interface RetryPolicy {
+  shouldRetry(error: unknown): boolean;
+  onRetry?(info: RetryInfo): void;
+  onReset?(): void;
 }
 
 /** The operator's options, its own defaults applied (the backoff's apply in `backoffDelay`): one object for all its subscriptions. */
-interface RetrySettings extends BackoffOptions {
+export interface RetrySettings extends BackoffOptions {
   readonly maxAttempts: number;
   readonly resetAfter: number;
-  readonly shouldRetry: (error: unknown) => boolean;
-  readonly onRetry: ((info: RetryInfo) => void) | undefined;
-  readonly onReset: (() => void) | undefined;
   readonly scheduler: SchedulerLike;
+  readonly policy: RetryPolicy;
+}
+
+/** {@link retryWithBackoff} on settings its caller made (and validated) once: what a client's lifecycle pipes its dial through. */
+export function retryWith<T>(settings: RetrySettings): MonoTypeOperatorFunction<T> {
+  return (source) => new Observable<T>((subscriber) => addTeardown(subscriber, new Retrying(source, subscriber, settings)));
 }
 
 type Work = (this: unknown, retrying?: Retrying<unknown>) => void;
@@ -154,14 +167,14 @@ class Retrying<T> implements Observer<T>, Unsubscribable {
     this.#resetTimer?.unsubscribe();
     const failures = ++this.#failures;
     const settings = this.#settings;
-    const { shouldRetry, maxAttempts, onRetry, scheduler } = settings;
+    const { policy, maxAttempts, scheduler } = settings;
     const subscriber = this.#subscriber;
     let delay: number;
     try {
-      if (!shouldRetry(error)) return subscriber.error(error);
+      if (!policy.shouldRetry(error)) return subscriber.error(error);
       if (failures >= maxAttempts) return subscriber.error(new RetriesExhaustedError(failures, error));
       delay = backoffDelay(failures, settings);
-      onRetry?.({ error, attempt: failures + 1, delay });
+      policy.onRetry?.({ error, attempt: failures + 1, delay });
     } catch (thrown) {
       // A throwing predicate or callback ends the result; it must not leave it hanging.
       return subscriber.error(thrown);
@@ -186,8 +199,9 @@ class Retrying<T> implements Observer<T>, Unsubscribable {
   }
 
   #reset(): void {
+    this.#resetTimer = undefined; // it ran: nothing to keep for the rest of the connection
     this.#failures = 0;
-    this.#settings.onReset?.();
+    this.#settings.policy.onReset?.();
   }
 }
 

@@ -26,10 +26,16 @@ export interface WriterConfig<Out> {
   /** Bytes the socket may hold unsent before the writer waits for it to drain. */
   highWaterMark: number;
   scheduler: SchedulerLike;
+  /** Where drops and the queue's occupancy go: the socket (or peer) that owns the writer. */
+  owner: WriterOwner<Out>;
+}
+
+/** What a writer tells its owner: methods, not callbacks, so that a connection's writer config holds no closures. */
+export interface WriterOwner<Out> {
   /** Every drop, before the `send()` promise rejects; `cause` is the socket's error for `'error'`. */
-  onDrop: (entry: OutgoingEntry<Out>, reason: DropReason, cause?: unknown) => void;
+  writerDropped(entry: OutgoingEntry<Out>, reason: DropReason, cause: unknown): void;
   /** The queue became occupied (`true`) or empty (`false`); a client holds its connection meanwhile. */
-  onQueued: (occupied: boolean) => void;
+  writerQueued(occupied: boolean): void;
 }
 
 /**
@@ -100,7 +106,7 @@ export class Writer<Out> {
       overflow: config.overflow,
       scheduler: config.scheduler,
       onDrop: (entry, reason) => this.#drop(entry, reason),
-      onOccupied: (occupied) => config.onQueued(occupied),
+      onOccupied: (occupied) => config.owner.writerQueued(occupied),
     });
     const input = (this.#input = new Subject<OutgoingEntry<Out> | typeof WAKE>());
     input.pipe(this.#admit(), concatMap(() => this.#write())).subscribe();
@@ -335,7 +341,7 @@ export class Writer<Out> {
     entry.outcome = reason;
     entry.bytes = 0;
     if (cause !== undefined) entry.cause = cause;
-    this.#config.onDrop(entry, reason, cause);
+    this.#config.owner.writerDropped(entry, reason, cause);
     // Every drop is reported by onDrop; a fire-and-forget send() must not crash the process with
     // an unhandled rejection, so the rejection is handled here. An awaiting caller still gets it.
     if (entry.reject) {

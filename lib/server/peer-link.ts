@@ -4,7 +4,7 @@ import type { ConnectionClosedError, DropReason } from '../core/errors.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
 import type { Listen } from '../core/transport.js';
 import type { OverflowPolicy } from '../core/send-queue.js';
-import type { WriterConfig } from '../core/writer.js';
+import type { WriterConfig, WriterOwner } from '../core/writer.js';
 import { listenToAccepted } from '../transports/ws.js';
 import type { PeerContext } from './peer-api.js';
 
@@ -110,11 +110,7 @@ export class PeerWrites implements WriterConfig<unknown> {
     return this.#context.scheduler;
   }
 
-  onDrop(entry: OutgoingEntry<unknown>, reason: DropReason, cause?: unknown): void {
-    this.#peer.writerDropped(entry, reason, cause);
-  }
-
-  onQueued(occupied: boolean): void {
-    this.#peer.writerQueued(occupied);
+  get owner(): WriterOwner<unknown> {
+    return this.#peer;
   }
 }

@@ -24,8 +24,10 @@ function rig(ts: TestScheduler, { size = 10, overflow = 'drop-newest' as const, 
     overflow,
     highWaterMark,
     scheduler: ts,
-    onDrop: (entry, reason) => void drops.push([entry.message, reason]),
-    onQueued: (occupied) => void queued.push(occupied),
+    owner: {
+      writerDropped: (entry, reason) => void drops.push([entry.message, reason]),
+      writerQueued: (occupied) => void queued.push(occupied),
+    },
   });
   return { writer, drops, queued };
 }
@@ -210,11 +212,13 @@ describe('Writer: closed from inside the writing stage', () => {
       overflow: 'drop-newest',
       highWaterMark: 500,
       scheduler,
-      onDrop: (entry, reason) => {
-        drops.push([entry.message, reason]);
-        writer.close('closed'); // what a dropped$ observer calling socket.close() does
+      owner: {
+        writerDropped: (entry, reason) => {
+          drops.push([entry.message, reason]);
+          writer.close('closed'); // what a dropped$ observer calling socket.close() does
+        },
+        writerQueued: () => undefined,
       },
-      onQueued: () => undefined,
     });
     const sent = [writer.submit('stale', 'stale', 4), writer.submit('next', 'next', 1000)];
     clock = 5;
