@@ -40,56 +40,35 @@ export interface DialOwner {
  * methods, so that a connection's config holds no closures. Incoming frames go to `receiver`.
  */
 export class Dial implements AttemptConfig {
-  readonly #settings: DialSettings;
+  // The settings as fields of its own: the settings object is not kept.
+  readonly url: UrlSource;
+  readonly WebSocket: WebSocketConstructor;
+  readonly listen: Listen;
+  readonly protocols: string | string[] | undefined;
+  readonly wsOptions: AttemptConfig['wsOptions'];
+  readonly connectTimeout: number;
+  readonly heartbeat: AttemptConfig['heartbeat'];
+  readonly closeTimeout: number;
+  readonly scheduler: SchedulerLike;
+  readonly onPong: (() => void) | undefined;
+  readonly handshake: AttemptConfig['handshake'];
   readonly #owner: DialOwner;
   readonly #receiver: { receive(data: string | Uint8Array): void };
-  readonly handshake: AttemptConfig['handshake'];
 
   constructor(settings: DialSettings, owner: DialOwner, receiver: { receive(data: string | Uint8Array): void }, handshake: AttemptConfig['handshake']) {
-    this.#settings = settings;
+    this.url = settings.url;
+    this.WebSocket = settings.WebSocket;
+    this.listen = settings.listen;
+    this.protocols = settings.protocols;
+    this.wsOptions = settings.wsOptions;
+    this.connectTimeout = settings.connectTimeout;
+    this.heartbeat = settings.heartbeat;
+    this.closeTimeout = settings.closeTimeout;
+    this.scheduler = settings.scheduler;
+    this.onPong = settings.onPong;
+    this.handshake = handshake;
     this.#owner = owner;
     this.#receiver = receiver;
-    this.handshake = handshake;
-  }
-
-  get url(): UrlSource {
-    return this.#settings.url;
-  }
-
-  get WebSocket(): WebSocketConstructor {
-    return this.#settings.WebSocket;
-  }
-
-  get listen(): Listen {
-    return this.#settings.listen;
-  }
-
-  get protocols(): string | string[] | undefined {
-    return this.#settings.protocols;
-  }
-
-  get wsOptions(): AttemptConfig['wsOptions'] {
-    return this.#settings.wsOptions;
-  }
-
-  get connectTimeout(): number {
-    return this.#settings.connectTimeout;
-  }
-
-  get heartbeat(): AttemptConfig['heartbeat'] {
-    return this.#settings.heartbeat;
-  }
-
-  get closeTimeout(): number {
-    return this.#settings.closeTimeout;
-  }
-
-  get scheduler(): SchedulerLike {
-    return this.#settings.scheduler;
-  }
-
-  get onPong(): (() => void) | undefined {
-    return this.#settings.onPong;
   }
 
   /** The number of the attempt about to dial. */
@@ -125,7 +104,23 @@ export class Dial implements AttemptConfig {
  * the runtime both roles share.
  */
 export function dialAttempts(dial: Dial): Observable<OpenConnection> {
-  return new Observable<OpenConnection>((subscriber) => addTeardown(subscriber, new Attempt(dial, dial.attempt, subscriber)));
+  return new Attempts(dial);
+}
+
+/** {@link dialAttempts}: a class rather than `new Observable(subscriber => …)`, which would keep a closure and its scope per client. */
+class Attempts extends Observable<OpenConnection> {
+  readonly #dial: Dial;
+
+  constructor(dial: Dial) {
+    super();
+    this.#dial = dial;
+  }
+
+  /** What `Observable.subscribe` calls with its subscriber (the hook `Subject` overrides too). */
+  protected _subscribe(subscriber: Subscriber<OpenConnection>): undefined {
+    const dial = this.#dial;
+    addTeardown(subscriber, new Attempt(dial, dial.attempt, subscriber));
+  }
 }
 
 type Work = (this: unknown, attempt?: Attempt) => void;

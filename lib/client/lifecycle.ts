@@ -31,11 +31,16 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
   #states: Latest<ConnectionState> | undefined;
   #lost$: Subject<{ serial: number; error: ConnectionClosedError }> | undefined;
   #completed = false;
-  readonly #config: LifecycleConfig<In, Out>;
+  // What it uses of its config, kept one by one: the config object itself has more.
+  readonly #writer: LifecycleConfig<In, Out>['writer'];
+  readonly #resume: LifecycleConfig<In, Out>['resume'];
+  readonly #reconnect: LifecycleConfig<In, Out>['reconnect'];
+  readonly #isFatalCause: LifecycleConfig<In, Out>['isFatalCause'];
+  readonly #watchPage: LifecycleConfig<In, Out>['watchPage'];
   readonly #host: LifecycleHost<Out>;
   readonly #streams: SocketStreams<In, Out>;
   /** Sockets closing in the background: `close()` resolves once none is left. */
-  readonly #closings = new Closings();
+  #closings: Closings | undefined; // made on first use
   #state: ConnectionState = stateOf('idle', 0);
   /** Dials, retried with backoff: subscribed once per run (from the first hold, or a reconnect()). */
   readonly #connections$: Observable<OpenConnection>;
@@ -51,7 +56,11 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
 
   constructor(config: LifecycleConfig<In, Out>, attempt: DialSettings, host: LifecycleHost<Out>) {
     super(config.lazyCloseTimeout, config.scheduler);
-    this.#config = config;
+    this.#writer = config.writer;
+    this.#resume = config.resume;
+    this.#reconnect = config.reconnect;
+    this.#isFatalCause = config.isFatalCause;
+    this.#watchPage = config.watchPage;
     this.#host = host;
     this.#streams = config.streams;
     const link = (this.#link = new Link(config.codec, config.appPong, config.streams, config.resume));
@@ -113,7 +122,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
   }
 
   dialClosing(closing: Promise<unknown>): void {
-    this.#closings.track(closing);
+    this.#closingsMade().track(closing);
   }
 
   /** The attempt number of the next dial (1 after a reset). */
@@ -123,7 +132,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
 
   /** The loss is handled before the retry decides (a session's refusal named as such). */
   dialLost(error: ConnectionClosedError): void {
-    this.#lost(this.#config.resume ? sessionRefusal(error) : error);
+    this.#lost(this.#resume ? sessionRefusal(error) : error);
   }
 
   protected firstHold(): void {
@@ -135,7 +144,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
   }
 
   protected uses(): number {
-    return this.#config.writer.writtenAtOnce;
+    return this.#writer.writtenAtOnce;
   }
 
   /** Drops the current connection and dials again at once, attempt 1. Only while active. */
@@ -144,7 +153,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     // A session is kept: its connection closes without a status code (the peer sees 1005), as
     // 1000 would end the session on the server.
     const frame = this.#closeFrame;
-    if (this.#config.resume) this.#closeFrame = NO_STATUS;
+    if (this.#resume) this.#closeFrame = NO_STATUS;
     this.#stop();
     this.#closeFrame = frame;
     this.#start();
@@ -163,13 +172,13 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     this.#closed = new Promise<void>((resolve) => (done = resolve));
     let lastClose: CloseInfo = { code, reason, wasClean: true };
     const conn = this.#link.conn;
-    if (conn) this.#closings.track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
+    if (conn) this.#closingsMade().track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
     const { attempt, lastClose: previous } = this.#state;
     this.#setState(stateOf('closing', attempt, previous));
-    this.#config.writer.close('closed');
-    this.#config.resume?.end('closed');
+    this.#writer.close('closed');
+    this.#resume?.end('closed');
     this.#stop();
-    void this.#closings.settled().then(() => {
+    void this.#closingsMade().settled().then(() => {
       this.#setState(stateOf('closed', this.#state.attempt, lastClose));
       this.#streams.ended();
       this.#complete();
@@ -182,7 +191,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
   #idle(): void {
     if (this.#ended) return;
     this.#stop();
-    this.#config.resume?.end('closed'); // closed cleanly, nothing outstanding: the next connection begins a new session
+    this.#resume?.end('closed'); // closed cleanly, nothing outstanding: the next connection begins a new session
     this.#setState(stateOf('idle', 0, this.#state.lastClose));
   }
 
@@ -196,7 +205,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     // The open at the very end of the chain, so an observer that closes the socket in there
     // leaves no operator to notify afterwards.
     this.#connections$.subscribe(attempts);
-    const { watchPage } = this.#config;
+    const watchPage = this.#watchPage;
     if (watchPage && !attempts.closed) attempts.add(watchPage((signal) => this.#pageSignal(signal)));
   }
 
@@ -222,21 +231,21 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     // announced, so that a channel subscribed by a state$ observer is written once, by itself.
     this.#host.connectionOpening(conn);
     const { lastClose } = this.#state;
-    const session = this.#config.resume?.info;
+    const session = this.#resume?.info;
     this.#setState(stateOf('open', this.#state.attempt, lastClose, session));
     if (this.#ended) return; // a state$ observer closed the socket: the writer is closed too
     // Messages the server sent right after the handshake's answer, in the same read: in order,
     // before anything newer.
     if (afterHandshake) for (const message of afterHandshake) this.#streams.incoming.next(message);
     if (this.#link.conn !== conn) return; // an observer ended this connection
-    this.#config.writer.attach(conn);
+    this.#writer.attach(conn);
   }
 
   /** The connection ended (`error`), or was closed by the client (no error). */
   #lost(error?: unknown): void {
     const conn = this.#link.drop();
-    this.#config.writer.detach();
-    this.#config.resume?.detach();
+    this.#writer.detach();
+    this.#resume?.detach();
     const lost$ = this.#lost$;
     if (!conn || !lost$) return;
     const loss = { serial: this.#link.serial, error: error instanceof ConnectionClosedError ? error : closedByClient() };
@@ -244,7 +253,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
   }
 
   shouldRetry(error: unknown): boolean {
-    return !this.#ended && retryable(error as ConnectionClosedError, this.#config.reconnect, this.#config.isFatalCause);
+    return !this.#ended && retryable(error as ConnectionClosedError, this.#reconnect, this.#isFatalCause);
   }
 
   onReset(): void {
@@ -263,13 +272,13 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     if (this.#ended) return;
     this.#end();
     // Before any observer runs: a close() from a state$ or messages$ observer gets this promise.
-    this.#closed = this.#closings.settled();
+    this.#closed = this.#closingsMade().settled();
     this.#attempts = undefined;
     this.#lost();
     const last = error instanceof ConnectionClosedError ? error : (error as { cause?: unknown }).cause;
     const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.#state.lastClose;
-    this.#config.writer.close('closed');
-    this.#config.resume?.end('closed');
+    this.#writer.close('closed');
+    this.#resume?.end('closed');
     this.#setState(stateOf('closed', this.#state.attempt, lastClose));
     this.#streams.ended(error);
     this.#complete();
@@ -286,6 +295,10 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     this.#states?.complete();
     this.#streams.completed();
     this.#lost$?.complete();
+  }
+
+  #closingsMade(): Closings {
+    return (this.#closings ??= new Closings());
   }
 
   #setState(state: ConnectionState): void {

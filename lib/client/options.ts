@@ -235,6 +235,9 @@ export interface ResolvedOptions<In, Out> {
   readonly session: ResolvedSession | undefined;
 }
 
+/** The options object of a client that gave none: one for all (a client keeps it). */
+const NONE = Object.freeze({});
+
 /** Applies {@link DEFAULTS} to validated `options`; `WebSocket` is the build's when not given. */
 export function resolveOptions<In, Out>(options: ConnectOptions<In, Out>, WebSocket: WebSocketConstructor): ResolvedOptions<In, Out> {
   const {
@@ -244,7 +247,7 @@ export function resolveOptions<In, Out>(options: ConnectOptions<In, Out>, WebSoc
     highWaterMark = DEFAULTS.highWaterMark,
     buffer: { size = DEFAULTS.buffer.size, timeout = DEFAULTS.buffer.timeout, overflow = DEFAULTS.buffer.overflow } = {},
     heartbeat = {},
-    reconnect = {},
+    reconnect = NONE,
     pageEvents = DEFAULTS.pageEvents,
     scheduler = asyncScheduler,
   } = options;
@@ -267,7 +270,7 @@ export function resolveOptions<In, Out>(options: ConnectOptions<In, Out>, WebSoc
     },
     // The retry operator applies the backoff and retry defaults itself.
     reconnect,
-    iteration: options.iteration ?? {},
+    iteration: options.iteration ?? NONE,
     handshake: options.handshake,
     scheduler,
     logger: options.logger,

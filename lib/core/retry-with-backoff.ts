@@ -123,7 +123,24 @@ export interface RetrySettings extends BackoffOptions {
 
 /** {@link retryWithBackoff} on settings its caller made (and validated) once: what a client's lifecycle pipes its dial through. */
 export function retryWith<T>(settings: RetrySettings): MonoTypeOperatorFunction<T> {
-  return (source) => new Observable<T>((subscriber) => addTeardown(subscriber, new Retrying(source, subscriber, settings)));
+  return (source) => new Retried(source, settings);
+}
+
+/** The retried source: a class rather than `new Observable(subscriber => …)`, which would keep a closure and its scope per client. */
+class Retried<T> extends Observable<T> {
+  readonly #source: Observable<T>;
+  readonly #settings: RetrySettings;
+
+  constructor(source: Observable<T>, settings: RetrySettings) {
+    super();
+    this.#source = source;
+    this.#settings = settings;
+  }
+
+  /** What `Observable.subscribe` calls with its subscriber (the hook `Subject` overrides too). */
+  protected _subscribe(subscriber: Subscriber<T>): undefined {
+    addTeardown(subscriber, new Retrying(this.#source, subscriber, this.#settings));
+  }
 }
 
 type Work = (this: unknown, retrying?: Retrying<unknown>) => void;
