@@ -1,4 +1,5 @@
-import { Observable, type Subscriber, type Unsubscribable } from 'rxjs';
+import { Observable, type Observer, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
+import { subscribeWith } from '../core/listener.js';
 import { addTeardown } from '../core/teardown.js';
 
 /** What a subscription to `messages$` holds: the client's connection ({@link Holds}). */
@@ -27,6 +28,18 @@ export class HeldMessages<In> extends Observable<In> {
     super();
     this.#incoming = incoming;
     this.#holder = holder;
+  }
+
+  /** An application's `next` function or observer becomes a `Listener`, lighter than RxJS's subscriber. */
+  override subscribe(observerOrNext?: Partial<Observer<In>> | ((value: In) => void)): Subscription;
+  /** @deprecated As RxJS's: pass an observer. */
+  override subscribe(next?: ((value: In) => void) | null, error?: ((error: unknown) => void) | null, complete?: (() => void) | null): Subscription;
+  override subscribe(...args: unknown[]): Subscription {
+    return subscribeWith<In>(
+      args,
+      (rest) => super.subscribe(...(rest as [])),
+      (listener) => this._subscribe(listener as unknown as Subscriber<In>),
+    );
   }
 
   /** What `Observable.subscribe` calls with its subscriber (the hook `Subject` overrides too). */

@@ -1,4 +1,5 @@
-import { Observable, type Subscriber } from 'rxjs';
+import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
+import { subscribeWith } from './listener.js';
 
 const OPEN = 0;
 const COMPLETED = 1;
@@ -70,6 +71,18 @@ export class Multicast<T> extends Observable<T> {
     if (this.#state !== OPEN) return;
     this.#state = COMPLETED;
     for (const subscriber of this.#take()) subscriber.complete();
+  }
+
+  /** An application's `next` function or observer becomes a {@link Listener}, lighter than RxJS's subscriber. */
+  override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void)): Subscription;
+  /** @deprecated As RxJS's: pass an observer. */
+  override subscribe(next?: ((value: T) => void) | null, error?: ((error: unknown) => void) | null, complete?: (() => void) | null): Subscription;
+  override subscribe(...args: unknown[]): Subscription {
+    return subscribeWith<T>(
+      args,
+      (rest) => super.subscribe(...(rest as [])),
+      (listener) => this._subscribe(listener as unknown as Subscriber<T>),
+    );
   }
 
   /**

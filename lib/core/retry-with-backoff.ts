@@ -1,6 +1,7 @@
 import { asyncScheduler, Observable, type MonoTypeOperatorFunction, type Observer, type SchedulerLike, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { RetriesExhaustedError } from './errors.js';
+import { Listener } from './listener.js';
 import { addTeardown } from './teardown.js';
 import { checkDelay, checkFunction, checkNumber, checkScheduler, invalid } from './validate.js';
 
@@ -212,7 +213,8 @@ class Retrying<T> implements Observer<T>, Unsubscribable {
 
   #subscribe(): void {
     this.#emitted = false;
-    this.#inner = this.#source.subscribe(this);
+    // A Listener is its own subscription: RxJS takes it as the subscriber (no SafeSubscriber around this).
+    this.#inner = this.#source.subscribe(new Listener<T>(this));
   }
 
   #reset(): void {
