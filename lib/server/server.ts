@@ -7,6 +7,7 @@ import { createCodec, type Codec, type WireData } from '../core/codec.js';
 import { HeartbeatTimeoutError, describe, type BrokerUnavailableError } from '../core/errors.js';
 import { createReporter, type Reporter } from '../core/report.js';
 import { preparedTextFrame, type TcpSocket } from '../transports/ws.js';
+import { internHeaders } from './interned-headers.js';
 import { SERVER_DEFAULTS, validateServerOptions, type PeerRequest, type ServerOptions, type ShutdownReport, type VerifyResult } from './options.js';
 import { ServerPeer } from './peer.js';
 import type { Peer, PeerContext } from './peer-api.js';
@@ -219,7 +220,7 @@ class RxServer<In, Out> implements Server<In, Out> {
     const origin = request.headers.origin;
     if (allowedOrigins && origin !== undefined && !allowedOrigins.includes(origin)) return refuse(socket, 403, 'Origin not allowed');
     if (this.peers.size >= maxConnections) return refuse(socket, 503, 'Too many connections');
-    const info: PeerRequest = { url: request.url ?? '/', headers: request.headers, remoteAddress: request.socket.remoteAddress, protocol: '' };
+    const info: PeerRequest = { url: request.url ?? '/', headers: internHeaders(request.headers), remoteAddress: request.socket.remoteAddress, protocol: '' };
     if (verify) {
       let verdict: VerifyResult;
       try {
