@@ -1,4 +1,5 @@
-import type { SchedulerLike, Subscription } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
+import { clockOf, type Clock, type Timed } from './heartbeat-clock.js';
 
 /** The heartbeat's timing: one object for all of a client's connections. */
 export interface HeartbeatConfig {
@@ -38,7 +39,8 @@ export interface Heartbeat {
 
 /**
  * Pings `owner` every `interval` ms and requires each pong within `timeout` ms; calls
- * `owner.heartbeatTimeout()` once on a miss. One timer at a time; all timing on `scheduler`, so
+ * `owner.heartbeatTimeout()` once on a miss. One deadline at a time, kept by the scheduler's
+ * shared {@link Clock} (one timer for every connection on it); all timing on `scheduler`, so
  * virtual time can drive it.
  *
  * A deadline that passes is not yet a miss. When the event loop was busy, the timer phase runs
@@ -51,77 +53,88 @@ export function startHeartbeat(config: HeartbeatConfig, scheduler: SchedulerLike
   return new Beat(config, scheduler, owner);
 }
 
-type Work = (this: unknown, beat?: Beat) => void;
+/** What a beat does when its deadline comes. */
+const enum Work {
+  Ping,
+  Expire,
+  Judge,
+}
 
-// A class whose timers carry it as their state: one object per connection, no closures (a
-// process may hold thousands of connections).
-class Beat implements Heartbeat {
+// A class that its clock fires: one object per connection, no closures and no timer of its own
+// (a process may hold thousands of connections).
+class Beat implements Heartbeat, Timed {
   readonly #config: HeartbeatConfig;
-  readonly #scheduler: SchedulerLike;
+  readonly #clock: Clock;
   readonly #owner: HeartbeatOwner;
   #pingAt = -1; // when the unanswered ping was sent; -1: none outstanding
   #stopped = false;
   #judging = false; // the deadline passed; the verdict waits for the pending I/O
-  #timer: Subscription | undefined;
+  #work = Work.Ping;
   #seen = 0; // traffic counter, to tell whether anything arrived while the verdict waited
   #seenBefore = 0;
-
-  static readonly #pingWork: Work = (beat) => (beat as Beat).#sendPing();
-  static readonly #expireWork: Work = (beat) => (beat as Beat).#expire();
-  static readonly #judgeWork: Work = (beat) => (beat as Beat).#judge();
+  // Timed: the clock's.
+  due = 0;
+  slot = -1;
+  order = 0;
 
   constructor(config: HeartbeatConfig, scheduler: SchedulerLike, owner: HeartbeatOwner) {
     this.#config = config;
-    this.#scheduler = scheduler;
+    this.#clock = clockOf(scheduler);
     this.#owner = owner;
-    this.#arm(Beat.#pingWork, config.interval);
+    this.#arm(Work.Ping, config.interval);
+  }
+
+  /** The clock's call: the deadline armed last came. */
+  fire(): void {
+    if (this.#work === Work.Ping) this.#sendPing();
+    else if (this.#work === Work.Expire) this.#expire();
+    else this.#judge();
   }
 
   pong(): void {
     if (this.#stopped || this.#pingAt < 0) return;
     // In time until the verdict: a pong read after its deadline was waiting unread (the loop
     // was busy or the timers throttled), and it proves the peer alive now.
-    const now = this.#scheduler.now();
+    const now = this.#clock.now();
     this.#config.onRtt?.(now - this.#pingAt);
     const next = Math.max(0, this.#pingAt + this.#config.interval - now);
     this.#pingAt = -1;
     this.#judging = false;
-    this.#arm(Beat.#pingWork, next);
+    this.#arm(Work.Ping, next);
   }
 
   activity(): void {
     this.#seen++;
     // Throttled timers: the clock says the deadline passed though its timer has not fired.
-    if (!this.#stopped && !this.#judging && this.#pingAt >= 0 && this.#scheduler.now() - this.#pingAt > this.#config.timeout) this.#expire();
+    if (!this.#stopped && !this.#judging && this.#pingAt >= 0 && this.#clock.now() - this.#pingAt > this.#config.timeout) this.#expire();
   }
 
   probe(): void {
     if (this.#stopped || this.#judging) return;
     if (this.#pingAt < 0) this.#sendPing();
-    else if (this.#scheduler.now() - this.#pingAt > this.#config.timeout) this.#expire();
+    else if (this.#clock.now() - this.#pingAt > this.#config.timeout) this.#expire();
   }
 
   stop(): void {
     this.#stopped = true;
-    this.#timer?.unsubscribe();
-    this.#timer = undefined;
+    this.#clock.cancel(this);
   }
 
   #arm(work: Work, delay: number): void {
-    this.#timer?.unsubscribe();
-    this.#timer = this.#scheduler.schedule(work, delay, this);
+    this.#work = work;
+    this.#clock.arm(this, delay);
   }
 
   /** Judges after one more turn of the scheduler, comparing the traffic seen until then. */
   #judgeNextTurn(): void {
     this.#seenBefore = this.#seen;
-    this.#arm(Beat.#judgeWork, 0);
+    this.#arm(Work.Judge, 0);
   }
 
   #judge(): void {
     if (this.#stopped || this.#pingAt < 0) return;
     // Traffic still arriving: the pong may be right behind it; wait one more turn, within reason.
-    if (this.#seen !== this.#seenBefore && this.#scheduler.now() - this.#pingAt <= 2 * this.#config.timeout) return this.#judgeNextTurn();
+    if (this.#seen !== this.#seenBefore && this.#clock.now() - this.#pingAt <= 2 * this.#config.timeout) return this.#judgeNextTurn();
     this.stop();
     this.#owner.heartbeatTimeout();
   }
@@ -134,8 +147,8 @@ class Beat implements Heartbeat {
 
   #sendPing(): void {
     if (this.#stopped) return;
-    this.#pingAt = this.#scheduler.now();
-    this.#arm(Beat.#expireWork, this.#config.timeout);
+    this.#pingAt = this.#clock.now();
+    this.#arm(Work.Expire, this.#config.timeout);
     this.#owner.heartbeatPing();
   }
 }

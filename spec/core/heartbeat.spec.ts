@@ -1,6 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { startHeartbeat, type Heartbeat } from '../../lib/core/heartbeat.js';
+import { Clock } from '../../lib/core/heartbeat-clock.js';
 import { newScheduler } from '../helpers/test-scheduler.js';
 
 // startHeartbeat in virtual time: a ping every `interval` ms, each answered by a pong within
@@ -454,3 +455,42 @@ describe('startHeartbeat: probe() (the page came back online or visible)', () =>
     });
   });
 });
+
+describe('startHeartbeat: one timer for every connection on a scheduler', () => {
+  test('three heartbeats started at different times ping on their own schedules from one scheduler action; none is left once they stop', () => {
+    const ts = newScheduler();
+    const timers: number[] = [];
+    ts.run(({ flush }) => {
+      const beats: Array<{ heartbeat: Heartbeat; log: Event[] }> = [];
+      beats.push(start(ts, { interval: 100, timeout: 30, pongAfter: 5 }));
+      at(ts, 10, () => beats.push(start(ts, { interval: 100, timeout: 30, pongAfter: 5 })));
+      at(ts, 20, () => beats.push(start(ts, { interval: 50, timeout: 30 }))); // never answered
+      for (const time of [15, 105, 131]) at(ts, time, () => timers.push(clockTimers(ts)));
+      at(ts, 250, () => {
+        for (const { heartbeat } of beats) heartbeat.stop();
+      });
+      at(ts, 251, () => timers.push(clockTimers(ts)));
+      flush();
+      expect(beats.map(({ log }) => log)).toEqual([
+        [
+          [100, 'ping'],
+          [200, 'ping'],
+        ],
+        [
+          [110, 'ping'],
+          [210, 'ping'],
+        ],
+        [
+          [70, 'ping'],
+          [100, 'timeout'], // 70 + 30, one turn later
+        ],
+      ]);
+    });
+    expect(timers).toEqual([1, 1, 1, 0]);
+  });
+});
+
+/** The scheduler actions pending for heartbeats (their clock's), not the test's own. */
+function clockTimers(ts: TestScheduler): number {
+  return ts.actions.filter((action) => (action as unknown as { state?: unknown }).state instanceof Clock).length;
+}
