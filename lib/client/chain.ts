@@ -6,11 +6,7 @@ import type { ReconnectOptions } from './options.js';
 /** The `reconnect` option as the retry operator of a client's dial, on its settings made once, its callbacks `policy`'s methods. */
 export function reconnecting(reconnect: ReconnectOptions, scheduler: SchedulerLike, policy: RetryPolicy): MonoTypeOperatorFunction<OpenConnection> {
   return retryWith({
-    initialDelay: reconnect.initialDelay,
-    maxDelay: reconnect.maxDelay,
-    factor: reconnect.factor,
-    jitter: reconnect.jitter,
-    random: reconnect.random,
+    backoff: reconnect,
     maxAttempts: reconnect.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
     resetAfter: reconnect.resetAfter ?? RETRY_DEFAULTS.resetAfter,
     scheduler,

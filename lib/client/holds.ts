@@ -28,13 +28,17 @@ export abstract class Holds {
   #held = false;
   #over = false;
   #timer: Subscription | undefined;
-  /** A teardown that is one {@link Holds.release} (each subscription that holds adds it once). */
-  readonly releaser: Unsubscribable = new Releaser(this);
+  #releaser: Releaser | undefined;
 
   /** `linger`: milliseconds after the last release (`Infinity`: never let go). */
   constructor(linger: number, scheduler: SchedulerLike) {
     this.#linger = linger;
     this.#scheduler = scheduler;
+  }
+
+  /** A teardown that is one {@link Holds.release} (each subscription that holds adds it once); made on first use. */
+  get releaser(): Unsubscribable {
+    return (this.#releaser ??= new Releaser(this));
   }
 
   /** The first holder arrived. */

@@ -66,10 +66,15 @@ export class Listener<T> extends Subscription implements Observer<T> {
   }
 
   override unsubscribe(): void {
+    if (this.closed) return;
     this.#stopped = true;
     this.#observer = undefined;
     super.unsubscribe();
+    this.ended();
   }
+
+  /** Called once, after its teardowns ran: what a subclass lets go of (a hold on a connection). */
+  protected ended(): void {}
 }
 
 /**
@@ -88,7 +93,11 @@ export function listenable<T>(args: readonly unknown[]): args is [ObserverOrNext
  * The `subscribe()` of an Observable class of rxwire's: a {@link Listener} where the arguments
  * allow (`attach` registers it and returns its teardown, if any), RxJS's own otherwise.
  */
-export function subscribeWith<T>(args: unknown[], rxjs: (args: unknown[]) => Subscription, attach: (listener: Listener<T>) => (() => void) | undefined): Subscription {
+export function subscribeWith<T>(
+  args: unknown[],
+  rxjs: (args: unknown[]) => Subscription,
+  attach: (listener: Listener<T>) => (() => void) | undefined,
+): Subscription {
   if (!listenable<T>(args)) return rxjs(args);
   const listener = new Listener<T>(args[0]);
   const teardown = attach(listener);

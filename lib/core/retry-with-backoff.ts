@@ -90,11 +90,7 @@ export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): Mono
   validateReconnect(options as Record<string, unknown>, '');
   // The backoff's own options copied in: the caller's object is not kept.
   return retryWith({
-    initialDelay: options.initialDelay,
-    maxDelay: options.maxDelay,
-    factor: options.factor,
-    jitter: options.jitter,
-    random: options.random,
+    backoff: { initialDelay: options.initialDelay, maxDelay: options.maxDelay, factor: options.factor, jitter: options.jitter, random: options.random },
     maxAttempts: options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
     resetAfter: options.resetAfter ?? RETRY_DEFAULTS.resetAfter,
     scheduler: options.scheduler ?? asyncScheduler,
@@ -115,7 +111,9 @@ export interface RetryPolicy {
 }
 
 /** The operator's options, its own defaults applied (the backoff's apply in `backoffDelay`): one object for all its subscriptions. */
-export interface RetrySettings extends BackoffOptions {
+export interface RetrySettings {
+  /** The delays' options (a client passes its `reconnect` option, which it keeps anyway). */
+  readonly backoff: BackoffOptions;
   readonly maxAttempts: number;
   readonly resetAfter: number;
   readonly scheduler: SchedulerLike;
@@ -191,7 +189,7 @@ class Retrying<T> implements Observer<T>, Unsubscribable {
     try {
       if (!policy.shouldRetry(error)) return subscriber.error(error);
       if (failures >= maxAttempts) return subscriber.error(new RetriesExhaustedError(failures, error));
-      delay = backoffDelay(failures, settings);
+      delay = backoffDelay(failures, settings.backoff);
       policy.onRetry?.({ error, attempt: failures + 1, delay });
     } catch (thrown) {
       // A throwing predicate or callback ends the result; it must not leave it hanging.
