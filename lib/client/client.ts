@@ -90,7 +90,7 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
     const { scheduler, heartbeat } = o;
     // Literals, not spreads, for what a connection keeps (V8 gives each `{ ...a, b }` a hidden
     // class of its own), and the client's methods rather than closures.
-    this.#writer = new Writer<Out>({ size: o.buffer.size, overflow: o.buffer.overflow, highWaterMark: o.highWaterMark, scheduler, owner: this });
+    this.#writer = new Writer<Out>({ size: o.buffer.size, overflow: o.buffer.overflow, highWaterMark: o.highWaterMark, scheduler }, this);
     const resume = o.session && new ClientResume<Out>({
       session: o.session,
       writer: this.#writer,

@@ -17,8 +17,8 @@ const enum State {
   Closed,
 }
 
-/** Configuration of a {@link Writer}. */
-export interface WriterConfig<Out> {
+/** Configuration of a {@link Writer}: one object may serve many (a server's for all its peers). */
+export interface WriterConfig {
   /** Messages the queue may hold (and their bytes, if bounded); what happens when it is full. */
   size: number;
   bytes?: number;
@@ -26,8 +26,6 @@ export interface WriterConfig<Out> {
   /** Bytes the socket may hold unsent before the writer waits for it to drain. */
   highWaterMark: number;
   scheduler: SchedulerLike;
-  /** Where drops and the queue's occupancy go: the socket (or peer) that owns the writer. */
-  owner: WriterOwner<Out>;
 }
 
 /** What a writer tells its owner: methods, not callbacks, so that a connection's writer config holds no closures. */
@@ -82,7 +80,9 @@ export class Writer<Out> {
   // connection whose messages all go out at once (most idle ones) holds none of them.
   #input: Subject<OutgoingEntry<Out> | typeof WAKE> | undefined;
   #queue: SendQueue<OutgoingEntry<Out>> | undefined;
-  readonly #config: WriterConfig<Out>;
+  readonly #config: WriterConfig;
+  /** Where drops and the queue's occupancy go: the socket (or peer) that owns the writer. */
+  readonly #owner: WriterOwner<Out>;
   #state = State.Detached;
   #conn: OpenConnection | undefined;
   #closedReason: DropReason | undefined;
@@ -92,8 +92,9 @@ export class Writer<Out> {
   /** Messages written in the tick of their send: a client's sign of use (no clock read per send). */
   writtenAtOnce = 0;
 
-  constructor(config: WriterConfig<Out>) {
+  constructor(config: WriterConfig, owner: WriterOwner<Out>) {
     this.#config = config;
+    this.#owner = owner;
   }
 
   /** The one Subject and its `concatMap` stage (with the queue), made on first need. */
@@ -106,7 +107,7 @@ export class Writer<Out> {
       overflow: config.overflow,
       scheduler: config.scheduler,
       onDrop: (entry, reason) => this.#drop(entry, reason),
-      onOccupied: (occupied) => config.owner.writerQueued(occupied),
+      onOccupied: (occupied) => this.#owner.writerQueued(occupied),
     });
     const input = (this.#input = new Subject<OutgoingEntry<Out> | typeof WAKE>());
     input.pipe(this.#admit(), concatMap(() => this.#write())).subscribe();
@@ -341,7 +342,7 @@ export class Writer<Out> {
     entry.outcome = reason;
     entry.bytes = 0;
     if (cause !== undefined) entry.cause = cause;
-    this.#config.owner.writerDropped(entry, reason, cause);
+    this.#owner.writerDropped(entry, reason, cause);
     // Every drop is reported by onDrop; a fire-and-forget send() must not crash the process with
     // an unhandled rejection, so the rejection is handled here. An awaiting caller still gets it.
     if (entry.reject) {

@@ -36,8 +36,9 @@ export class PeerInbox<In> extends Multicast<In> implements ReceiveTarget<In> {
     super();
     this.#config = config;
     this.#owner = owner;
+    // Without a rate, no clock reading: a time is a heap number, 16 bytes per peer.
     this.#tokens = config.inboundRate ? config.inboundRate.burst : 0;
-    this.#tokensAt = config.scheduler.now();
+    this.#tokensAt = config.inboundRate ? config.scheduler.now() : 0;
   }
 
   /** The first subscriber gets what was held, then every message. */

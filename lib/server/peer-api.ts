@@ -1,4 +1,5 @@
 import type { Observable, SchedulerLike } from 'rxjs';
+import type { WriterConfig } from '../core/writer.js';
 import type { Codec } from '../core/codec.js';
 import type { Reporter } from '../core/report.js';
 import type { ResolvedSession } from '../core/session-options.js';
@@ -66,6 +67,8 @@ export interface PeerContext<In, Out> {
   readonly buffer: { size: number; bytes: number; timeout: number };
   readonly slowConsumer: SlowConsumerPolicy;
   readonly highWaterMark: number;
+  /** Every peer's writer settings: one object. */
+  readonly writes: WriterConfig;
   readonly closeTimeout: number;
   readonly holdLimit: number;
   readonly inboundRate: false | { perSecond: number; burst: number };

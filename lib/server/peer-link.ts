@@ -3,12 +3,10 @@ import type { ConnectionConfig, ConnectionEvents, OpenConnection } from '../core
 import type { ConnectionClosedError, DropReason } from '../core/errors.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
 import type { Listen } from '../core/transport.js';
-import type { OverflowPolicy } from '../core/send-queue.js';
-import type { WriterConfig, WriterOwner } from '../core/writer.js';
 import { listenToAccepted } from '../transports/ws.js';
 import type { PeerContext } from './peer-api.js';
 
-/** What a peer's connections and writer report to it (its methods for {@link PeerLink} and {@link PeerWrites}). */
+/** What a peer's connections and writer report to it (its methods for {@link PeerLink} and its writer). */
 export interface LinkedPeer {
   /** Connection `attachment` opened (its welcome first, in a session). */
   linkOpened(attachment: number, conn: OpenConnection, resumed: boolean, clientAck: number): void;
@@ -77,40 +75,5 @@ export class PeerLink implements ConnectionConfig, ConnectionEvents {
 
   end(error: ConnectionClosedError): void {
     this.#peer.linkEnded(this.#attachment, error);
-  }
-}
-
-/** A peer's writer settings (the server's) and where its drops go. */
-export class PeerWrites implements WriterConfig<unknown> {
-  readonly #peer: LinkedPeer;
-  readonly #context: PeerContext<unknown, unknown>;
-
-  constructor(peer: LinkedPeer, context: PeerContext<unknown, unknown>) {
-    this.#peer = peer;
-    this.#context = context;
-  }
-
-  get size(): number {
-    return this.#context.buffer.size;
-  }
-
-  get bytes(): number {
-    return this.#context.buffer.bytes;
-  }
-
-  get overflow(): OverflowPolicy {
-    return this.#context.slowConsumer === 'drop-newest' ? 'drop-newest' : 'drop-oldest';
-  }
-
-  get highWaterMark(): number {
-    return this.#context.highWaterMark;
-  }
-
-  get scheduler(): SchedulerLike {
-    return this.#context.scheduler;
-  }
-
-  get owner(): WriterOwner<unknown> {
-    return this.#peer;
   }
 }

@@ -5,12 +5,12 @@ import type { WireData } from '../core/codec.js';
 import { runConnection, type ConnectionRuntime, type OpenConnection } from '../core/connection.js';
 import { asError, ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
 import { SocketStreams } from '../core/streams.js';
-import { Writer, type WriterConfig } from '../core/writer.js';
+import { Writer, type WriterOwner } from '../core/writer.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
 import { Outbox } from '../core/outbox.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
 import { acceptedOn, type TcpSocket } from '../transports/ws.js';
-import { PeerLink, PeerWrites, type LinkedPeer } from './peer-link.js';
+import { PeerLink, type LinkedPeer } from './peer-link.js';
 import type { PeerClose, PeerRequest } from './options.js';
 import type { Peer, PeerContext } from './peer-api.js';
 import { PeerSession } from './peer-session.js';
@@ -66,7 +66,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
     this.#inbox = new PeerInbox<In>(context, this);
     this.#streams = new SocketStreams<In, Out>(context.report, id, this.#inbox);
     const { buffer } = context;
-    this.#writer = new Writer<Out>(new PeerWrites(this, context as PeerContext<unknown, unknown>) as unknown as WriterConfig<Out>);
+    this.#writer = new Writer<Out>(context.writes, this as WriterOwner<Out>);
     const options = context.session;
     const store = options?.store;
     if (options && session) {
@@ -124,7 +124,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
     this.#runtime = runConnection(ws as never, link, link);
   }
 
-  // LinkedPeer: what this peer's connections (PeerLink) and writer (PeerWrites) report. Not part
+  // LinkedPeer: what this peer's connections (PeerLink) and writer report. Not part
   // of the Peer API.
 
   linkOpened(attachment: number, conn: OpenConnection, resumed: boolean, clientAck: number): void {

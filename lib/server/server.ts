@@ -70,6 +70,8 @@ class RxServer<In, Out> implements Server<In, Out> {
     const session = resolveSession(options.session);
     const resumeWindow = (typeof options.session === 'object' ? options.session.resumeWindow : undefined) ?? SERVER_DEFAULTS.session.resumeWindow;
     this.#sessions = new SessionRegistry(scheduler);
+    const slowConsumer = options.slowConsumer ?? SERVER_DEFAULTS.slowConsumer;
+    const highWaterMark = options.highWaterMark ?? SERVER_DEFAULTS.highWaterMark;
     this.#context = {
       session: session && {
         ...session,
@@ -79,8 +81,9 @@ class RxServer<In, Out> implements Server<In, Out> {
       codec: this.#codec,
       scheduler,
       buffer,
-      slowConsumer: options.slowConsumer ?? SERVER_DEFAULTS.slowConsumer,
-      highWaterMark: options.highWaterMark ?? SERVER_DEFAULTS.highWaterMark,
+      slowConsumer,
+      highWaterMark,
+      writes: { size: buffer.size, bytes: buffer.bytes, overflow: slowConsumer === 'drop-newest' ? 'drop-newest' : 'drop-oldest', highWaterMark, scheduler },
       closeTimeout: options.closeTimeout ?? SERVER_DEFAULTS.closeTimeout,
       holdLimit: options.holdLimit ?? SERVER_DEFAULTS.holdLimit,
       inboundRate: rate ? { perSecond: rate.perSecond, burst: rate.burst ?? Math.max(1, Math.ceil(rate.perSecond)) } : false,

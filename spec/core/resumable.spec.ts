@@ -13,7 +13,7 @@ import { newScheduler } from '../helpers/test-scheduler.js';
 
 function rig(scheduler: ReturnType<typeof newScheduler>, ackInterval = 100) {
   const drops: Array<[string, DropReason]> = [];
-  const writer = new Writer<string>({ size: 100, overflow: 'drop-newest', highWaterMark: 500, scheduler, owner: { writerDropped: (e, r) => void drops.push([e.message, r]), writerQueued: () => undefined } });
+  const writer = new Writer<string>({ size: 100, overflow: 'drop-newest', highWaterMark: 500, scheduler }, { writerDropped: (e, r) => void drops.push([e.message, r]), writerQueued: () => undefined });
   const session = new Resumable<string>({
     session: { delivery: 'reliable', retain: { size: 100, bytes: 1 << 20 }, ackInterval },
     waitLimit: 10,

@@ -24,10 +24,9 @@ function rig(ts: TestScheduler, { size = 10, overflow = 'drop-newest' as const, 
     overflow,
     highWaterMark,
     scheduler: ts,
-    owner: {
-      writerDropped: (entry, reason) => void drops.push([entry.message, reason]),
-      writerQueued: (occupied) => void queued.push(occupied),
-    },
+  }, {
+    writerDropped: (entry, reason) => void drops.push([entry.message, reason]),
+    writerQueued: (occupied) => void queued.push(occupied),
   });
   return { writer, drops, queued };
 }
@@ -212,13 +211,12 @@ describe('Writer: closed from inside the writing stage', () => {
       overflow: 'drop-newest',
       highWaterMark: 500,
       scheduler,
-      owner: {
-        writerDropped: (entry, reason) => {
-          drops.push([entry.message, reason]);
-          writer.close('closed'); // what a dropped$ observer calling socket.close() does
-        },
-        writerQueued: () => undefined,
+    }, {
+      writerDropped: (entry, reason) => {
+        drops.push([entry.message, reason]);
+        writer.close('closed'); // what a dropped$ observer calling socket.close() does
       },
+      writerQueued: () => undefined,
     });
     const sent = [writer.submit('stale', 'stale', 4), writer.submit('next', 'next', 1000)];
     clock = 5;
