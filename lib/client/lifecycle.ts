@@ -22,8 +22,8 @@ const NO_STATUS = [1005, ''] as const;
 
 /**
  * The connection's lifecycle: lazy and ref-counted ({@link Holds}: the first `hold()` dials, and
- * the connection closes `lazyCloseTimeout` ms after the last holder left), dialed with
- * `retryWithBackoff`, and a `state$` that says where it is. Terminal after `close()` or a close
+ * the connection closes `lazyCloseTimeout` ms after the last holder left), dialed through
+ * `retryWithBackoff`'s operator, and a `state$` that says where it is. Terminal after `close()` or a close
  * that is not retried.
  */
 export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, RetryPolicy {
