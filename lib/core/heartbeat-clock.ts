@@ -110,9 +110,24 @@ export class Clock {
       this.cancel(first);
       due.push(first);
     }
-    // Fired in order; one armed again by an earlier one's firing waits for its new time.
-    for (const timed of due) if (timed.slot < 0) timed.fire();
+    // Fired in order; one armed again by an earlier one's firing waits for its new time. One
+    // that throws does not stop the others, nor the clock: its error is thrown once they ran,
+    // as its own timer would have thrown it.
+    let failed = false;
+    let failure: unknown;
+    for (const timed of due) {
+      if (timed.slot >= 0) continue;
+      try {
+        timed.fire();
+      } catch (error) {
+        if (!failed) {
+          failed = true;
+          failure = error;
+        }
+      }
+    }
     this.#wake();
+    if (failed) throw failure;
   }
 
   /** Moves the entry at `slot` up or down to its place. */

@@ -494,3 +494,27 @@ describe('startHeartbeat: one timer for every connection on a scheduler', () => 
 function clockTimers(ts: TestScheduler): number {
   return ts.actions.filter((action) => (action as unknown as { state?: unknown }).state instanceof Clock).length;
 }
+
+test('a heartbeat whose ping throws does not keep the others on its clock from firing; its error surfaces after them', () => {
+  const ts = newScheduler();
+  const pings: string[] = [];
+  let thrown: unknown;
+  ts.run(({ flush }) => {
+    const owner = (name: string, fail: boolean) => ({
+      heartbeatPing: () => {
+        pings.push(`${name}@${ts.now()}`);
+        if (fail) throw new Error(`${name} failed`);
+      },
+      heartbeatTimeout: () => undefined,
+    });
+    startHeartbeat({ interval: 100, timeout: 30 }, ts, owner('a', true));
+    startHeartbeat({ interval: 100, timeout: 30 }, ts, owner('b', false));
+    try {
+      flush();
+    } catch (error) {
+      thrown = error;
+    }
+  });
+  expect(pings).toEqual(['a@100', 'b@100']);
+  expect(thrown).toEqual(new Error('a failed'));
+});
