@@ -85,7 +85,8 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
     const prototype = (o.WebSocket as { prototype?: { terminate?: unknown } }).prototype;
     this.#closeCodes = typeof prototype?.terminate === 'function' ? 'rfc6455' : 'standard';
     this.#codec = createCodec(o.serialize, o.deserialize);
-    const streams = (this.#streams = new SocketStreams<In, Out>(createReporter(o.logger)));
+    const messages = new HeldMessages<In>();
+    const streams = (this.#streams = new SocketStreams<In, Out>(createReporter(o.logger), undefined, messages));
     this.#iteration = o.iteration;
     const { scheduler, heartbeat } = o;
     // Literals, not spreads, for what a connection keeps (V8 gives each `{ ...a, b }` a hidden
@@ -139,7 +140,8 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
       owner: this.#lifecycle,
       noSession,
     });
-    this.messages$ = new HeldMessages(streams.incoming, this.#lifecycle);
+    messages.holdWith(this.#lifecycle);
+    this.messages$ = messages;
   }
 
   get outgoing(): Observer<Out> {

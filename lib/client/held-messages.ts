@@ -1,5 +1,6 @@
-import { Observable, type Observer, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
+import type { Observer, Subscriber, Subscription, Unsubscribable } from 'rxjs';
 import { Listener, listenable, type ObserverOrNext } from '../core/listener.js';
+import { Multicast } from '../core/multicast.js';
 import { addTeardown } from '../core/teardown.js';
 
 /** What a subscription to `messages$` holds: the client's connection ({@link Holds}). */
@@ -12,23 +13,22 @@ export interface MessageHolder {
 }
 
 /**
- * A client's `messages$`: the incoming stream, which holds the connection open while subscribed
- * (the first subscriber dials; the last one to leave starts the linger). A class rather than
- * `new Observable(subscriber => …)`, so that a client keeps one object here and no closures; an
- * application's `next` function or observer gets a {@link Listener} that releases its hold itself.
+ * A client's `messages$` and its incoming stream in one object: a {@link Multicast} that holds
+ * the connection open while subscribed (the first subscriber dials; the last one to leave starts
+ * the linger). An application's `next` function or observer gets a {@link Listener} that releases
+ * its hold itself; an operator's subscriber gets a teardown that does.
  *
  * @example
- * const messages$ = new HeldMessages(streams.incoming, lifecycle);
+ * const messages$ = new HeldMessages<string>();
+ * messages$.holdWith(lifecycle);
  * const subscription = messages$.subscribe(handle); // dials
  * subscription.unsubscribe(); // closes after lazyCloseTimeout
  */
-export class HeldMessages<In> extends Observable<In> {
-  readonly #incoming: Observable<In>;
-  readonly #holder: MessageHolder;
+export class HeldMessages<In> extends Multicast<In> {
+  #holder: MessageHolder | undefined;
 
-  constructor(incoming: Observable<In>, holder: MessageHolder) {
-    super();
-    this.#incoming = incoming;
+  /** What a subscription holds (set once, by the client, when its lifecycle exists). */
+  holdWith(holder: MessageHolder): void {
     this.#holder = holder;
   }
 
@@ -38,20 +38,21 @@ export class HeldMessages<In> extends Observable<In> {
   override subscribe(...args: unknown[]): Subscription {
     if (!listenable<In>(args)) return super.subscribe(...(args as []));
     const listener = new HeldListener<In>(args[0]);
-    this.#incoming.subscribe(listener);
-    const holder = this.#holder;
+    const teardown = super._subscribe(listener as unknown as Subscriber<In>);
+    if (teardown) addTeardown(listener, teardown);
+    const holder = this.#holder as MessageHolder;
     if (!holder.ended && !listener.closed) listener.hold(holder);
     return listener;
   }
 
   /** What `Observable.subscribe` calls with an operator's subscriber (the hook `Subject` overrides too). */
-  protected _subscribe(subscriber: Subscriber<In>): undefined {
-    // The subscriber itself is the subscription (see Multicast): unsubscribing it is enough.
-    this.#incoming.subscribe(subscriber);
-    const holder = this.#holder;
-    if (holder.ended) return;
+  protected override _subscribe(subscriber: Subscriber<In>): (() => void) | undefined {
+    const teardown = super._subscribe(subscriber);
+    const holder = this.#holder as MessageHolder;
+    if (holder.ended || subscriber.closed) return teardown;
     holder.hold();
     addTeardown(subscriber, holder.releaser);
+    return teardown;
   }
 }
 
