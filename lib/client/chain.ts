@@ -1,17 +1,25 @@
-import { Subscription, type MonoTypeOperatorFunction, type Observer, type SchedulerLike } from 'rxjs';
+import { catchError, Subscription, throwError, type MonoTypeOperatorFunction, type Observable, type Observer, type SchedulerLike } from 'rxjs';
 import type { OpenConnection } from '../core/connection.js';
-import { RETRY_DEFAULTS, retryWith, type RetryPolicy } from '../core/retry-with-backoff.js';
+import { retryWith, type RetryPolicy } from '../core/retry-with-backoff.js';
+import { dialAttempts, type Dial } from './dial.js';
 import type { ReconnectOptions } from './options.js';
+import { sessionRefusal } from './resume.js';
+import { retrySettings } from './shared-settings.js';
 
-/** The `reconnect` option as the retry operator of a client's dial, on its settings made once, its callbacks `policy`'s methods. */
-export function reconnecting(reconnect: ReconnectOptions, scheduler: SchedulerLike, policy: RetryPolicy): MonoTypeOperatorFunction<OpenConnection> {
-  return retryWith({
-    backoff: reconnect,
-    maxAttempts: reconnect.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
-    resetAfter: reconnect.resetAfter ?? RETRY_DEFAULTS.resetAfter,
-    scheduler,
-    policy,
-  });
+/**
+ * A client's dial-and-retry chain, made once: its attempts (`dial`), a refused session named as
+ * such (`session`), retried with backoff when `reconnect` is on, `policy` deciding. The loss of a
+ * connection is handled in the dial (`dialLost`), before the retry decides.
+ */
+export function dialChain(dial: Dial, session: boolean, reconnect: false | ReconnectOptions, scheduler: SchedulerLike, policy: RetryPolicy): Observable<OpenConnection> {
+  const opened$ = dialAttempts(dial);
+  const attempt$ = session ? opened$.pipe(catchError((error: unknown) => throwError(() => sessionRefusal(error)))) : opened$;
+  return reconnect ? attempt$.pipe(reconnecting(reconnect, scheduler, policy)) : attempt$;
+}
+
+/** The `reconnect` option as the retry operator of a client's dial, its callbacks `policy`'s methods. */
+function reconnecting(reconnect: ReconnectOptions, scheduler: SchedulerLike, policy: RetryPolicy): MonoTypeOperatorFunction<OpenConnection> {
+  return retryWith(retrySettings(reconnect, scheduler), policy);
 }
 
 /** What the dial-and-retry chain tells its owner, the lifecycle. */

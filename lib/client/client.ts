@@ -1,4 +1,4 @@
-import { Observable, type Observer } from 'rxjs';
+import type { Observable, Observer } from 'rxjs';
 import { createChannel, type ChannelHost, type ChannelOptions } from '../core/channel.js';
 import { checkCloseArguments, type CloseCodeRule } from '../core/close-codes.js';
 import { createCodec, type Codec } from '../core/codec.js';
@@ -9,6 +9,7 @@ import { createReporter } from '../core/report.js';
 import { request, type RequestHost, type RequestOptions } from '../core/request.js';
 import type { Listen, WebSocketConstructor } from '../core/transport.js';
 import { Writer, type WriterOwner } from '../core/writer.js';
+import { writerConfig } from './shared-settings.js';
 import type { DropReason } from '../core/errors.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
 import { Outbox } from '../core/outbox.js';
@@ -91,7 +92,7 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
     const { scheduler, heartbeat } = o;
     // Literals, not spreads, for what a connection keeps (V8 gives each `{ ...a, b }` a hidden
     // class of its own), and the client's methods rather than closures.
-    this.#writer = new Writer<Out>({ size: o.buffer.size, overflow: o.buffer.overflow, highWaterMark: o.highWaterMark, scheduler }, this);
+    this.#writer = new Writer<Out>(writerConfig(o.buffer.size, o.buffer.overflow, o.highWaterMark, scheduler), this);
     const resume = o.session && new ClientResume<Out>({
       session: o.session,
       writer: this.#writer,

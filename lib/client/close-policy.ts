@@ -33,8 +33,8 @@ const RETRIED_CODES = new Set([1000, 1001, 1005, 1006, 1011, 1012, 1013, 1014]);
  * never for a cause retrying cannot fix (a configuration error, a server without sessions, a
  * fatal cause of the platform's), else the table of {@link isRetriableClose}.
  */
-export function shouldRetry(close: ConnectionClosedError, reconnect: false | ReconnectOptions, isFatalCause: (cause: unknown) => boolean): boolean {
-  if (reconnect && reconnect.shouldReconnect) return reconnect.shouldReconnect(closeInfo(close));
+export function shouldRetry(close: ConnectionClosedError, shouldReconnect: ReconnectOptions['shouldReconnect'], isFatalCause: (cause: unknown) => boolean): boolean {
+  if (shouldReconnect) return shouldReconnect(closeInfo(close));
   if (close.cause instanceof ConfigurationError || close.cause instanceof SessionUnsupportedError) return false;
   return !isFatalCause(close.cause) && isRetriableClose(close);
 }

@@ -1,18 +1,19 @@
-import { catchError, throwError, Subject, type Observable } from 'rxjs';
-import { Latest } from '../core/multicast.js';
+import { Subject, type Observable } from 'rxjs';
+import { completedIf, Latest } from '../core/multicast.js';
 import type { OpenConnection } from '../core/connection.js';
 import { closeInfo, closedByClient, ConnectionClosedError, type CloseInfo } from '../core/errors.js';
 import type { RetryInfo, RetryPolicy } from '../core/retry-with-backoff.js';
 import type { PageSignal } from '../transports/page-events.js';
-import { ChainSubscriber, reconnecting, type ChainOwner } from './chain.js';
+import { ChainSubscriber, dialChain, type ChainOwner } from './chain.js';
 import { shouldRetry as retryable } from './close-policy.js';
 import { Closings } from './closings.js';
 import { Holds } from './holds.js';
 import { Link } from './link.js';
-import { Dial, dialAttempts, type DialOwner, type DialSettings } from './dial.js';
+import { Dial, type DialOwner, type DialSettings } from './dial.js';
 import { sessionRefusal } from './resume.js';
 import type { ConnectionState } from './rx-socket.js';
 import type { LifecycleConfig, LifecycleHost } from './lifecycle-config.js';
+import type { ReconnectOptions } from './options.js';
 import { stateOf } from './states.js';
 import type { SocketStreams } from '../core/streams.js';
 
@@ -34,7 +35,8 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
   // What it uses of its config, kept one by one: the config object itself has more.
   readonly #writer: LifecycleConfig<In, Out>['writer'];
   readonly #resume: LifecycleConfig<In, Out>['resume'];
-  readonly #reconnect: LifecycleConfig<In, Out>['reconnect'];
+  /** The `reconnect` option's own decision, if given (not the options object: the retry copied the rest). */
+  readonly #shouldReconnect: ReconnectOptions['shouldReconnect'];
   readonly #isFatalCause: LifecycleConfig<In, Out>['isFatalCause'];
   readonly #watchPage: LifecycleConfig<In, Out>['watchPage'];
   readonly #host: LifecycleHost<Out>;
@@ -58,7 +60,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     super(config.lazyCloseTimeout, config.scheduler);
     this.#writer = config.writer;
     this.#resume = config.resume;
-    this.#reconnect = config.reconnect;
+    this.#shouldReconnect = config.reconnect ? config.reconnect.shouldReconnect : undefined;
     this.#isFatalCause = config.isFatalCause;
     this.#watchPage = config.watchPage;
     this.#host = host;
@@ -68,11 +70,8 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     const own = handshake && ((conn: OpenConnection) => link.handshake(conn, handshake, (message) => host.handshakeWrite(conn, message), scheduler));
     // A session is resumed first: the application's handshake runs in it.
     this.#dial = new Dial(attempt, this, link, resume ? (conn) => resume.start(conn).then(() => own?.(conn)) : own);
-    // Made once per client: a run is one subscription to it. The loss is handled in the dial
-    // (dialLost), before the retry decides.
-    const opened$ = dialAttempts(this.#dial);
-    const attempt$ = resume ? opened$.pipe(catchError((error: unknown) => throwError(() => sessionRefusal(error)))) : opened$;
-    this.#connections$ = config.reconnect ? attempt$.pipe(reconnecting(config.reconnect, scheduler, this)) : attempt$;
+    // Made once per client: a run is one subscription to it.
+    this.#connections$ = dialChain(this.#dial, resume !== undefined, config.reconnect, scheduler, this);
   }
 
   get state(): ConnectionState {
@@ -81,20 +80,12 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
 
   // Streams nobody may ever subscribe to are made on first use: an idle connection is lighter.
   get state$(): Observable<ConnectionState> {
-    if (!this.#states) {
-      this.#states = new Latest(this.#state);
-      if (this.#completed) this.#states.complete();
-    }
-    return this.#states;
+    return (this.#states ??= completedIf(new Latest(this.#state), this.#completed));
   }
 
   /** Each connection that ended, with its serial: what pending requests wait for. */
   get connectionLost$(): Observable<{ serial: number; error: ConnectionClosedError }> {
-    if (!this.#lost$) {
-      this.#lost$ = new Subject();
-      if (this.#completed) this.#lost$.complete();
-    }
-    return this.#lost$;
+    return (this.#lost$ ??= completedIf(new Subject(), this.#completed));
   }
 
   /** The open connection, if any. */
@@ -122,7 +113,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
   }
 
   dialClosing(closing: Promise<unknown>): void {
-    this.#closingsMade().track(closing);
+    (this.#closings ??= new Closings()).track(closing);
   }
 
   /** The attempt number of the next dial (1 after a reset). */
@@ -172,13 +163,13 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     this.#closed = new Promise<void>((resolve) => (done = resolve));
     let lastClose: CloseInfo = { code, reason, wasClean: true };
     const conn = this.#link.conn;
-    if (conn) this.#closingsMade().track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
+    if (conn) (this.#closings ??= new Closings()).track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
     const { attempt, lastClose: previous } = this.#state;
     this.#setState(stateOf('closing', attempt, previous));
     this.#writer.close('closed');
     this.#resume?.end('closed');
     this.#stop();
-    void this.#closingsMade().settled().then(() => {
+    void (this.#closings ??= new Closings()).settled().then(() => {
       this.#setState(stateOf('closed', this.#state.attempt, lastClose));
       this.#streams.ended();
       this.#complete();
@@ -253,7 +244,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
   }
 
   shouldRetry(error: unknown): boolean {
-    return !this.#ended && retryable(error as ConnectionClosedError, this.#reconnect, this.#isFatalCause);
+    return !this.#ended && retryable(error as ConnectionClosedError, this.#shouldReconnect, this.#isFatalCause);
   }
 
   onReset(): void {
@@ -272,7 +263,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     if (this.#ended) return;
     this.#end();
     // Before any observer runs: a close() from a state$ or messages$ observer gets this promise.
-    this.#closed = this.#closingsMade().settled();
+    this.#closed = (this.#closings ??= new Closings()).settled();
     this.#attempts = undefined;
     this.#lost();
     const last = error instanceof ConnectionClosedError ? error : (error as { cause?: unknown }).cause;
@@ -297,16 +288,11 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     this.#lost$?.complete();
   }
 
-  #closingsMade(): Closings {
-    return (this.#closings ??= new Closings());
-  }
-
   #setState(state: ConnectionState): void {
     this.#streams.report.debug(`state ${state.status}`, { ...state });
     if (state.status === 'open' && this.#state.status === 'reconnecting') this.#reconnects++;
     this.#state = state;
     this.#states?.next(state);
   }
-
 }
 

@@ -165,3 +165,9 @@ export class Latest<T> extends Multicast<T> {
     return teardown;
   }
 }
+
+/** `stream`, completed first if `completed`: a stream made on first use after its owner ended is ended too. */
+export function completedIf<S extends { complete(): void }>(stream: S, completed: boolean): S {
+  if (completed) stream.complete();
+  return stream;
+}

@@ -89,13 +89,19 @@ export const RETRY_DEFAULTS = { maxAttempts: Infinity, resetAfter: 5000 } as con
 export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): MonoTypeOperatorFunction<T> {
   validateReconnect(options as Record<string, unknown>, '');
   // The backoff's own options copied in: the caller's object is not kept.
-  return retryWith({
-    backoff: { initialDelay: options.initialDelay, maxDelay: options.maxDelay, factor: options.factor, jitter: options.jitter, random: options.random },
-    maxAttempts: options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
-    resetAfter: options.resetAfter ?? RETRY_DEFAULTS.resetAfter,
-    scheduler: options.scheduler ?? asyncScheduler,
-    policy: { shouldRetry: options.shouldRetry ?? alwaysRetry, onRetry: options.onRetry, onReset: options.onReset },
-  });
+  return retryWith(
+    {
+      initialDelay: options.initialDelay,
+      maxDelay: options.maxDelay,
+      factor: options.factor,
+      jitter: options.jitter,
+      random: options.random,
+      maxAttempts: options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
+      resetAfter: options.resetAfter ?? RETRY_DEFAULTS.resetAfter,
+      scheduler: options.scheduler ?? asyncScheduler,
+    },
+    { shouldRetry: options.shouldRetry ?? alwaysRetry, onRetry: options.onRetry, onReset: options.onReset },
+  );
 }
 
 const alwaysRetry = (): boolean => true;
@@ -110,35 +116,38 @@ export interface RetryPolicy {
   onReset?(): void;
 }
 
-/** The operator's options, its own defaults applied (the backoff's apply in `backoffDelay`): one object for all its subscriptions. */
-export interface RetrySettings {
-  /** The delays' options (a client passes its `reconnect` option, which it keeps anyway). */
-  readonly backoff: BackoffOptions;
+/**
+ * The operator's options, its own defaults applied (the backoff's apply in `backoffDelay`): one
+ * object for all its subscriptions, and for all the clients whose options are equal.
+ */
+export interface RetrySettings extends BackoffOptions {
   readonly maxAttempts: number;
   readonly resetAfter: number;
   readonly scheduler: SchedulerLike;
-  readonly policy: RetryPolicy;
 }
 
-/** {@link retryWithBackoff} on settings its caller made (and validated) once: what a client's lifecycle pipes its dial through. */
-export function retryWith<T>(settings: RetrySettings): MonoTypeOperatorFunction<T> {
-  return (source) => new Retried(source, settings);
+/** {@link retryWithBackoff} on settings its caller made (and validated): what a client's lifecycle pipes its dial through, `policy` the lifecycle. */
+export function retryWith<T>(settings: RetrySettings, policy: RetryPolicy): MonoTypeOperatorFunction<T> {
+  return (source) => new Retried(source, settings, policy);
 }
 
 /** The retried source: a class rather than `new Observable(subscriber => …)`, which would keep a closure and its scope per client. */
 class Retried<T> extends Observable<T> {
-  readonly #source: Observable<T>;
-  readonly #settings: RetrySettings;
+  /** The source retried (not `source`: an Observable's own field of that name is for `lift`). */
+  readonly input: Observable<T>;
+  readonly settings: RetrySettings;
+  readonly policy: RetryPolicy;
 
-  constructor(source: Observable<T>, settings: RetrySettings) {
+  constructor(source: Observable<T>, settings: RetrySettings, policy: RetryPolicy) {
     super();
-    this.#source = source;
-    this.#settings = settings;
+    this.input = source;
+    this.settings = settings;
+    this.policy = policy;
   }
 
   /** What `Observable.subscribe` calls with its subscriber (the hook `Subject` overrides too). */
   protected _subscribe(subscriber: Subscriber<T>): undefined {
-    addTeardown(subscriber, new Retrying(this.#source, subscriber, this.#settings));
+    addTeardown(subscriber, new Retrying(this, subscriber));
   }
 }
 
@@ -150,9 +159,9 @@ type Work = (this: unknown, retrying?: Retrying<unknown>) => void;
  * closures per subscription (a client holds one per connection).
  */
 class Retrying<T> implements Observer<T>, Unsubscribable {
-  readonly #source: Observable<T>;
+  /** Its source, settings and policy. */
+  readonly #retried: Retried<T>;
   readonly #subscriber: Subscriber<T>;
-  readonly #settings: RetrySettings;
   #failures = 0;
   /** Whether the current subscription to the source has emitted. */
   #emitted = false;
@@ -163,17 +172,16 @@ class Retrying<T> implements Observer<T>, Unsubscribable {
   static readonly #subscribeWork: Work = (retrying) => (retrying as Retrying<unknown>).#subscribe();
   static readonly #resetWork: Work = (retrying) => (retrying as Retrying<unknown>).#reset();
 
-  constructor(source: Observable<T>, subscriber: Subscriber<T>, settings: RetrySettings) {
-    this.#source = source;
+  constructor(retried: Retried<T>, subscriber: Subscriber<T>) {
+    this.#retried = retried;
     this.#subscriber = subscriber;
-    this.#settings = settings;
     this.#subscribe();
   }
 
   next(value: T): void {
     if (!this.#emitted) {
       this.#emitted = true;
-      const { resetAfter, scheduler } = this.#settings;
+      const { resetAfter, scheduler } = this.#retried.settings;
       if (resetAfter !== Infinity) this.#resetTimer = scheduler.schedule(Retrying.#resetWork, resetAfter, this as Retrying<unknown>);
     }
     this.#subscriber.next(value);
@@ -182,14 +190,14 @@ class Retrying<T> implements Observer<T>, Unsubscribable {
   error(error: unknown): void {
     this.#resetTimer?.unsubscribe();
     const failures = ++this.#failures;
-    const settings = this.#settings;
-    const { policy, maxAttempts, scheduler } = settings;
+    const { settings, policy } = this.#retried;
+    const { maxAttempts, scheduler } = settings;
     const subscriber = this.#subscriber;
     let delay: number;
     try {
       if (!policy.shouldRetry(error)) return subscriber.error(error);
       if (failures >= maxAttempts) return subscriber.error(new RetriesExhaustedError(failures, error));
-      delay = backoffDelay(failures, settings.backoff);
+      delay = backoffDelay(failures, settings);
       policy.onRetry?.({ error, attempt: failures + 1, delay });
     } catch (thrown) {
       // A throwing predicate or callback ends the result; it must not leave it hanging.
@@ -212,13 +220,13 @@ class Retrying<T> implements Observer<T>, Unsubscribable {
   #subscribe(): void {
     this.#emitted = false;
     // A Listener is its own subscription: RxJS takes it as the subscriber (no SafeSubscriber around this).
-    this.#inner = this.#source.subscribe(new Listener<T>(this));
+    this.#inner = this.#retried.input.subscribe(new Listener<T>(this));
   }
 
   #reset(): void {
     this.#resetTimer = undefined; // it ran: nothing to keep for the rest of the connection
     this.#failures = 0;
-    this.#settings.policy.onReset?.();
+    this.#retried.policy.onReset?.();
   }
 }
 
