@@ -8,7 +8,8 @@ import { iterate, validateIterateOptions, type IterateOptions, type MessageItera
 import { createReporter } from '../core/report.js';
 import { request, type RequestHost, type RequestOptions } from '../core/request.js';
 import type { Listen, WebSocketConstructor } from '../core/transport.js';
-import { Writer, type WriterOwner } from '../core/writer.js';
+import { Writer } from '../core/writer.js';
+import type { WriterOwner } from '../core/writer-config.js';
 import { writerConfig } from './shared-settings.js';
 import type { DropReason } from '../core/errors.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';

@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
-import { RETRY_DEFAULTS, type RetrySettings } from '../core/retry-with-backoff.js';
+import { retrySettingsOf, type RetrySettings } from '../core/retry-with-backoff.js';
 import type { OverflowPolicy } from '../core/send-queue.js';
-import type { WriterConfig } from '../core/writer.js';
+import type { WriterConfig } from '../core/writer-config.js';
 import type { ReconnectOptions } from './options.js';
 
 // Settings objects a client keeps as long as it lives, shared by the clients made alike: the last
@@ -31,16 +31,7 @@ export function writerConfig(size: number, overflow: OverflowPolicy, highWaterMa
  * retrySettings({ initialDelay: 500 }, asyncScheduler) === retrySettings({ initialDelay: 500 }, asyncScheduler); // true
  */
 export function retrySettings(reconnect: ReconnectOptions, scheduler: SchedulerLike): RetrySettings {
-  const settings: RetrySettings = {
-    initialDelay: reconnect.initialDelay,
-    maxDelay: reconnect.maxDelay,
-    factor: reconnect.factor,
-    jitter: reconnect.jitter,
-    random: reconnect.random,
-    maxAttempts: reconnect.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
-    resetAfter: reconnect.resetAfter ?? RETRY_DEFAULTS.resetAfter,
-    scheduler,
-  };
+  const settings = retrySettingsOf(reconnect, scheduler);
   const last = lastRetry;
   if (last && sameRetry(last, settings)) return last;
   return (lastRetry = settings);

@@ -105,7 +105,11 @@ export function subscribeWith<T>(
   return listener;
 }
 
-/** As RxJS reports an error no handler took: to `config.onUnhandledError`, or thrown in a later task. */
+/**
+ * As RxJS reports an error no handler took: to `config.onUnhandledError`, or thrown in a later
+ * task. A plain timer, as RxJS's own (its `timeoutProvider` is internal): thrown inside a
+ * scheduler's action, the error would cancel the other actions of that flush.
+ */
 function reportUnhandled(error: unknown): void {
   setTimeout(() => {
     const { onUnhandledError } = config;

@@ -88,20 +88,22 @@ export const RETRY_DEFAULTS = { maxAttempts: Infinity, resetAfter: 5000 } as con
  */
 export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): MonoTypeOperatorFunction<T> {
   validateReconnect(options as Record<string, unknown>, '');
-  // The backoff's own options copied in: the caller's object is not kept.
-  return retryWith(
-    {
-      initialDelay: options.initialDelay,
-      maxDelay: options.maxDelay,
-      factor: options.factor,
-      jitter: options.jitter,
-      random: options.random,
-      maxAttempts: options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
-      resetAfter: options.resetAfter ?? RETRY_DEFAULTS.resetAfter,
-      scheduler: options.scheduler ?? asyncScheduler,
-    },
-    { shouldRetry: options.shouldRetry ?? alwaysRetry, onRetry: options.onRetry, onReset: options.onReset },
-  );
+  const policy = { shouldRetry: options.shouldRetry ?? alwaysRetry, onRetry: options.onRetry, onReset: options.onReset };
+  return retryWith(retrySettingsOf(options, options.scheduler ?? asyncScheduler), policy);
+}
+
+/** The settings of validated retry options, their defaults applied: the backoff's copied in, the caller's object not kept. */
+export function retrySettingsOf(options: Omit<RetryWithBackoffOptions, 'scheduler'>, scheduler: SchedulerLike): RetrySettings {
+  return {
+    initialDelay: options.initialDelay,
+    maxDelay: options.maxDelay,
+    factor: options.factor,
+    jitter: options.jitter,
+    random: options.random,
+    maxAttempts: options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
+    resetAfter: options.resetAfter ?? RETRY_DEFAULTS.resetAfter,
+    scheduler,
+  };
 }
 
 const alwaysRetry = (): boolean => true;

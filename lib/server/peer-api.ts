@@ -1,5 +1,5 @@
 import type { Observable, SchedulerLike } from 'rxjs';
-import type { WriterConfig } from '../core/writer.js';
+import type { WriterConfig } from '../core/writer-config.js';
 import type { Codec } from '../core/codec.js';
 import type { Reporter } from '../core/report.js';
 import type { ResolvedSession } from '../core/session-options.js';
