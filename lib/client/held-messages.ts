@@ -1,5 +1,5 @@
-import type { Observer, Subscriber, Subscription, Unsubscribable } from 'rxjs';
-import { Listener, listenable, type ObserverOrNext } from '../core/listener.js';
+import type { Subscriber, Unsubscribable } from 'rxjs';
+import { Listener, type ObserverOrNext } from '../core/listener.js';
 import { Multicast } from '../core/multicast.js';
 import { addTeardown } from '../core/teardown.js';
 
@@ -32,26 +32,21 @@ export class HeldMessages<In> extends Multicast<In> {
     this.#holder = holder;
   }
 
-  override subscribe(observerOrNext?: Partial<Observer<In>> | ((value: In) => void)): Subscription;
-  /** @deprecated As RxJS's: pass an observer. */
-  override subscribe(next?: ((value: In) => void) | null, error?: ((error: unknown) => void) | null, complete?: (() => void) | null): Subscription;
-  override subscribe(...args: unknown[]): Subscription {
-    if (!listenable<In>(args)) return super.subscribe(...(args as []));
-    const listener = new HeldListener<In>(args[0]);
-    const teardown = super._subscribe(listener as unknown as Subscriber<In>);
-    if (teardown) addTeardown(listener, teardown);
-    const holder = this.#holder as MessageHolder;
-    if (!holder.ended && !listener.closed) listener.hold(holder);
-    return listener;
+  protected override listener(observer: ObserverOrNext<In>): Listener<In> {
+    return new HeldListener<In>(observer);
   }
 
-  /** What `Observable.subscribe` calls with an operator's subscriber (the hook `Subject` overrides too). */
+  /** Registers a subscriber (a Listener, or an operator's) and takes its hold on the connection. */
   protected override _subscribe(subscriber: Subscriber<In>): (() => void) | undefined {
     const teardown = super._subscribe(subscriber);
     const holder = this.#holder as MessageHolder;
     if (holder.ended || subscriber.closed) return teardown;
-    holder.hold();
-    addTeardown(subscriber, holder.releaser);
+    if (subscriber instanceof HeldListener) {
+      subscriber.hold(holder); // released when it ends: no teardown to add
+    } else {
+      holder.hold();
+      addTeardown(subscriber, holder.releaser);
+    }
     return teardown;
   }
 }
@@ -59,10 +54,6 @@ export class HeldMessages<In> extends Multicast<In> {
 /** A {@link Listener} that holds the connection until it ends: no teardown array, no teardown object. */
 class HeldListener<T> extends Listener<T> {
   #holder: MessageHolder | undefined;
-
-  constructor(observer: ObserverOrNext<T>) {
-    super(observer);
-  }
 
   hold(holder: MessageHolder): void {
     this.#holder = holder;

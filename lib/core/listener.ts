@@ -1,4 +1,4 @@
-import { config, Subscriber, Subscription, type Observer } from 'rxjs';
+import { config, Subscription, type Observer } from 'rxjs';
 import { addTeardown } from './teardown.js';
 
 /** What an application passes to `subscribe()`: a `next` function, or a (partial) observer. */
@@ -85,21 +85,23 @@ export class Listener<T> extends Subscription implements Observer<T> {
 export function listenable<T>(args: readonly unknown[]): args is [ObserverOrNext<T>] | [] {
   if (args.length > 1 || config.useDeprecatedSynchronousErrorHandling || config.useDeprecatedNextContext) return false;
   const first = args[0];
-  if (first instanceof Subscriber || first instanceof Subscription) return false;
-  return typeof first === 'function' || first === undefined || first === null || (typeof first === 'object' && typeof (first as { unsubscribe?: unknown }).unsubscribe !== 'function');
+  // Anything with `unsubscribe()` (a Subscriber, a Subscription that observes) goes to RxJS.
+  return first == null || typeof first === 'function' || (typeof first === 'object' && typeof (first as { unsubscribe?: unknown }).unsubscribe !== 'function');
 }
 
 /**
- * The `subscribe()` of an Observable class of rxwire's: a {@link Listener} where the arguments
- * allow (`attach` registers it and returns its teardown, if any), RxJS's own otherwise.
+ * The `subscribe()` of an Observable class of rxwire's: a {@link Listener} (made by `make`) where
+ * the arguments allow (`attach` registers it and returns its teardown, if any), RxJS's own
+ * otherwise.
  */
 export function subscribeWith<T>(
   args: unknown[],
   rxjs: (args: unknown[]) => Subscription,
+  make: (observer: ObserverOrNext<T>) => Listener<T>,
   attach: (listener: Listener<T>) => (() => void) | undefined,
 ): Subscription {
   if (!listenable<T>(args)) return rxjs(args);
-  const listener = new Listener<T>(args[0]);
+  const listener = make(args[0]);
   const teardown = attach(listener);
   if (teardown) addTeardown(listener, teardown);
   return listener;

@@ -1,5 +1,5 @@
 import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
-import { subscribeWith } from './listener.js';
+import { Listener, subscribeWith, type ObserverOrNext } from './listener.js';
 
 const OPEN = 0;
 const COMPLETED = 1;
@@ -81,8 +81,14 @@ export class Multicast<T> extends Observable<T> {
     return subscribeWith<T>(
       args,
       (rest) => super.subscribe(...(rest as [])),
+      (observer) => this.listener(observer),
       (listener) => this._subscribe(listener as unknown as Subscriber<T>),
     );
+  }
+
+  /** The Listener an application's `next` function or observer becomes (a subclass's may do more). */
+  protected listener(observer: ObserverOrNext<T>): Listener<T> {
+    return new Listener<T>(observer);
   }
 
   /**

@@ -17,9 +17,10 @@ interface Finalizers {
  * everything if a later RxJS names the field otherwise.
  *
  * @example
- * const ticks = new Observable<number>((subscriber) => {
- *   const id = setInterval(() => subscriber.next(Date.now()), 1000);
- *   addTeardown(subscriber, () => clearInterval(id)); // instead of `return () => clearInterval(id)`
+ * const clicks = new Observable<Event>((subscriber) => {
+ *   const handler = (event: Event) => subscriber.next(event);
+ *   button.addEventListener('click', handler);
+ *   addTeardown(subscriber, () => button.removeEventListener('click', handler)); // instead of returning it
  * });
  */
 export function addTeardown(subscription: Subscription, teardown: (() => void) | Unsubscribable): void {
