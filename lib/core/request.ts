@@ -1,5 +1,5 @@
 import { Observable, Subscription, type SchedulerLike } from 'rxjs';
-import { closedByClient, ConnectionClosedError } from './errors.js';
+import { closedByClient, ConnectionClosedError, MessageDroppedError } from './errors.js';
 import { checkDelay, checkFunction, checkKeys, checkOptionsObject } from './validate.js';
 
 /**
@@ -35,8 +35,8 @@ export class RequestTimeoutError extends Error {
   /** The timeout that passed, in milliseconds. */
   readonly timeout: number;
 
-  constructor(timeout: number) {
-    super(`No answer within ${timeout} ms`);
+  constructor(timeout: number, options?: { cause?: unknown }) {
+    super(`No answer within ${timeout} ms`, options);
     this.timeout = timeout;
   }
 }
@@ -108,8 +108,17 @@ export function request<In, Out>(host: RequestHost<In, Out>, message: Out, optio
     );
     if (timeout !== Infinity) subscription.add(host.scheduler.schedule(() => settle(() => reject(new RequestTimeoutError(timeout))), timeout));
     if (subscription.closed) return;
-    host.write(message, timeout, (serial) => (writtenOn = serial)).catch((error: unknown) => settle(() => reject(error)));
+    // The message's wait in the buffer ends at the request's deadline, on a timer of its own: when
+    // that timer fires first, the request has timed out all the same.
+    host
+      .write(message, timeout, (serial) => (writtenOn = serial))
+      .catch((error: unknown) => settle(() => reject(isTimeoutDrop(error) ? new RequestTimeoutError(timeout, { cause: error }) : error)));
   });
+}
+
+/** Whether `error` is the drop of a message whose buffer timeout passed. */
+function isTimeoutDrop(error: unknown): boolean {
+  return error instanceof MessageDroppedError && error.reason === 'timeout';
 }
 
 /** Validates the options of one request: an object with a `match` function and at most `timeout`. */

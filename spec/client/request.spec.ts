@@ -404,6 +404,25 @@ describe('request() in virtual time', () => {
     expect(scheduler.actions.filter((action) => !action.closed)).toEqual([]);
   });
 
+  test('its message expiring in the buffer before its own timer fires is its timeout', async () => {
+    // The buffer's expiry timer and the request's timer share a deadline but not a timer: either
+    // can fire first. The message's expiry wins here; the request still rejects with its timeout.
+    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const messages$ = new Subject<In>();
+    const drop = new MessageDroppedError('timeout', { id: 1, method: 'echo' });
+    const host: RequestHost<In, Out> = {
+      messages$,
+      connectionLost$: NEVER,
+      scheduler,
+      write: () => Promise.reject(drop),
+    };
+    const error: unknown = await request(host, { id: 1, method: 'echo' }, { match: matchId(1), timeout: 100 }).catch((e: unknown) => e);
+    expect(error).toEqual(new RequestTimeoutError(100));
+    expect((error as RequestTimeoutError).cause).toBe(drop);
+    expect(messages$.observed).toBe(false);
+    expect(scheduler.actions.filter((action) => !action.closed)).toEqual([]);
+  });
+
   test('an error or completion of messages$ rejects it', async () => {
     const failing$ = new Subject<In>();
     const failure = new Error('gone');
