@@ -171,7 +171,9 @@ export interface ServerOptions<In = unknown, Out = unknown> {
    */
   holdLimit?: number;
   /**
-   * Milliseconds a close handshake may take before the socket is terminated.
+   * Milliseconds a close handshake may take before the socket is terminated: one the server
+   * starts, and one a client starts (the server answers its close frame; a client that then never
+   * closes its side is cut off).
    * @default 1000
    */
   closeTimeout?: number;

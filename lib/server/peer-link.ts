@@ -3,7 +3,7 @@ import type { ConnectionConfig, ConnectionEvents, OpenConnection } from '../core
 import type { ConnectionClosedError, DropReason } from '../core/errors.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
 import type { Listen } from '../core/transport.js';
-import { listenToAccepted } from '../transports/ws.js';
+import { listenToAccepted } from '../transports/ws-accepted.js';
 import type { PeerContext } from './peer-api.js';
 
 /** What a peer's connections and writer report to it (its methods for {@link PeerLink} and its writer). */

@@ -1,5 +1,4 @@
 import type { Observable } from 'rxjs';
-import type { WebSocket } from 'ws';
 import { checkCloseArguments } from '../core/close-codes.js';
 import type { WireData } from '../core/codec.js';
 import { runConnection, type ConnectionRuntime, type OpenConnection } from '../core/connection.js';
@@ -10,7 +9,8 @@ import type { WriterOwner } from '../core/writer-config.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
 import { Outbox } from '../core/outbox.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
-import { acceptedOn, type TcpSocket } from '../transports/ws.js';
+import type { TcpSocket } from '../transports/ws.js';
+import { acceptedOn, type AcceptedSocket } from '../transports/ws-accepted.js';
 import { PeerLink, type LinkedPeer } from './peer-link.js';
 import type { PeerClose, PeerRequest } from './options.js';
 import type { Peer, PeerContext } from './peer-api.js';
@@ -54,7 +54,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
    */
   constructor(
     id: string,
-    ws: WebSocket,
+    ws: AcceptedSocket,
     tcp: TcpSocket,
     request: PeerRequest,
     context: PeerContext<In, Out>,
@@ -106,7 +106,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
    * The client resumed this peer's session on a new connection (replacing one the server still
    * thought open). Returns why not if its hello acknowledges more than was sent.
    */
-  resume(ws: WebSocket, tcp: TcpSocket, clientAck: number): string | undefined {
+  resume(ws: AcceptedSocket, tcp: TcpSocket, clientAck: number): string | undefined {
     const sent = (this.#session as PeerSession<Out>).state.retention.lastSeq;
     if (clientAck > sent) return `hello.ack ${clientAck} is beyond the last message sent (${sent})`;
     const old = this.#runtime;
@@ -118,7 +118,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
   }
 
   /** Runs a connection for this peer; in a session, its welcome goes first. */
-  #attach(ws: WebSocket, tcp: TcpSocket, resumed: boolean, clientAck: number): void {
+  #attach(ws: AcceptedSocket, tcp: TcpSocket, resumed: boolean, clientAck: number): void {
     const attachment = ++this.#attachment;
     acceptedOn(ws, tcp);
     const link = new PeerLink(this, this.#context as PeerContext<unknown, unknown>, attachment, resumed, clientAck);

@@ -1,12 +1,13 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { asyncScheduler, ignoreElements, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type Server as WsServer, type ServerOptions as WsServerOptions } from 'ws';
 import { checkCloseArguments } from '../core/close-codes.js';
 import { createCodec, type Codec, type WireData } from '../core/codec.js';
 import { HeartbeatTimeoutError, describe, type BrokerUnavailableError } from '../core/errors.js';
 import { createReporter, type Reporter } from '../core/report.js';
 import { preparedTextFrame, type TcpSocket } from '../transports/ws.js';
+import { AcceptedSocket } from '../transports/ws-accepted.js';
 import { internHeaders } from './interned-headers.js';
 import { SERVER_DEFAULTS, validateServerOptions, type PeerRequest, type ServerOptions, type ShutdownReport, type VerifyResult } from './options.js';
 import { ServerPeer } from './peer.js';
@@ -44,7 +45,7 @@ class RxServer<In, Out> implements Server<In, Out> {
   readonly #options: ServerOptions<In, Out>;
   readonly #http: HttpServer;
   readonly #attached: boolean;
-  readonly #wss: WebSocketServer;
+  readonly #wss: WsServer<typeof AcceptedSocket>;
   readonly #codec: Codec<In, Out>;
   readonly #report: Reporter;
   readonly #scheduler: SchedulerLike;
@@ -110,12 +111,15 @@ class RxServer<In, Out> implements Server<In, Out> {
       },
     };
     this.#relay = options.broker && new Relay(options.broker, (topic, data) => this.#relayed(topic, data), this.#report);
-    this.#wss = new WebSocketServer({
+    this.#wss = new WebSocketServer<typeof AcceptedSocket>({
       noServer: true,
       maxPayload: options.maxPayload ?? SERVER_DEFAULTS.maxPayload,
       clientTracking: false,
       handleProtocols: (protocols) => SessionRegistry.select(protocols, session !== undefined),
-    });
+      WebSocket: AcceptedSocket,
+      // ws >= 8.19 bounds each closing handshake it answers (AcceptedSocket listens to no TCP 'finish').
+      closeTimeout: this.#context.closeTimeout,
+    } as WsServerOptions<typeof AcceptedSocket>);
     this.#attached = options.server !== undefined;
     this.#http = options.server ?? createServer((_request, response) => response.writeHead(426, { 'content-type': 'text/plain' }).end('Upgrade Required'));
     this.#http.on('upgrade', this.#onUpgrade);
@@ -241,7 +245,7 @@ class RxServer<In, Out> implements Server<In, Out> {
     );
   }
 
-  #accept(ws: WebSocket, tcp: TcpSocket, request: PeerRequest): void {
+  #accept(ws: AcceptedSocket, tcp: TcpSocket, request: PeerRequest): void {
     (tcp as unknown as Duplex).removeListener('error', ignore); // ws listens to its socket's errors now
     if (ws.protocol !== SESSION_PROTOCOL) return this.#admit(new ServerPeer<In, Out>(String(++this.#nextId), ws, tcp, request, this.#context));
     // A session: the client's hello says which one it resumes (here, or from another node through the store), if any.

@@ -9,7 +9,7 @@ import { acceptKey } from './handshake.js';
  *
  * @example
  * ```ts
- * const options: RawClientOptions = { headers: { origin: 'https://app.example' }, protocols: ['chat.v1'] };
+ * const options: RawClientOptions = { headers: { origin: 'https://app.example' }, protocols: ['chat.v1'], halfOpen: true };
  * ```
  */
 export interface RawClientOptions {
@@ -17,6 +17,12 @@ export interface RawClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Subprotocols offered (`Sec-WebSocket-Protocol`). @default [] */
   readonly protocols?: readonly string[];
+  /**
+   * Keeps the client's side of the TCP connection open after the server's FIN (`net`'s
+   * `allowHalfOpen`): a client that never finishes a closing handshake. `end()` or `destroy()` it.
+   * @default false
+   */
+  readonly halfOpen?: boolean;
 }
 
 /**
@@ -64,7 +70,7 @@ export function createRawClient(url: string, options: RawClientOptions = {}): Pr
   };
   const request = `GET ${target.pathname}${target.search} HTTP/1.1\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
   return new Promise<RawClient>((resolve, reject) => {
-    const socket = connect(Number(target.port || 80), target.hostname.replace(/^\[|\]$/g, ''));
+    const socket = connect({ port: Number(target.port || 80), host: target.hostname.replace(/^\[|\]$/g, ''), allowHalfOpen: options.halfOpen === true });
     const closed = new Promise<void>((done) => socket.once('close', () => done()));
     let head = Buffer.alloc(0);
     socket.once('error', reject);

@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { useNativeUtf8Length, type WireData } from '../core/codec.js';
-import { OPEN, type Listen, type SocketEvents, type Transport, type WebSocketLike } from '../core/transport.js';
+import { OPEN, type SocketEvents, type Transport, type WebSocketLike } from '../core/transport.js';
 import { listenToDom, nativeTransport, pollDrain } from './native.js';
 import { closeCodeOfProtocolError } from './ws-errors.js';
 
@@ -95,31 +95,6 @@ export function listenToWs(socket: WebSocketLike, on: SocketEvents, scheduler: S
   ws.on('pong', onPong);
   ws.on('close', onClose);
 }
-
-/**
- * A socket a `ws` server accepted, with its upgraded TCP socket (to cork writes and wait for
- * `'drain'`): marked by {@link acceptedOn} before {@link listenToAccepted} listens to it.
- */
-const ACCEPTED_TCP = Symbol('rxwire.tcp');
-
-/** Marks `ws`, which a `ws` server accepted on `tcp`, for {@link listenToAccepted}. */
-export function acceptedOn(ws: object, tcp: TcpSocket): void {
-  (ws as { [ACCEPTED_TCP]?: TcpSocket })[ACCEPTED_TCP] = tcp;
-}
-
-/** The adapter for a socket a `ws` server accepted (see {@link acceptedOn}): it is open already, so the transport is handed over at once. */
-export const listenToAccepted: Listen = (socket, on, scheduler) => {
-  const ws = socket as Hooked & { [ACCEPTED_TCP]?: TcpSocket };
-  const tcp = ws[ACCEPTED_TCP] as TcpSocket;
-  ws[ACCEPTED_TCP] = undefined;
-  ws[HOOKS] = on;
-  ws.on('error', onError);
-  ws.on('message', onMessage);
-  ws.on('pong', onPong);
-  ws.on('close', onClose);
-  hookTcp(tcp, on);
-  on.socketOpen(wsTransport(ws, tcp, scheduler));
-};
 
 /** Whole frames a broadcast prepared once for all its peers (see {@link preparedTextFrame}). */
 const PREPARED_FRAMES = new WeakSet<object>();

@@ -68,6 +68,26 @@ describe('bad frames from a client', () => {
     expect(JSON.parse(client.frames[0]?.payload.toString() ?? '')).toEqual({ echo: { ok: 1 } });
   });
 
+  test('a client that sends its close frame but never closes its side is cut off at closeTimeout', async () => {
+    const server = listen<Msg, Msg>({ logger: false, heartbeat: false, closeTimeout: 300 });
+    onDispose(() => server.close({ timeout: 500 }));
+    await server.ready;
+    const accepted = new Promise<Peer<Msg, Msg>>((resolve) => server.connections$.subscribe(resolve));
+    const client = await createRawClient(server.url, { halfOpen: true });
+    onDispose(() => client.destroy());
+    const peer = await accepted;
+    client.sendClose(1000, 'bye');
+    const started = Date.now();
+    // The server answers with its close frame and ends its side; the client never ends its own.
+    await waitFor(() => client.frames.some((frame) => frame.opcode === 0x8), "the server's close frame");
+    const close = await peer.closed;
+    const elapsed = Date.now() - started;
+    expect(close).toEqual({ code: 1000, reason: 'bye', wasClean: true, initiator: 'client' });
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(3000);
+    expect(server.peers.size).toBe(0);
+  });
+
   test('fuzzed frames (fast-check, 60 runs, seed 15): every peer ends with 1000–1011 and the server serves a good client throughout', async () => {
     const server = await serve();
     const good = new WebSocket(server.url);
