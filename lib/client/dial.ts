@@ -18,6 +18,8 @@ export interface AttemptConfig extends ConnectionConfig {
   closeFrame: () => readonly [code: number, reason: string];
   /** The attempt ended with `error`: called just before the Observable errors with it (not when unsubscribed). */
   onLost: (error: ConnectionClosedError) => void;
+  /** Each incoming frame (see {@link ConnectionEvents.connectionMessage}). */
+  onMessage: (data: string | Uint8Array) => void;
 }
 
 /** An attempt's config without what its owner provides: where and how to dial (the client's options). */
@@ -50,7 +52,6 @@ export class Dial implements AttemptConfig {
   readonly heartbeat: AttemptConfig['heartbeat'];
   readonly closeTimeout: number;
   readonly scheduler: SchedulerLike;
-  readonly onPong: (() => void) | undefined;
   readonly handshake: AttemptConfig['handshake'];
   readonly #owner: DialOwner;
   readonly #receiver: { receive(data: string | Uint8Array): void };
@@ -65,7 +66,6 @@ export class Dial implements AttemptConfig {
     this.heartbeat = settings.heartbeat;
     this.closeTimeout = settings.closeTimeout;
     this.scheduler = settings.scheduler;
-    this.onPong = settings.onPong;
     this.handshake = handshake;
     this.#owner = owner;
     this.#receiver = receiver;
@@ -155,12 +155,16 @@ class Attempt implements ConnectionEvents {
 
   // ConnectionEvents
 
-  open(conn: OpenConnection): void {
+  connectionOpened(conn: OpenConnection): void {
     this.#stopTimer();
     this.#subscriber.next(conn);
   }
 
-  end(error: ConnectionClosedError): void {
+  connectionMessage(data: string | Uint8Array): void {
+    this.#config.onMessage(data);
+  }
+
+  connectionEnded(error: ConnectionClosedError): void {
     this.#active = false;
     this.#stopTimer();
     this.#config.onLost(error);
@@ -182,7 +186,7 @@ class Attempt implements ConnectionEvents {
   #fail(error: ConnectionClosedError): void {
     if (!this.#active) return;
     if (this.#runtime) return this.#runtime.fail(error); // it reports the end, with the socket terminated
-    this.end(error);
+    this.connectionEnded(error);
   }
 
   #stopTimer(): void {

@@ -32,25 +32,29 @@ export interface ConnectionConfig {
    * ping frames where the transport has them.
    */
   heartbeat: { interval: number; timeout: number; ping: ((conn: OpenConnection) => void) | undefined; onRtt?: (ms: number) => void } | false;
-  /**
-   * Each incoming frame: a string for text, a Uint8Array for binary. The hot path. A throw is a
-   * protocol violation: the connection ends with 1002 and the error as cause.
-   */
-  onMessage: (data: string | Uint8Array) => void;
   /** Runs after the socket opened and before the connection counts as open; a rejection ends it. */
   handshake: ((conn: OpenConnection) => Promise<unknown>) | undefined;
   /** A socket started closing in the background: its end, to wait for. */
   onClosing: (closed: Promise<unknown>) => void;
-  /** A pong frame arrived (for a heartbeat kept outside the connection: a server's shared timer). */
-  onPong?: () => void;
 }
 
-/** What the runtime tells its owner: each at most once, and nothing after `stop()`. */
+/**
+ * What the runtime tells the owner of one connection (the config is shared by many): opened and
+ * ended each at most once, and nothing after `stop()`. Named for the connection, since a server's
+ * peer is the owner of its connections itself.
+ */
 export interface ConnectionEvents {
   /** Open, and the handshake (if any) done. */
-  open(conn: OpenConnection): void;
+  connectionOpened(conn: LiveConnection): void;
   /** Ended, with `ConnectionClosedError` (or a subclass) saying how. */
-  end(error: ConnectionClosedError): void;
+  connectionEnded(error: ConnectionClosedError, conn: LiveConnection): void;
+  /**
+   * Each incoming frame: a string for text, a Uint8Array for binary. The hot path. A throw is a
+   * protocol violation: the connection ends with 1002 and the error as cause.
+   */
+  connectionMessage(data: string | Uint8Array): void;
+  /** A pong frame arrived (for a heartbeat kept outside the connection: a server's shared timer). */
+  connectionPong?(): void;
 }
 
 /** A socket under the runtime. */
@@ -64,13 +68,16 @@ export interface ConnectionRuntime {
   stop(code: number, reason: string): void;
 }
 
+/** A connection under the runtime: what its owner writes on, and how the owner ends it. */
+export type LiveConnection = OpenConnection & ConnectionRuntime;
+
 /**
  * The per-connection runtime, one for both roles (as `ws`'s `setSocket` is): listens to `socket`,
  * runs the heartbeat and the handshake once it is open, and maps how it ends to a
  * `ConnectionClosedError` (`HeartbeatTimeoutError` for a zombie, the peer's code and reason, the
  * protocol error's code, the HTTP status of a refused upgrade, the error that caused it).
  */
-export function runConnection(socket: WebSocketLike, config: ConnectionConfig, events: ConnectionEvents): ConnectionRuntime {
+export function runConnection(socket: WebSocketLike, config: ConnectionConfig, events: ConnectionEvents): LiveConnection {
   return new Connection(socket, config, events);
 }
 
@@ -116,7 +123,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
     if (!this.#active) return;
     this.#heartbeat?.activity();
     try {
-      this.#config.onMessage(data);
+      this.#events.connectionMessage(data);
     } catch (error) {
       // The frame broke the protocol spoken on top of WebSocket (a session's): 1002.
       this.#lastError = error;
@@ -126,7 +133,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
 
   socketPong(): void {
     this.#heartbeat?.pong();
-    this.#config.onPong?.();
+    this.#events.connectionPong?.();
   }
 
   socketEnded(): void {
@@ -176,7 +183,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
     this.#heartbeat?.stop();
     // A failed attempt or a zombie will not answer a close frame: terminate, never wait.
     if (this.#socket.readyState !== CLOSED) this.#config.onClosing(this.close(1006));
-    this.#events.end(error);
+    this.#events.connectionEnded(error, this);
   }
 
   stop(code: number, reason: string): void {
@@ -213,9 +220,9 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
     const { heartbeat: beat, handshake } = this.#config;
     // An application-level ping where one is given; else the transport's ping frames, if any.
     if (beat && (beat.ping || transport.ping)) this.#heartbeat = startHeartbeat(beat, this.#config.scheduler, this);
-    if (!handshake) return this.#events.open(this);
+    if (!handshake) return this.#events.connectionOpened(this);
     handshake(this).then(
-      () => void (this.#active && this.#events.open(this)),
+      () => void (this.#active && this.#events.connectionOpened(this)),
       (error: unknown) => {
         this.#lastError = error;
         this.fail(new ConnectionClosedError({ code: 1006, reason: `handshake failed: ${describe(error)}`, wasClean: false }, { cause: error }));
@@ -237,7 +244,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
     this.#active = false;
     this.#heartbeat?.stop();
     this.#config.onClosing(this.close(1002, closeReason(reason)));
-    this.#events.end(ended);
+    this.#events.connectionEnded(ended, this);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Observable, SchedulerLike } from 'rxjs';
+import type { ConnectionConfig } from '../core/connection.js';
 import type { WriterConfig } from '../core/writer-config.js';
 import type { Codec } from '../core/codec.js';
 import type { Reporter } from '../core/report.js';
@@ -70,6 +71,8 @@ export interface PeerContext<In, Out> {
   /** Every peer's writer settings: one object. */
   readonly writes: WriterConfig;
   readonly closeTimeout: number;
+  /** Every peer's connection runtime settings: one object. */
+  readonly connections: ConnectionConfig;
   readonly holdLimit: number;
   readonly inboundRate: false | { perSecond: number; burst: number };
   readonly report: Reporter;

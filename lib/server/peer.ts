@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import { checkCloseArguments } from '../core/close-codes.js';
 import type { WireData } from '../core/codec.js';
-import { runConnection, type ConnectionRuntime, type OpenConnection } from '../core/connection.js';
+import { runConnection, type ConnectionEvents, type LiveConnection } from '../core/connection.js';
 import { asError, ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
 import { SocketStreams } from '../core/streams.js';
 import { Writer } from '../core/writer.js';
@@ -11,7 +11,6 @@ import { Outbox } from '../core/outbox.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
 import type { TcpSocket } from '../transports/ws.js';
 import { acceptedOn, type AcceptedSocket } from '../transports/ws-accepted.js';
-import { PeerLink, type LinkedPeer } from './peer-link.js';
 import type { PeerClose, PeerRequest } from './options.js';
 import type { Peer, PeerContext } from './peer-api.js';
 import { PeerSession } from './peer-session.js';
@@ -23,7 +22,7 @@ const NO_TOPICS: ReadonlySet<string> = new Set();
 const noSession = (): string => "`delivery: 'reliable'` needs a session: this peer's client did not ask for one";
 
 /** A peer as its server drives it. */
-export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwner {
+export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, WriterOwner<Out>, InboxOwner {
   readonly id: string;
   readonly request: PeerRequest;
   readonly closed: Promise<PeerClose>;
@@ -34,10 +33,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
   readonly #streams: SocketStreams<In, Out>;
   // Made on first use: an idle peer holds no more than it must (a server holds thousands).
   #topics: Set<string> | undefined;
-  #runtime: ConnectionRuntime | undefined;
-  #conn: OpenConnection | undefined;
-  /** Which connection is the current one: a replaced one's end is ignored. */
-  #attachment = 0;
+  /** The current connection (a replaced one's end is ignored); none while a session waits for its client. */
+  #conn: LiveConnection | undefined;
   /** With a resumable session. */
   readonly #session: PeerSession<Out> | undefined;
   readonly #outbox: Outbox<Out>;
@@ -67,7 +64,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
     this.#inbox = new PeerInbox<In>(context, this);
     this.#streams = new SocketStreams<In, Out>(context.report, id, this.#inbox);
     const { buffer } = context;
-    this.#writer = new Writer<Out>(context.writes, this as WriterOwner<Out>);
+    this.#writer = new Writer<Out>(context.writes, this);
     const options = context.session;
     const store = options?.store;
     if (options && session) {
@@ -109,47 +106,47 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
   resume(ws: AcceptedSocket, tcp: TcpSocket, clientAck: number): string | undefined {
     const sent = (this.#session as PeerSession<Out>).state.retention.lastSeq;
     if (clientAck > sent) return `hello.ack ${clientAck} is beyond the last message sent (${sent})`;
-    const old = this.#runtime;
-    this.#attachment++;
-    if (this.#conn) this.#detach();
-    old?.fail(new ConnectionClosedError({ code: 1006, reason: 'replaced by a resumed connection', wasClean: false }));
+    const old = this.#conn;
+    if (old) {
+      this.#detach();
+      old.fail(new ConnectionClosedError({ code: 1006, reason: 'replaced by a resumed connection', wasClean: false }));
+    }
     this.#attach(ws, tcp, true, clientAck);
     return undefined;
   }
 
   /** Runs a connection for this peer; in a session, its welcome goes first. */
   #attach(ws: AcceptedSocket, tcp: TcpSocket, resumed: boolean, clientAck: number): void {
-    const attachment = ++this.#attachment;
     acceptedOn(ws, tcp);
-    const link = new PeerLink(this, this.#context as PeerContext<unknown, unknown>, attachment, resumed, clientAck);
-    this.#runtime = runConnection(ws as never, link, link);
-  }
-
-  // LinkedPeer: what this peer's connections (PeerLink) and writer report. Not part
-  // of the Peer API.
-
-  linkOpened(attachment: number, conn: OpenConnection, resumed: boolean, clientAck: number): void {
-    if (attachment !== this.#attachment) return;
-    this.#conn = conn;
-    this.awaitingPong = false;
+    // The socket is open: the runtime reports it (connectionOpened) before it returns.
+    const conn = runConnection(ws as never, this.#context.connections, this);
+    if (conn !== this.#conn) return; // it ended at once
     this.#session?.welcome(conn, resumed, clientAck);
     this.#writer.attach(conn);
   }
 
-  linkEnded(attachment: number, error: ConnectionClosedError): void {
-    if (attachment === this.#attachment) this.#connectionEnded(error);
-  }
+  // ConnectionEvents and WriterOwner: what this peer's connections and writer report. Not part
+  // of the Peer API.
 
-  linkMessage(data: string | Uint8Array): void {
-    if (!this.#ended) this.#inbox.receive(data, this.#session as PeerSession<unknown> | undefined);
-  }
-
-  linkPong(): void {
+  connectionOpened(conn: LiveConnection): void {
+    this.#conn = conn;
     this.awaitingPong = false;
   }
 
-  writerDropped(entry: OutgoingEntry<unknown>, reason: DropReason, cause: unknown): void {
-    this.#streams.dropped(entry.message as Out, reason, cause, entry.promised);
+  connectionEnded(error: ConnectionClosedError, conn: LiveConnection): void {
+    if (conn === this.#conn) this.#connectionEnded(error);
+  }
+
+  connectionMessage(data: string | Uint8Array): void {
+    if (!this.#ended) this.#inbox.receive(data, this.#session as PeerSession<unknown> | undefined);
+  }
+
+  connectionPong(): void {
+    this.awaitingPong = false;
+  }
+
+  writerDropped(entry: OutgoingEntry<Out>, reason: DropReason, cause: unknown): void {
+    this.#streams.dropped(entry.message, reason, cause, entry.promised);
     if (reason === 'overflow' && this.#context.slowConsumer === 'close' && this.#initiator !== 'server') void this.close(1013, 'slow consumer');
   }
 
@@ -258,7 +255,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, LinkedPeer, InboxOwne
   terminate(error: ConnectionClosedError, initiator: PeerClose['initiator']): void {
     if (this.#ended) return;
     this.#initiator = initiator;
-    if (this.#runtime && this.#conn) this.#runtime.fail(error);
+    if (this.#conn) this.#conn.fail(error);
     else this.#end(error); // a session waiting for its client
   }
 

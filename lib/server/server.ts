@@ -7,7 +7,7 @@ import { createCodec, type Codec, type WireData } from '../core/codec.js';
 import { HeartbeatTimeoutError, describe, type BrokerUnavailableError } from '../core/errors.js';
 import { createReporter, type Reporter } from '../core/report.js';
 import { preparedTextFrame, type TcpSocket } from '../transports/ws.js';
-import { AcceptedSocket } from '../transports/ws-accepted.js';
+import { AcceptedSocket, listenToAccepted } from '../transports/ws-accepted.js';
 import { internHeaders } from './interned-headers.js';
 import { SERVER_DEFAULTS, validateServerOptions, type PeerRequest, type ServerOptions, type ShutdownReport, type VerifyResult } from './options.js';
 import { ServerPeer } from './peer.js';
@@ -73,6 +73,7 @@ class RxServer<In, Out> implements Server<In, Out> {
     this.#sessions = new SessionRegistry(scheduler);
     const slowConsumer = options.slowConsumer ?? SERVER_DEFAULTS.slowConsumer;
     const highWaterMark = options.highWaterMark ?? SERVER_DEFAULTS.highWaterMark;
+    const closeTimeout = options.closeTimeout ?? SERVER_DEFAULTS.closeTimeout;
     this.#context = {
       session: session && {
         ...session,
@@ -85,7 +86,15 @@ class RxServer<In, Out> implements Server<In, Out> {
       slowConsumer,
       highWaterMark,
       writes: { size: buffer.size, bytes: buffer.bytes, overflow: slowConsumer === 'drop-newest' ? 'drop-newest' : 'drop-oldest', highWaterMark, scheduler },
-      closeTimeout: options.closeTimeout ?? SERVER_DEFAULTS.closeTimeout,
+      closeTimeout,
+      connections: {
+        listen: listenToAccepted,
+        scheduler,
+        closeTimeout,
+        heartbeat: false, // the server's shared timer pings every peer
+        handshake: undefined,
+        onClosing: (closing) => this.#context.track(closing),
+      },
       holdLimit: options.holdLimit ?? SERVER_DEFAULTS.holdLimit,
       inboundRate: rate ? { perSecond: rate.perSecond, burst: rate.burst ?? Math.max(1, Math.ceil(rate.perSecond)) } : false,
       report: this.#report,

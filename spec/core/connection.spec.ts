@@ -10,8 +10,8 @@ import { waitFor } from '../helpers/wait.js';
 import '../helpers/tripwires.js';
 
 // The per-connection runtime on its own (no dialing, no retry, no client): a `ws` socket handed to
-// runConnection against real peers. It tells `open` once, `end` once with how the connection
-// ended, and nothing after `stop()`.
+// runConnection against real peers. It tells `connectionOpened` once, `connectionEnded` once with
+// how the connection ended, and nothing after `stop()`.
 
 interface Run {
   runtime: ConnectionRuntime;
@@ -38,17 +38,17 @@ function run(url: string, config: Partial<ConnectionConfig> = {}): Run {
       scheduler: asyncScheduler,
       closeTimeout: 1000,
       heartbeat: false,
-      onMessage: (data) => void messages.push(data),
       handshake: undefined,
       onClosing: (closed) => void closing.push(closed),
       ...config,
     },
     {
-      open: (conn) => {
+      connectionMessage: (data) => void messages.push(data),
+      connectionOpened: (conn) => {
         events.push('open');
         open(conn);
       },
-      end: (error) => {
+      connectionEnded: (error) => {
         events.push(`end ${error.code}`);
         end(error);
       },
