@@ -64,11 +64,11 @@ export function createClient<In, Out>(url: UrlSource, options: ConnectOptions<In
  * {@link Lifecycle}'s, the writing the {@link Writer}'s, the encoding the codec's.
  */
 class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleHost<Out> {
-  readonly messages$: Observable<In>;
   /** `outgoing`, made on first use. */
   #outgoing: Observer<Out> | undefined;
 
-  readonly #streams: SocketStreams<In, Out>;
+  /** `messages$`, `errors$` and `dropped$`. */
+  readonly #streams: HeldMessages<In, Out>;
   /** The open channels' subscribe messages, written on every connection (made with the first channel). */
   #channels: Set<() => Out> | undefined;
   readonly #codec: Codec<In, Out>;
@@ -87,8 +87,7 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
     const prototype = (o.WebSocket as { prototype?: { terminate?: unknown } }).prototype;
     this.#closeCodes = typeof prototype?.terminate === 'function' ? 'rfc6455' : 'standard';
     this.#codec = createCodec(o.serialize, o.deserialize);
-    const messages = new HeldMessages<In>();
-    const streams = (this.#streams = new SocketStreams<In, Out>(createReporter(o.logger), undefined, messages));
+    const streams = (this.#streams = new HeldMessages<In, Out>(createReporter(o.logger)));
     this.#iteration = o.iteration;
     const { scheduler, heartbeat } = o;
     // Literals, not spreads, for what a connection keeps (V8 gives each `{ ...a, b }` a hidden
@@ -142,14 +141,18 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
       owner: this.#lifecycle,
       noSession,
     });
-    messages.holdWith(this.#lifecycle);
-    this.messages$ = messages;
+    streams.holdWith(this.#lifecycle);
+  }
+
+  /** The incoming stream itself (see {@link HeldMessages}). */
+  get messages$(): Observable<In> {
+    return this.#streams;
   }
 
   get outgoing(): Observer<Out> {
     return (this.#outgoing ??= {
       next: (message) => this.#outbox.offer(message),
-      error: (error: unknown) => this.#streams.error(asError(error), 'outgoing', 'outgoing.error() was called'),
+      error: (error: unknown) => this.#streams.reportError(asError(error), 'outgoing', 'outgoing.error() was called'),
       complete: noop,
     });
   }
@@ -260,7 +263,7 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
     try {
       this.#writer.writeNow(conn, this.#outbox.encode(make()));
     } catch (error) {
-      this.#streams.error(asError(error), 'write', 'a heartbeat or channel message could not be written');
+      this.#streams.reportError(asError(error), 'write', 'a heartbeat or channel message could not be written');
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Subscriber, Unsubscribable } from 'rxjs';
 import { Listener, type ObserverOrNext } from '../core/listener.js';
-import { Multicast } from '../core/multicast.js';
+import { SocketStreams } from '../core/streams.js';
 import { addTeardown } from '../core/teardown.js';
 
 /** What a subscription to `messages$` holds: the client's connection ({@link Holds}). */
@@ -13,18 +13,19 @@ export interface MessageHolder {
 }
 
 /**
- * A client's `messages$` and its incoming stream in one object: a {@link Multicast} that holds
+ * A client's `messages$`, its incoming stream and its other streams in one object: the
+ * {@link SocketStreams} that holds
  * the connection open while subscribed (the first subscriber dials; the last one to leave starts
  * the linger). An application's `next` function or observer gets a {@link Listener} that releases
  * its hold itself; an operator's subscriber gets a teardown that does.
  *
  * @example
- * const messages$ = new HeldMessages<string>();
+ * const messages$ = new HeldMessages<string, string>(createReporter(undefined));
  * messages$.holdWith(lifecycle);
  * const subscription = messages$.subscribe(handle); // dials
  * subscription.unsubscribe(); // closes after lazyCloseTimeout
  */
-export class HeldMessages<In> extends Multicast<In> {
+export class HeldMessages<In, Out> extends SocketStreams<In, Out> {
   #holder: MessageHolder | undefined;
 
   /** What a subscription holds (set once, by the client, when its lifecycle exists). */

@@ -227,7 +227,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     if (this.#ended) return; // a state$ observer closed the socket: the writer is closed too
     // Messages the server sent right after the handshake's answer, in the same read: in order,
     // before anything newer.
-    if (afterHandshake) for (const message of afterHandshake) this.#streams.incoming.next(message);
+    if (afterHandshake) for (const message of afterHandshake) this.#streams.next(message);
     if (this.#link.conn !== conn) return; // an observer ended this connection
     this.#writer.attach(conn);
   }
@@ -253,7 +253,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
   }
 
   onRetry({ error, attempt }: RetryInfo): void {
-    this.#streams.error(error as Error, 'retry', `the connection failed (attempt ${attempt - 1}) and is retried`);
+    this.#streams.reportError(error as Error, 'retry', `the connection failed (attempt ${attempt - 1}) and is retried`);
     if (this.#ended) return; // an errors$ observer closed the socket: no retry comes
     this.#setState(stateOf('reconnecting', attempt, closeInfo(error as ConnectionClosedError)));
   }

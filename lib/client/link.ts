@@ -55,10 +55,10 @@ export class Link<In, Out> implements ReceiveTarget<In> {
   deliver(message: In): void {
     const handshake = this.#handshake;
     if (handshake) return handshake.deliver(message);
-    if (this.#delivering) return this.#streams.incoming.next(message);
+    if (this.#delivering) return this.#streams.next(message);
     this.#delivering = true;
     try {
-      this.#streams.incoming.next(message);
+      this.#streams.next(message);
     } finally {
       this.#delivering = false;
       const after = this.#afterDelivery;
@@ -78,7 +78,7 @@ export class Link<In, Out> implements ReceiveTarget<In> {
   }
 
   receiveFailed(error: Error, kind: string, what: string): void {
-    this.#streams.error(error, kind, what);
+    this.#streams.reportError(error, kind, what);
   }
 
   /** Runs `handshake` on `conn`, which is not open yet; `send` writes on it at once. */

@@ -112,7 +112,7 @@ export class ClientResume<Out> {
     if (previous !== undefined && (!welcome.resumed || welcome.id !== previous)) {
       // Every message end() rejects with 'session-lost': those waiting for room in the retention too.
       const lost = state.retention.outstanding;
-      this.#config.streams.error(
+      this.#config.streams.reportError(
         new SessionLostError(previous, welcome.id, lost, 'the server does not know it: it restarted, or the resumeWindow passed'),
         'session',
         'the session could not be resumed',

@@ -99,7 +99,7 @@ export class Outbox<Out> {
     try {
       data = this.#codec.encode(message);
     } catch (error) {
-      return this.#streams.error(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
+      return this.#streams.reportError(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
     }
     this.offerEncoded(message, data);
   }

@@ -4,14 +4,19 @@ import { Multicast } from './multicast.js';
 import type { Reporter } from './report.js';
 
 /**
- * A connection's public streams behind `messages$`, `errors$` and `dropped$`, and what reports to
- * the logger when nobody observes them: the client's socket (its facade and session) and each
- * server peer. `errors$` and
- * `dropped$` are made on first subscription: most sockets never have one, and an idle
- * connection is lighter without.
+ * A connection's public streams: it is the incoming stream behind `messages$` itself, and it
+ * keeps `errors$` and `dropped$`, and what reports to the logger when nobody observes them. The
+ * client's `messages$` ({@link HeldMessages}) and each server peer's inbox extend it: one object
+ * per connection for the three streams. `errors$` and `dropped$` are made on first subscription:
+ * most sockets never have one, and an idle connection is lighter without.
+ *
+ * @example
+ * const streams = new SocketStreams<string, string>(createReporter(false));
+ * streams.subscribe((message) => console.log(message));
+ * streams.next('hello'); // logs 'hello'
+ * streams.dropped('late', 'timeout', undefined, false); // on dropped$ (a warning if nobody observes it)
  */
-export class SocketStreams<In, Out> {
-  readonly incoming: Multicast<In>;
+export class SocketStreams<In, Out> extends Multicast<In> {
   readonly report: Reporter;
   /** A server peer's id, for its warnings (`peer 7: …`, `observe peer.errors$`); none for a client's socket. */
   readonly #peer: string | undefined;
@@ -19,9 +24,8 @@ export class SocketStreams<In, Out> {
   #drops: Multicast<DroppedMessage<Out>> | undefined;
   #completed = false;
 
-  /** `incoming`: a server peer's is its inbox, which holds what arrives before the first subscriber. */
-  constructor(report: Reporter, peer?: string, incoming = new Multicast<In>()) {
-    this.incoming = incoming;
+  constructor(report: Reporter, peer?: string) {
+    super();
     this.report = report;
     this.#peer = peer;
   }
@@ -35,7 +39,7 @@ export class SocketStreams<In, Out> {
   }
 
   /** An error for errors$; a warning too when nobody observes errors$. */
-  error(error: Error, kind: string, what: string): void {
+  reportError(error: Error, kind: string, what: string): void {
     const errors = this.#errors;
     if (!errors?.observed) this.report.warn(kind, `${this.#label()}${what}: ${error.message} (observe ${this.#owner()}errors$ to handle this)`, { error });
     errors?.next(error);
@@ -50,9 +54,9 @@ export class SocketStreams<In, Out> {
 
   /** The socket ended for good: `error` when a close was not retried, none after `close()`. */
   ended(error?: unknown): void {
-    if (error === undefined) return this.incoming.complete();
-    if (!this.incoming.observed) this.report.warn('fail', `the socket closed for good: ${describe(error)}`, { error });
-    this.incoming.error(error);
+    if (error === undefined) return this.complete();
+    if (!this.observed) this.report.warn('fail', `the socket closed for good: ${describe(error)}`, { error });
+    this.error(error);
   }
 
   /** errors$ and dropped$ complete (and are complete for a subscriber who comes later). */

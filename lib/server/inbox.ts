@@ -1,29 +1,35 @@
 import type { SchedulerLike, Subscriber } from 'rxjs';
 import type { Codec } from '../core/codec.js';
-import { Multicast } from '../core/multicast.js';
+import type { Reporter } from '../core/report.js';
+import { SocketStreams } from '../core/streams.js';
 import { receive, type ReceiveTarget } from '../core/receive.js';
 import type { PeerSession } from './peer-session.js';
 
 /** What a peer's inbox needs from its server. */
 export interface InboxConfig<In> {
   readonly codec: Codec<In, unknown>;
+  readonly report: Reporter;
   readonly scheduler: SchedulerLike;
   readonly holdLimit: number;
   readonly inboundRate: false | { perSecond: number; burst: number };
 }
 
-/** Who hears of a client that broke a limit (the peer closes it with 1008), and of a frame that did not decode. */
+/** Who hears of a client that broke a limit (the peer closes it with 1008). */
 export interface InboxOwner {
   violation(message: string, reason: string): void;
-  receiveFailed(error: Error, kind: string, what: string): void;
 }
 
 /**
- * A peer's receive side, and its `messages$`: the inbound rate limit, the session's frames,
- * decoding, and what arrives before the application subscribes (held, up to `holdLimit`, and given
- * to the first subscriber). A limit broken calls `violation`.
+ * A peer's receive side, and its streams ({@link SocketStreams}: `messages$`, `errors$`,
+ * `dropped$`): the inbound rate limit, the session's frames, decoding, and what arrives before the
+ * application subscribes (held, up to `holdLimit`, and given to the first subscriber). A limit
+ * broken calls `violation`.
+ *
+ * @example
+ * const inbox = new PeerInbox<Msg, Msg>(context, peer, '7');
+ * inbox.receive('{"hello":1}', undefined); // held until the first subscription to messages$
  */
-export class PeerInbox<In> extends Multicast<In> implements ReceiveTarget<In> {
+export class PeerInbox<In, Out> extends SocketStreams<In, Out> implements ReceiveTarget<In> {
   readonly #config: InboxConfig<In>;
   readonly #owner: InboxOwner;
   /** Messages before the first subscription to messages$ (made on the first of them). */
@@ -32,8 +38,9 @@ export class PeerInbox<In> extends Multicast<In> implements ReceiveTarget<In> {
   #tokens: number;
   #tokensAt: number;
 
-  constructor(config: InboxConfig<In>, owner: InboxOwner) {
-    super();
+  /** `peer`: the peer's id, for its warnings. */
+  constructor(config: InboxConfig<In>, owner: InboxOwner, peer: string) {
+    super(config.report, peer);
     this.#config = config;
     this.#owner = owner;
     // Without a rate, no clock reading: a time is a heap number, 16 bytes per peer.
@@ -85,6 +92,6 @@ export class PeerInbox<In> extends Multicast<In> implements ReceiveTarget<In> {
   }
 
   receiveFailed(error: Error, kind: string, what: string): void {
-    this.#owner.receiveFailed(error, kind, what);
+    this.reportError(error, kind, what);
   }
 }

@@ -3,7 +3,7 @@ import { checkCloseArguments } from '../core/close-codes.js';
 import type { WireData } from '../core/codec.js';
 import { runConnection, type ConnectionEvents, type LiveConnection } from '../core/connection.js';
 import { asError, ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
-import { SocketStreams } from '../core/streams.js';
+import type { SocketStreams } from '../core/streams.js';
 import { Writer } from '../core/writer.js';
 import type { WriterOwner } from '../core/writer-config.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
@@ -30,7 +30,6 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   awaitingPong = false;
   readonly #context: PeerContext<In, Out>;
   readonly #writer: Writer<Out>;
-  readonly #streams: SocketStreams<In, Out>;
   // Made on first use: an idle peer holds no more than it must (a server holds thousands).
   #topics: Set<string> | undefined;
   /** The current connection (a replaced one's end is ignored); none while a session waits for its client. */
@@ -38,7 +37,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   /** With a resumable session. */
   readonly #session: PeerSession<Out> | undefined;
   readonly #outbox: Outbox<Out>;
-  readonly #inbox: PeerInbox<In>;
+  /** Its receive side and its streams. */
+  readonly #inbox: PeerInbox<In, Out>;
   #ended = false;
   /** Waiting for the queue to empty (a shutdown's flush). */
   #emptied: Set<() => void> | undefined;
@@ -61,8 +61,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
     this.request = request;
     this.#context = context;
     this.closed = new Promise<PeerClose>((resolve) => (this.#resolveClosed = resolve));
-    this.#inbox = new PeerInbox<In>(context, this);
-    this.#streams = new SocketStreams<In, Out>(context.report, id, this.#inbox);
+    this.#inbox = new PeerInbox<In, Out>(context, this, id);
     const { buffer } = context;
     this.#writer = new Writer<Out>(context.writes, this);
     const options = context.session;
@@ -73,7 +72,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
           store: {
             ...store,
             deliver: (payload) => void (this.#ended || this.#inbox.payload(payload)),
-            failed: (error, what) => this.#streams.error(asError(error), 'store', `the session store failed (${what}): this session now holds on this node only`),
+            failed: (error, what) => this.#inbox.reportError(asError(error), 'store', `the session store failed (${what}): this session now holds on this node only`),
           },
         }),
         session: options,
@@ -81,7 +80,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
         scheduler: context.scheduler,
         waitLimit: buffer.size,
         writer: this.#writer,
-        onDrop: (message, reason, promised) => this.#streams.dropped(message, reason, undefined, promised),
+        onDrop: (message, reason, promised) => this.#inbox.dropped(message, reason, undefined, promised),
       });
     }
     this.#outbox = new Outbox<Out>({
@@ -90,7 +89,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
       session: this.#session?.state,
       delivery: options && this.#session ? options.delivery : 'volatile',
       timeout: buffer.timeout,
-      streams: this.#streams as SocketStreams<unknown, Out>,
+      streams: this.#inbox as SocketStreams<unknown, Out>,
       owner: this,
       noSession: noSession,
     });
@@ -146,7 +145,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   }
 
   writerDropped(entry: OutgoingEntry<Out>, reason: DropReason, cause: unknown): void {
-    this.#streams.dropped(entry.message, reason, cause, entry.promised);
+    this.#inbox.dropped(entry.message, reason, cause, entry.promised);
     if (reason === 'overflow' && this.#context.slowConsumer === 'close' && this.#initiator !== 'server') void this.close(1013, 'slow consumer');
   }
 
@@ -163,7 +162,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
     // A frame that broke the session protocol closed the connection with 1002: reported. The
     // session is kept (a link that lost bytes in the middle, e.g. behind a faulty proxy, looks the
     // same as a buggy client): the client may resume it from where both ends agree.
-    if (error.cause instanceof SessionProtocolError) this.#streams.error(error.cause, 'protocol', 'a frame broke the session protocol; the connection was closed with 1002');
+    if (error.cause instanceof SessionProtocolError) this.#inbox.reportError(error.cause, 'protocol', 'a frame broke the session protocol; the connection was closed with 1002');
     const closedForGood = this.#initiator === 'server' || (error.wasClean && (error.code === 1000 || error.code === 1001));
     if (!session || closedForGood) return this.#end(error);
     this.#detach();
@@ -183,11 +182,11 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   }
 
   get errors$(): Observable<Error> {
-    return this.#streams.errors;
+    return this.#inbox.errors;
   }
 
   get dropped$(): Observable<DroppedMessage<Out>> {
-    return this.#streams.drops;
+    return this.#inbox.drops;
   }
 
   get topics(): ReadonlySet<string> {
@@ -278,15 +277,10 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
     this.#context.left(this, topic);
   }
 
-  /** A frame that did not decode: reported on errors$. Not part of the Peer API. */
-  receiveFailed(error: Error, kind: string, what: string): void {
-    this.#streams.error(error, kind, what);
-  }
-
   /** The client broke a limit: reported, and closed with 1008 (policy violation). Not part of the Peer API. */
   violation(message: string, reason: string): void {
     if (this.#initiator === 'server') return; // closing already
-    this.#streams.error(new Error(`Peer ${this.id} closed with 1008: ${message}`), 'policy', 'a limit was exceeded');
+    this.#inbox.reportError(new Error(`Peer ${this.id} closed with 1008: ${message}`), 'policy', 'a limit was exceeded');
     void this.close(1008, reason);
   }
 
@@ -308,7 +302,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
     this.#resolveClosed(status === undefined ? { code, reason, wasClean, initiator } : { code, reason, wasClean, status, initiator });
     this.#queueEmptied();
     // Held messages stay for a late first subscriber, who then gets the completion.
-    this.#streams.ended();
-    this.#streams.completed();
+    this.#inbox.ended();
+    this.#inbox.completed();
   }
 }
