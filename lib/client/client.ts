@@ -10,7 +10,7 @@ import { request, type RequestHost, type RequestOptions } from '../core/request.
 import type { Listen, WebSocketConstructor } from '../core/transport.js';
 import { Writer } from '../core/writer.js';
 import type { WriterOwner } from '../core/writer-config.js';
-import { writerConfig } from './shared-settings.js';
+import { outboxSettings, writerConfig } from './shared-settings.js';
 import type { DropReason } from '../core/errors.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
 import { Outbox } from '../core/outbox.js';
@@ -29,7 +29,6 @@ import { validateOptions } from './validate-options.js';
 
 const noop = (): void => undefined;
 const neverFatal = (): boolean => false;
-const noSession = (): string => "`delivery: 'reliable'` needs a session: connect(url, { session: true })";
 
 /** What a build gives the client: its WebSocket, its event adapter, and what it knows of its runtime. */
 export interface Platform {
@@ -131,16 +130,8 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
       },
       this,
     );
-    this.#outbox = new Outbox<Out>({
-      codec: this.#codec,
-      writer: this.#writer,
-      session: resume?.state,
-      delivery: o.session ? o.session.delivery : 'volatile',
-      timeout: o.buffer.timeout,
-      streams: streams as SocketStreams<unknown, Out>,
-      owner: this.#lifecycle,
-      noSession,
-    });
+    const sends = outboxSettings(this.#codec as Codec<unknown, Out>, o.session ? o.session.delivery : 'volatile', o.buffer.timeout);
+    this.#outbox = new Outbox<Out>(sends, this.#writer, resume?.state, streams as SocketStreams<unknown, Out>, this.#lifecycle);
     streams.holdWith(this.#lifecycle);
   }
 

@@ -1,5 +1,8 @@
 import type { SchedulerLike } from 'rxjs';
 import { retrySettingsOf, type RetrySettings } from '../core/retry-with-backoff.js';
+import type { Codec } from '../core/codec.js';
+import type { OutboxSettings } from '../core/outbox.js';
+import type { Delivery } from '../core/session-frames.js';
 import type { OverflowPolicy } from '../core/send-queue.js';
 import type { WriterConfig } from '../core/writer-config.js';
 import type { ReconnectOptions } from './options.js';
@@ -11,6 +14,7 @@ import type { ReconnectOptions } from './options.js';
 
 let lastWriter: WriterConfig | undefined;
 let lastRetry: RetrySettings | undefined;
+let lastOutbox: OutboxSettings<unknown> | undefined;
 
 /**
  * A client's writer settings.
@@ -22,6 +26,23 @@ export function writerConfig(size: number, overflow: OverflowPolicy, highWaterMa
   const last = lastWriter;
   if (last && last.size === size && last.overflow === overflow && last.highWaterMark === highWaterMark && last.scheduler === scheduler) return last;
   return (lastWriter = { size, overflow, highWaterMark, scheduler });
+}
+
+/** What a client's reliable send without a session is told. */
+const noSession = (): string => "`delivery: 'reliable'` needs a session: connect(url, { session: true })";
+
+/**
+ * A client's send settings (shared when its codec is: the default JSON codec is one for all).
+ *
+ * @example
+ * outboxSettings(codec, 'volatile', 10_000) === outboxSettings(codec, 'volatile', 10_000); // true
+ */
+export function outboxSettings<Out>(codec: Codec<unknown, Out>, delivery: Delivery, timeout: number): OutboxSettings<Out> {
+  const last = lastOutbox;
+  if (last && last.codec === codec && last.delivery === delivery && last.timeout === timeout) return last as OutboxSettings<Out>;
+  const made: OutboxSettings<Out> = { codec, delivery, timeout, noSession };
+  lastOutbox = made as OutboxSettings<unknown>;
+  return made;
 }
 
 /**

@@ -29,13 +29,19 @@ export interface Codec<In, Out> {
 /** JSON for text frames; binary frames as they are. */
 const defaultDeserialize = (data: string | Uint8Array): unknown => (typeof data === 'string' ? JSON.parse(data) : data);
 
-/** Builds the codec of `serialize`/`deserialize` (defaults: JSON for text, binary as is). */
+/**
+ * Builds the codec of `serialize`/`deserialize` (defaults: JSON for text, binary as is). Without
+ * either, every socket shares one codec.
+ */
 export function createCodec<In, Out>(
   serialize: ((message: Out) => WireData) | undefined,
   deserialize: ((data: string | Uint8Array) => In) | undefined,
 ): Codec<In, Out> {
+  if (serialize === undefined && deserialize === undefined) return (jsonCodec ??= new OptionsCodec<unknown, unknown>(undefined, undefined)) as Codec<In, Out>;
   return new OptionsCodec(serialize, deserialize);
 }
+
+let jsonCodec: Codec<unknown, unknown> | undefined;
 
 // A class: one prototype for every connection, no closures per instance.
 class OptionsCodec<In, Out> implements Codec<In, Out> {

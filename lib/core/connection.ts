@@ -88,12 +88,9 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
   readonly #events: ConnectionEvents;
   #active = true; // false once this connection has ended or been let go
   #transport: Transport | undefined;
-  #lastError: unknown;
-  #status: number | undefined;
   #heartbeat: Heartbeat | undefined;
-  #closing: Promise<CloseInfo | undefined> | undefined;
-  #closeTimer: Subscription | undefined;
-  #closeWaiters: Array<(info: CloseInfo) => void> | undefined;
+  /** How it ends, made on first need: an idle connection has nothing to say about its end. */
+  #ending: Ending | undefined;
 
   constructor(socket: WebSocketLike, config: ConnectionConfig, events: ConnectionEvents) {
     this.#socket = socket;
@@ -105,14 +102,14 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
   // SocketEvents: what the socket tells (the transport calls these, nothing else does).
 
   socketError(error: unknown, protocolCode?: number): void {
-    this.#lastError ??= error;
+    this.#endState().lastError ??= error;
     // ws answers a protocol error with its own close and then waits up to 30 s for the peer:
     // end now, with the mapped code, so a silent peer cannot hide it.
     if (protocolCode !== undefined) this.fail(new ConnectionClosedError({ code: protocolCode, reason: (error as Error).message, wasClean: false }, { cause: error }));
   }
 
   socketStatus(code: number | undefined): void {
-    this.#status = code;
+    this.#endState().status = code;
   }
 
   socketOpen(transport: Transport): void {
@@ -126,7 +123,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
       this.#events.connectionMessage(data);
     } catch (error) {
       // The frame broke the protocol spoken on top of WebSocket (a session's): 1002.
-      this.#lastError = error;
+      this.#endState().lastError = error;
       this.#protocolError(error);
     }
   }
@@ -139,7 +136,8 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
   socketEnded(): void {
     // RFC 6455 7.1.1: a client may close the TCP connection itself if the server does not;
     // after closeTimeout, rather than ws's 30 s with the socket still counted as open.
-    this.#closeTimer ??= this.#config.scheduler.schedule(() => this.#terminate(), this.#config.closeTimeout);
+    const ending = this.#endState();
+    ending.closeTimer ??= this.#config.scheduler.schedule(() => this.#terminate(), this.#config.closeTimeout);
   }
 
   socketClosed(code: number, reason: string): void {
@@ -199,19 +197,20 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
    * terminating with 1006 or while the handshake is in progress.
    */
   close(code: number, reason?: string): Promise<CloseInfo | undefined> {
-    this.#closing ??= new Promise<CloseInfo | undefined>((resolve) => {
+    const ending = this.#endState();
+    ending.closing ??= new Promise<CloseInfo | undefined>((resolve) => {
       const socket = this.#socket;
       if (socket.readyState === CLOSED) return resolve(undefined);
-      (this.#closeWaiters ??= []).push(resolve);
+      ending.resolveClosing = resolve;
       if (socket.readyState === CONNECTING || code === 1006) {
         this.#terminate();
       } else {
         if (code === 1005) socket.close();
         else socket.close(code, reason);
-        this.#closeTimer = this.#config.scheduler.schedule(() => this.#terminate(), this.#config.closeTimeout);
+        ending.closeTimer = this.#config.scheduler.schedule(() => this.#terminate(), this.#config.closeTimeout);
       }
     });
-    return this.#closing;
+    return ending.closing;
   }
 
   #opened(transport: Transport): void {
@@ -224,7 +223,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
     handshake(this).then(
       () => void (this.#active && this.#events.connectionOpened(this)),
       (error: unknown) => {
-        this.#lastError = error;
+        this.#endState().lastError = error;
         this.fail(new ConnectionClosedError({ code: 1006, reason: `handshake failed: ${describe(error)}`, wasClean: false }, { cause: error }));
       },
     );
@@ -260,18 +259,36 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
   }
 
   #closed(code: number, reason: string): void {
-    this.#closeTimer?.unsubscribe();
-    const status = this.#status;
-    const text = reason || reasonOf(this.#lastError);
+    const ending = this.#ending;
+    ending?.closeTimer?.unsubscribe();
+    const status = ending?.status;
+    const lastError = ending?.lastError;
+    const text = reason || reasonOf(lastError);
     const wasClean = code !== 1006;
-    // Without a spread: V8 would give each close info a hidden class of its own.
     const info: CloseInfo = status === undefined ? { code, reason: text, wasClean } : { code, reason: text, wasClean, status };
-    const waiters = this.#closeWaiters;
-    this.#closeWaiters = undefined;
-    if (waiters) for (const resolve of waiters) resolve(info);
-    const lastError = this.#lastError;
+    const resolve = ending?.resolveClosing;
+    if (ending) ending.resolveClosing = undefined;
+    resolve?.(info);
     this.fail(new ConnectionClosedError(info, lastError === undefined ? undefined : { cause: lastError }));
   }
+
+  #endState(): Ending {
+    // A literal with every field: one hidden class for all of them.
+    return (this.#ending ??= { lastError: undefined, status: undefined, closing: undefined, closeTimer: undefined, resolveClosing: undefined });
+  }
+}
+
+/** What a connection keeps about its end (see `Connection.#endState`). */
+interface Ending {
+  /** The first error the socket reported (or the handshake's, or a message handler's throw): the close's cause. */
+  lastError: unknown;
+  /** The HTTP status of a refused upgrade. */
+  status: number | undefined;
+  /** `close()`'s promise: every call returns it. */
+  closing: Promise<CloseInfo | undefined> | undefined;
+  /** Terminates the socket at `closeTimeout`. */
+  closeTimer: Subscription | undefined;
+  resolveClosing: ((info: CloseInfo) => void) | undefined;
 }
 
 /** `text` cut to the 123 UTF-8 bytes a close frame's reason may hold. */

@@ -8,19 +8,18 @@ import type { SendOptions } from '../client/rx-socket.js';
 import { checkDelivery } from './session-options.js';
 import { checkDelay, checkKeys, checkOptionsObject } from './validate.js';
 
-/** What an {@link Outbox} sends through. */
-export interface OutboxConfig<Out> {
+/**
+ * An {@link Outbox}'s settings: one object for many (a server's peers, clients made alike).
+ *
+ * @example
+ * const settings: OutboxSettings<Msg> = { codec, delivery: 'volatile', timeout: 10_000, noSession: () => 'no session here' };
+ */
+export interface OutboxSettings<Out> {
   readonly codec: Codec<unknown, Out>;
-  readonly writer: Writer<Out>;
-  /** With a session: its state (reliable messages go to its retention). */
-  readonly session: Resumable<Out> | undefined;
   /** The class of a send that names none. */
   readonly delivery: Delivery;
   /** The buffer's timeout: a send's default. */
   readonly timeout: number;
-  readonly streams: SocketStreams<unknown, Out>;
-  /** Its end (the client's lifecycle, the server's peer): once `ended`, every send is dropped with `'closed'`. */
-  readonly owner: { readonly ended: boolean };
   /** What a reliable send without a session is told (a TypeError's message), made when needed. */
   readonly noSession: () => string;
 }
@@ -32,38 +31,34 @@ export interface OutboxConfig<Out> {
  * session. Nothing here throws: a bad option or a serializer's throw rejects the promise.
  */
 export class Outbox<Out> {
-  // The config's fields, not the config object: one object fewer per connection.
-  readonly #codec: Codec<unknown, Out>;
+  readonly #settings: OutboxSettings<Out>;
   readonly #writer: Writer<Out>;
+  /** With a session: its state (reliable messages go to its retention). */
   readonly #session: Resumable<Out> | undefined;
-  readonly #delivery: Delivery;
-  readonly #timeout: number;
   readonly #streams: SocketStreams<unknown, Out>;
+  /** Its end (the client's lifecycle, the server's peer): once `ended`, every send is dropped with `'closed'`. */
   readonly #owner: { readonly ended: boolean };
-  readonly #noSession: () => string;
 
-  constructor(config: OutboxConfig<Out>) {
-    this.#codec = config.codec;
-    this.#writer = config.writer;
-    this.#session = config.session;
-    this.#delivery = config.delivery;
-    this.#timeout = config.timeout;
-    this.#streams = config.streams;
-    this.#owner = config.owner;
-    this.#noSession = config.noSession;
+  constructor(settings: OutboxSettings<Out>, writer: Writer<Out>, session: Resumable<Out> | undefined, streams: SocketStreams<unknown, Out>, owner: { readonly ended: boolean }) {
+    this.#settings = settings;
+    this.#writer = writer;
+    this.#session = session;
+    this.#streams = streams;
+    this.#owner = owner;
   }
 
   /** `send()`: resolves when written (volatile) or acknowledged (reliable); rejects with `MessageDroppedError`. */
   send(message: Out, options?: SendOptions): Promise<void> {
     const session = this.#session;
     const writer = this.#writer;
-    let timeout = this.#timeout;
-    let delivery = this.#delivery;
+    const settings = this.#settings;
+    let timeout = settings.timeout;
+    let delivery = settings.delivery;
     // After the end, every send() rejects with 'closed', whatever its arguments.
     if (options !== undefined && !this.#owner.ended) {
       try {
         validateSendOptions(options);
-        if (options.delivery === 'reliable' && !session) throw new TypeError(this.#noSession());
+        if (options.delivery === 'reliable' && !session) throw new TypeError(settings.noSession());
       } catch (error) {
         return Promise.reject(error);
       }
@@ -73,7 +68,7 @@ export class Outbox<Out> {
     if (this.#owner.ended) return writer.refuse(message, 'closed');
     let data: WireData;
     try {
-      data = this.#codec.encode(message);
+      data = this.#settings.codec.encode(message);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -97,7 +92,7 @@ export class Outbox<Out> {
   offer(message: Out): void {
     let data: WireData;
     try {
-      data = this.#codec.encode(message);
+      data = this.#settings.codec.encode(message);
     } catch (error) {
       return this.#streams.reportError(asError(error), 'serialize', 'outgoing.next(): the message could not be serialized');
     }
@@ -111,15 +106,16 @@ export class Outbox<Out> {
   offerEncoded(message: Out, data: WireData, encoded?: WireData): void {
     const session = this.#session;
     const writer = this.#writer;
-    if (!session) return writer.offer(message, encoded ?? data, this.#timeout);
+    const { timeout } = this.#settings;
+    if (!session) return writer.offer(message, encoded ?? data, timeout);
     // After the end, the closed writer drops it with 'closed'.
-    if (this.#delivery === 'reliable' && !this.#owner.ended) void session.send(message, data, this.#timeout, false);
-    else writer.offer(message, volatileFrame(data), this.#timeout);
+    if (this.#settings.delivery === 'reliable' && !this.#owner.ended) void session.send(message, data, timeout, false);
+    else writer.offer(message, volatileFrame(data), timeout);
   }
 
   /** Serializes `message` as it goes on the wire outside the classes (handshake, heartbeat, channel): volatile in a session. */
   encode(message: Out): WireData {
-    const data = this.#codec.encode(message);
+    const data = this.#settings.codec.encode(message);
     return this.#session ? volatileFrame(data) : data;
   }
 

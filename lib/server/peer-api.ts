@@ -1,5 +1,6 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { ConnectionConfig } from '../core/connection.js';
+import type { OutboxSettings } from '../core/outbox.js';
 import type { WriterConfig } from '../core/writer-config.js';
 import type { Codec } from '../core/codec.js';
 import type { Reporter } from '../core/report.js';
@@ -71,6 +72,8 @@ export interface PeerContext<In, Out> {
   /** Every peer's writer settings: one object. */
   readonly writes: WriterConfig;
   readonly closeTimeout: number;
+  /** Every peer's send settings: one object for peers without a session, one for those with (their default delivery). */
+  readonly sends: { readonly volatile: OutboxSettings<Out>; readonly session: OutboxSettings<Out> };
   /** Every peer's connection runtime settings: one object. */
   readonly connections: ConnectionConfig;
   readonly holdLimit: number;

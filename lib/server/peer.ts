@@ -7,7 +7,7 @@ import type { SocketStreams } from '../core/streams.js';
 import { Writer } from '../core/writer.js';
 import type { WriterOwner } from '../core/writer-config.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
-import { Outbox } from '../core/outbox.js';
+import { Outbox, type OutboxSettings } from '../core/outbox.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
 import type { TcpSocket } from '../transports/ws.js';
 import { acceptedOn, type AcceptedSocket } from '../transports/ws-accepted.js';
@@ -19,7 +19,6 @@ import type { StoredSession } from './session-store.js';
 import { PeerInbox, type InboxOwner } from './inbox.js';
 
 const NO_TOPICS: ReadonlySet<string> = new Set();
-const noSession = (): string => "`delivery: 'reliable'` needs a session: this peer's client did not ask for one";
 
 /** A peer as its server drives it. */
 export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, WriterOwner<Out>, InboxOwner {
@@ -83,16 +82,9 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
         onDrop: (message, reason, promised) => this.#inbox.dropped(message, reason, undefined, promised),
       });
     }
-    this.#outbox = new Outbox<Out>({
-      codec: context.codec,
-      writer: this.#writer,
-      session: this.#session?.state,
-      delivery: options && this.#session ? options.delivery : 'volatile',
-      timeout: buffer.timeout,
-      streams: this.#inbox as SocketStreams<unknown, Out>,
-      owner: this,
-      noSession: noSession,
-    });
+    const state = this.#session?.state;
+    const sends = state ? context.sends.session : context.sends.volatile;
+    this.#outbox = new Outbox<Out>(sends as OutboxSettings<Out>, this.#writer, state, this.#inbox as SocketStreams<unknown, Out>, this);
     const restored = session?.restored;
     if (restored) this.#session?.state.restore(restored.received, restored.sent, restored.outgoing);
     this.#attach(ws, tcp, restored !== undefined, session?.clientAck ?? 0);

@@ -87,6 +87,10 @@ class RxServer<In, Out> implements Server<In, Out> {
       highWaterMark,
       writes: { size: buffer.size, bytes: buffer.bytes, overflow: slowConsumer === 'drop-newest' ? 'drop-newest' : 'drop-oldest', highWaterMark, scheduler },
       closeTimeout,
+      sends: {
+        volatile: { codec: this.#codec, delivery: 'volatile', timeout: buffer.timeout, noSession },
+        session: { codec: this.#codec, delivery: session ? session.delivery : 'volatile', timeout: buffer.timeout, noSession },
+      },
       connections: {
         listen: listenToAccepted,
         scheduler,
@@ -323,6 +327,8 @@ class RxServer<In, Out> implements Server<In, Out> {
 }
 
 const NO_PEERS: ReadonlySet<never> = new Set();
+/** What a peer's reliable send without a session is told. */
+const noSession = (): string => "`delivery: 'reliable'` needs a session: this peer's client did not ask for one";
 const ignore = (): void => undefined;
 
 /** Answers an upgrade with an HTTP error and closes the socket. */
