@@ -3,7 +3,10 @@ import { Listener, subscribeWith, type ObserverOrNext } from './listener.js';
 
 const OPEN = 0;
 const COMPLETED = 1;
-const ERRORED = 2;
+/** How a stream that errored ended: made when it does, so that an open stream keeps one field for its state. */
+interface Errored {
+  readonly error: unknown;
+}
 
 /**
  * A hot stream for any number of subscribers, behind `messages$`, `errors$` and `dropped$`: a
@@ -30,8 +33,7 @@ const ERRORED = 2;
 export class Multicast<T> extends Observable<T> {
   /** None, one, or several: an array is replaced, never changed, so an emission goes to the subscribers it started with. */
   #subscribers: Subscriber<T> | readonly Subscriber<T>[] | undefined;
-  #state: typeof OPEN | typeof COMPLETED | typeof ERRORED = OPEN;
-  #error: unknown;
+  #state: typeof OPEN | typeof COMPLETED | Errored = OPEN;
 
   /** Whether it completed or errored. */
   protected get stopped(): boolean {
@@ -62,8 +64,7 @@ export class Multicast<T> extends Observable<T> {
 
   error(error: unknown): void {
     if (this.#state !== OPEN) return;
-    this.#state = ERRORED;
-    this.#error = error;
+    this.#state = { error };
     for (const subscriber of this.#take()) subscriber.error(error);
   }
 
@@ -98,7 +99,7 @@ export class Multicast<T> extends Observable<T> {
   protected _subscribe(subscriber: Subscriber<T>): (() => void) | undefined {
     if (this.#state !== OPEN) {
       if (this.#state === COMPLETED) subscriber.complete();
-      else subscriber.error(this.#error);
+      else subscriber.error(this.#state.error);
       return undefined;
     }
     this.#prune();

@@ -46,15 +46,13 @@ const noop = (): void => {};
 export class Writer<Out> {
   // The Subject, its stage and the queue are made when the first message has to wait: a
   // connection whose messages all go out at once (most idle ones) holds none of them.
-  #input: Subject<OutgoingEntry<Out> | typeof WAKE> | undefined;
-  #queue: SendQueue<OutgoingEntry<Out>> | undefined;
+  #stage: Stage<Out> | undefined;
   readonly #config: WriterConfig;
   /** Where drops and the queue's occupancy go: the socket (or peer) that owns the writer. */
   readonly #owner: WriterOwner<Out>;
   #state = State.Detached;
   #conn: OpenConnection | undefined;
   #closedReason: DropReason | undefined;
-  #stopWaiting: (() => void) | undefined;
   #lane: WriterLane | undefined;
   #tickets = 0;
   /** Messages written in the tick of their send: a client's sign of use (no clock read per send). */
@@ -66,10 +64,10 @@ export class Writer<Out> {
   }
 
   /** The one Subject and its `concatMap` stage (with the queue), made on first need. */
-  #stage(): Subject<OutgoingEntry<Out> | typeof WAKE> {
-    if (this.#input) return this.#input;
+  #input(): Subject<OutgoingEntry<Out> | typeof WAKE> {
+    if (this.#stage) return this.#stage.input;
     const config = this.#config;
-    this.#queue = new SendQueue<OutgoingEntry<Out>>({
+    const queue = new SendQueue<OutgoingEntry<Out>>({
       size: config.size,
       bytes: config.bytes, // undefined: unbounded
       overflow: config.overflow,
@@ -77,7 +75,8 @@ export class Writer<Out> {
       onDrop: (entry, reason) => this.#drop(entry, reason),
       onOccupied: (occupied) => this.#owner.writerQueued(occupied),
     });
-    const input = (this.#input = new Subject<OutgoingEntry<Out> | typeof WAKE>());
+    const input = new Subject<OutgoingEntry<Out> | typeof WAKE>();
+    this.#stage = { input, queue, stopWaiting: undefined };
     input.pipe(this.#admit(), concatMap(() => this.#write())).subscribe();
     return input;
   }
@@ -96,12 +95,13 @@ export class Writer<Out> {
   pump(): void {
     if (this.#state !== State.Ready) return; // detached: it waits; waiting for a drain: that loop writes it
     // Ready: no drain wait runs, so writing here is what the stage would do, without its Subject.
-    if (this.#flush() === Flush.Blocked) this.#stage().next(WAKE);
+    if (this.#flush() === Flush.Blocked) this.#input().next(WAKE);
   }
 
   /** Whether nothing waits to be written (in the queue or the lane). */
   get idle(): boolean {
-    return (this.#queue === undefined || this.#queue.length === 0) && !this.#lane?.pending;
+    const stage = this.#stage;
+    return (stage === undefined || stage.queue.length === 0) && !this.#lane?.pending;
   }
 
   /** The scheduler of its timers. */
@@ -111,12 +111,12 @@ export class Writer<Out> {
 
   /** Messages waiting to be written. */
   get waitingCount(): number {
-    return this.#queue?.length ?? 0;
+    return this.#stage?.queue.length ?? 0;
   }
 
   /** Bytes of the messages waiting to be written. */
   get waitingBytes(): number {
-    return this.#queue?.bytes ?? 0;
+    return this.#stage?.queue.bytes ?? 0;
   }
 
   /**
@@ -133,7 +133,7 @@ export class Writer<Out> {
       return Promise.resolve();
     }
     const entry = newEntry(message, data, timeout, true, onWritten);
-    this.#stage().next(entry);
+    this.#input().next(entry);
     const { outcome } = entry;
     if (outcome === 'written') return Promise.resolve();
     if (outcome !== undefined) return quietRejection(droppedError(outcome, message, entry.cause));
@@ -148,7 +148,7 @@ export class Writer<Out> {
     if (this.#free()) return void this.#writeAtOnce(message, data, false);
     const entry = newEntry(message, data, timeout, false, undefined);
     if (this.#state === State.Closed) this.#drop(entry, this.#closedReason as DropReason);
-    else this.#stage().next(entry);
+    else this.#input().next(entry);
   }
 
   /** Drops `message` at once with `reason` (the socket is closed): reported like any drop. */
@@ -163,13 +163,13 @@ export class Writer<Out> {
     if (this.#state === State.Closed) return;
     this.#conn = conn;
     this.#state = State.Ready;
-    if (this.#input) this.#input.next(WAKE);
+    if (this.#stage) this.#stage.input.next(WAKE);
     else if (this.#lane?.pending) this.pump(); // no stage yet: only the lane may have something
   }
 
   /** The connection ended: stop writing; what waits stays for the next one. */
   detach(): void {
-    this.#stopWaiting?.();
+    this.#stage?.stopWaiting?.();
     this.#conn = undefined;
     if (this.#state !== State.Closed) this.#state = State.Detached;
   }
@@ -180,10 +180,10 @@ export class Writer<Out> {
     this.detach();
     this.#state = State.Closed;
     this.#closedReason = reason;
-    this.#queue?.clear(reason);
+    this.#stage?.queue.clear(reason);
     // Completion, not unsubscription: close() may run inside the writing stage (a drop reported
     // there reaches an observer that closes), and the stage then ends as it returns.
-    this.#input?.complete();
+    this.#stage?.input.complete();
   }
 
   /**
@@ -208,7 +208,7 @@ export class Writer<Out> {
               if (work.timeout !== Infinity) work.deadline = this.#config.scheduler.now() + work.timeout;
               work.order = ++this.#tickets;
               work.bytes = byteLength(work.data);
-              if (!(this.#queue as SendQueue<OutgoingEntry<Out>>).push(work)) return;
+              if (!(this.#stage as Stage<Out>).queue.push(work)) return;
             }
             if (this.#state === State.Ready) subscriber.next(WAKE);
           },
@@ -230,7 +230,7 @@ export class Writer<Out> {
     const conn = this.#conn;
     return (
       this.#state === State.Ready &&
-      (this.#queue === undefined || this.#queue.length === 0) &&
+      (this.#stage === undefined || this.#stage.queue.length === 0) &&
       !this.#lane?.pending &&
       conn !== undefined &&
       conn.transport.isOpen() &&
@@ -265,7 +265,7 @@ export class Writer<Out> {
 
   /** Writes waiting messages in order while the socket takes more; drops the expired ones. */
   #flush(): Flush {
-    const queue = this.#queue;
+    const queue = this.#stage?.queue;
     const lane = this.#lane;
     const now = queue ? this.#config.scheduler.now() : 0;
     for (;;) {
@@ -296,11 +296,12 @@ export class Writer<Out> {
         cancel = conn.transport.whenDrained(() => (this.#flush() === Flush.Blocked ? wait() : subscriber.complete()));
       };
       this.#state = State.Waiting;
-      this.#stopWaiting = () => subscriber.complete();
+      const stage = this.#stage as Stage<Out>;
+      stage.stopWaiting = () => subscriber.complete();
       wait();
       return () => {
         cancel();
-        this.#stopWaiting = undefined;
+        stage.stopWaiting = undefined;
         if (this.#state === State.Waiting) this.#state = State.Ready;
       };
     });
@@ -318,4 +319,11 @@ export class Writer<Out> {
       entry.reject(droppedError(reason, entry.message, cause));
     }
   }
+}
+
+/** A writer's waiting side: its Subject (the writing stage behind it), its queue, and how to end a wait for 'drain'. */
+interface Stage<Out> {
+  readonly input: Subject<OutgoingEntry<Out> | typeof WAKE>;
+  readonly queue: SendQueue<OutgoingEntry<Out>>;
+  stopWaiting: (() => void) | undefined;
 }

@@ -5,6 +5,9 @@ import { SocketStreams } from '../core/streams.js';
 import { receive, type ReceiveTarget } from '../core/receive.js';
 import type { PeerSession } from './peer-session.js';
 
+/** What `#held` is once the first subscriber took the messages held for it. */
+const SUBSCRIBED = 1;
+
 /** What a peer's inbox needs from its server. */
 export interface InboxConfig<In> {
   readonly codec: Codec<In, unknown>;
@@ -32,28 +35,24 @@ export interface InboxOwner {
 export class PeerInbox<In, Out> extends SocketStreams<In, Out> implements ReceiveTarget<In> {
   readonly #config: InboxConfig<In>;
   readonly #owner: InboxOwner;
-  /** Messages before the first subscription to messages$ (made on the first of them). */
-  #held: In[] | undefined;
-  #subscribed = false;
-  #tokens: number;
-  #tokensAt: number;
+  /** Messages before the first subscription to messages$ (made on the first of them); `SUBSCRIBED` after it. */
+  #held: In[] | undefined | typeof SUBSCRIBED;
+  /** The inbound rate limit's bucket, with a limit only: its tokens, and when they were counted. */
+  readonly #bucket: { tokens: number; at: number } | undefined;
 
   /** `peer`: the peer's id, for its warnings. */
   constructor(config: InboxConfig<In>, owner: InboxOwner, peer: string) {
     super(config.report, peer);
     this.#config = config;
     this.#owner = owner;
-    // Without a rate, no clock reading: a time is a heap number, 16 bytes per peer.
-    this.#tokens = config.inboundRate ? config.inboundRate.burst : 0;
-    this.#tokensAt = config.inboundRate ? config.scheduler.now() : 0;
+    if (config.inboundRate) this.#bucket = { tokens: config.inboundRate.burst, at: config.scheduler.now() };
   }
 
   /** The first subscriber gets what was held, then every message. */
   protected override _subscribe(subscriber: Subscriber<In>): (() => void) | undefined {
-    if (!this.#subscribed) {
-      this.#subscribed = true;
-      const held = this.#held;
-      this.#held = undefined;
+    const held = this.#held;
+    if (held !== SUBSCRIBED) {
+      this.#held = SUBSCRIBED;
       if (held) for (const message of held) subscriber.next(message);
     }
     return super._subscribe(subscriber);
@@ -61,13 +60,14 @@ export class PeerInbox<In, Out> extends SocketStreams<In, Out> implements Receiv
 
   /** An incoming frame; in a session, its frame first (a throw there is a protocol error: 1002). */
   receive(data: string | Uint8Array, session: PeerSession<unknown> | undefined): void {
-    const rate = this.#config.inboundRate;
-    if (rate) {
+    const bucket = this.#bucket;
+    if (bucket) {
+      const rate = this.#config.inboundRate as { perSecond: number; burst: number };
       const now = this.#config.scheduler.now();
-      this.#tokens = Math.min(rate.burst, this.#tokens + ((now - this.#tokensAt) * rate.perSecond) / 1000);
-      this.#tokensAt = now;
-      if (this.#tokens < 1) return this.#owner.violation(`more than ${rate.perSecond} messages per second (burst ${rate.burst}): inboundRate`, 'rate limit');
-      this.#tokens -= 1;
+      bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.at) * rate.perSecond) / 1000);
+      bucket.at = now;
+      if (bucket.tokens < 1) return this.#owner.violation(`more than ${rate.perSecond} messages per second (burst ${rate.burst}): inboundRate`, 'rate limit');
+      bucket.tokens -= 1;
     }
     if (!session) return receive(data, this.#config.codec, undefined, this);
     const payload = session.receive(data);
@@ -83,8 +83,9 @@ export class PeerInbox<In, Out> extends SocketStreams<In, Out> implements Receiv
   pong(): void {}
 
   deliver(message: In): void {
-    if (this.#subscribed) return this.next(message);
-    const held = (this.#held ??= []);
+    let held = this.#held;
+    if (held === SUBSCRIBED) return this.next(message);
+    if (held === undefined) held = this.#held = [];
     if (held.length >= this.#config.holdLimit) {
       return this.#owner.violation(`more than ${this.#config.holdLimit} messages arrived before the application subscribed to messages$ (holdLimit)`, 'hold limit');
     }
