@@ -96,7 +96,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
     this.#socket = socket;
     this.#config = config;
     this.#events = events;
-    config.listen(socket, this, config.scheduler);
+    config.listen(socket, this);
   }
 
   // SocketEvents: what the socket tells (the transport calls these, nothing else does).

@@ -55,8 +55,8 @@ export interface Transport {
    * together (`ws` corks its TCP socket until a microtask).
    */
   send(data: WireData): void;
-  /** Calls `done` once the socket may take more (`'drain'` in Node, a poll elsewhere); returns a canceller. */
-  whenDrained(done: () => void): () => void;
+  /** Calls `done` once the socket may take more (`'drain'` in Node, a poll on `scheduler` elsewhere); returns a canceller. */
+  whenDrained(done: () => void, scheduler: SchedulerLike): () => void;
   /** Sends a ping frame; undefined where the runtime cannot (browsers). */
   readonly ping: (() => void) | undefined;
 }
@@ -86,8 +86,5 @@ export interface SocketEvents {
   socketClosed(code: number, reason: string): void;
 }
 
-/**
- * Attaches a connection's handlers to a socket (`ws`'s API in Node, the standard one elsewhere);
- * `scheduler` times what the runtime cannot wait for by event (a drain poll).
- */
-export type Listen = (socket: WebSocketLike, on: SocketEvents, scheduler: SchedulerLike) => void;
+/** Attaches a connection's handlers to a socket (`ws`'s API in Node, the standard one elsewhere). */
+export type Listen = (socket: WebSocketLike, on: SocketEvents) => void;

@@ -293,7 +293,7 @@ export class Writer<Out> {
       const wait = (): void => {
         const conn = this.#conn;
         if (!conn) return subscriber.complete();
-        cancel = conn.transport.whenDrained(() => (this.#flush() === Flush.Blocked ? wait() : subscriber.complete()));
+        cancel = conn.transport.whenDrained(() => (this.#flush() === Flush.Blocked ? wait() : subscriber.complete()), this.#config.scheduler);
       };
       this.#state = State.Waiting;
       const stage = this.#stage as Stage<Out>;

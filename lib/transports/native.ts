@@ -10,11 +10,11 @@ const DRAIN_POLL = 5;
  * as ArrayBuffer (`binaryType = 'arraybuffer'`; browsers default to Blob) and are handed on as
  * Uint8Array.
  */
-export function listenToDom(socket: WebSocketLike, on: SocketEvents, scheduler: SchedulerLike): void {
+export function listenToDom(socket: WebSocketLike, on: SocketEvents): void {
   const target = socket as WebSocketLike & { addEventListener(type: string, listener: (event: never) => void): void };
   socket.binaryType = 'arraybuffer';
   target.addEventListener('error', (event: { error?: unknown }) => on.socketError(event.error ?? new Error('WebSocket error')));
-  target.addEventListener('open', () => on.socketOpen(nativeTransport(socket, scheduler)));
+  target.addEventListener('open', () => on.socketOpen(nativeTransport(socket)));
   target.addEventListener('message', ({ data }: { data: unknown }) => {
     on.socketMessage(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
   });
@@ -23,19 +23,21 @@ export function listenToDom(socket: WebSocketLike, on: SocketEvents, scheduler: 
 }
 
 /** A standard socket as a {@link Transport}: no ping frames, `bufferedAmount` polled for drain. */
-export function nativeTransport(socket: WebSocketLike, scheduler: SchedulerLike): Transport {
-  return new NativeTransport(socket, scheduler);
+export function nativeTransport(socket: WebSocketLike): Transport {
+  return new NativeTransport(socket);
 }
 
 // Classes rather than object literals of closures: one prototype for every connection.
 class NativeTransport implements Transport {
-  readonly ping = undefined;
   readonly #socket: WebSocketLike;
-  readonly #scheduler: SchedulerLike;
 
-  constructor(socket: WebSocketLike, scheduler: SchedulerLike) {
+  constructor(socket: WebSocketLike) {
     this.#socket = socket;
-    this.#scheduler = scheduler;
+  }
+
+  /** None: a standard WebSocket cannot send a ping frame. */
+  get ping(): undefined {
+    return undefined;
   }
 
   isOpen(): boolean {
@@ -50,8 +52,8 @@ class NativeTransport implements Transport {
     this.#socket.send(data as string);
   }
 
-  whenDrained(done: () => void): () => void {
-    return pollDrain(this.#scheduler, done);
+  whenDrained(done: () => void, scheduler: SchedulerLike): () => void {
+    return pollDrain(scheduler, done);
   }
 }
 

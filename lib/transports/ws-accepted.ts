@@ -57,10 +57,10 @@ export function acceptedOn(ws: AcceptedSocket, tcp: TcpSocket): void {
 }
 
 /** The adapter for a socket a `ws` server accepted (see {@link acceptedOn}): it is open already, so the transport is handed over at once. */
-export const listenToAccepted: Listen = (socket, on, scheduler) => {
+export const listenToAccepted: Listen = (socket, on) => {
   const ws = socket as unknown as AcceptedSocket;
   const tcp = ws.accepted as TcpSocket;
   ws.accepted = undefined;
   ws.hooks = on;
-  on.socketOpen(wsTransport(ws as never, tcp, scheduler));
+  on.socketOpen(wsTransport(ws as never, tcp));
 };

@@ -13,6 +13,8 @@ export interface TcpSocket {
   write(data: Uint8Array): boolean;
   uncork(): void;
   readonly writableNeedDrain: boolean;
+  /** How many `cork()` calls are not yet undone. */
+  readonly writableCorked: number;
   on(event: 'finish', listener: () => void): unknown;
   once(event: 'drain' | 'finish', listener: () => void): unknown;
   removeListener(event: 'drain', listener: () => void): unknown;
@@ -26,13 +28,9 @@ interface WsSocket extends WebSocketLike {
 
 /** Whom the shared listeners below tell of a socket's events: stored on it (and on its TCP socket), since `ws` calls a listener with the socket as `this`. */
 const HOOKS = Symbol('rxwire.hooks');
-/** What a dialed socket needs until it opens: its scheduler, and its TCP socket once upgraded. */
-const DIALING = Symbol('rxwire.dialing');
-interface Dialing {
-  readonly scheduler: SchedulerLike;
-  tcp: TcpSocket | undefined;
-}
-type Hooked = WsSocket & { [HOOKS]: SocketEvents; [DIALING]?: Dialing | undefined };
+/** A dialed socket's TCP socket, from its upgrade until it opens. */
+const UPGRADED = Symbol('rxwire.upgraded');
+type Hooked = WsSocket & { [HOOKS]: SocketEvents; [UPGRADED]?: TcpSocket | undefined };
 type HookedTcp = TcpSocket & { [HOOKS]: SocketEvents };
 
 // One function per event for every socket, not closures per connection (a server holds thousands).
@@ -55,9 +53,8 @@ function onFinish(this: HookedTcp): void {
 function onUpgrade(this: Hooked, res: { socket?: TcpSocket | null } | undefined): void {
   // Bun's `ws` has no TCP socket here: writes then go uncorked and drain is polled.
   const socket = res?.socket;
-  const dialing = this[DIALING];
-  if (!dialing || !socket || typeof socket.once !== 'function' || typeof socket.cork !== 'function') return;
-  dialing.tcp = socket;
+  if (!socket || typeof socket.once !== 'function' || typeof socket.cork !== 'function') return;
+  this[UPGRADED] = socket;
   hookTcp(socket, this[HOOKS]);
 }
 function onUnexpectedResponse(this: Hooked, _req: unknown, res: { statusCode?: number; resume(): void }): void {
@@ -66,9 +63,9 @@ function onUnexpectedResponse(this: Hooked, _req: unknown, res: { statusCode?: n
   this.terminate();
 }
 function onOpen(this: Hooked): void {
-  const { tcp, scheduler } = this[DIALING] as Dialing;
-  this[DIALING] = undefined;
-  this[HOOKS].socketOpen(tcp ? wsTransport(this, tcp, scheduler) : nativeTransport(this, scheduler));
+  const tcp = this[UPGRADED];
+  this[UPGRADED] = undefined;
+  this[HOOKS].socketOpen(tcp ? wsTransport(this, tcp) : nativeTransport(this));
 }
 
 function hookTcp(tcp: TcpSocket, on: SocketEvents): void {
@@ -81,11 +78,11 @@ function hookTcp(tcp: TcpSocket, on: SocketEvents): void {
  * public `'upgrade'` event (to cork writes and wait for `'drain'`), pongs, and the HTTP status of
  * a refused upgrade. Sockets without it (Node's global WebSocket) get the standard API.
  */
-export function listenToWs(socket: WebSocketLike, on: SocketEvents, scheduler: SchedulerLike): void {
+export function listenToWs(socket: WebSocketLike, on: SocketEvents): void {
   const ws = socket as Hooked;
-  if (typeof ws.on !== 'function') return listenToDom(socket, on, scheduler);
+  if (typeof ws.on !== 'function') return listenToDom(socket, on);
   ws[HOOKS] = on;
-  ws[DIALING] = { scheduler, tcp: undefined };
+  ws[UPGRADED] = undefined;
   // An 'error' listener on every ws: its error is kept as the close's cause.
   ws.on('error', onError);
   ws.on('upgrade', onUpgrade);
@@ -132,30 +129,26 @@ export function preparedTextFrame(text: string): Uint8Array {
  * the TCP socket, so a burst, or a loop that awaits each send, leaves in a few large writes
  * rather than one syscall per message; a backed-up socket is waited for with `'drain'`.
  */
-export function wsTransport(ws: WsSocket, tcp: TcpSocket, scheduler: SchedulerLike): Transport {
-  return new WsTransport(ws, tcp, scheduler);
+export function wsTransport(ws: WsSocket, tcp: TcpSocket): Transport {
+  return new WsTransport(ws, tcp);
+}
+
+/**
+ * Ends a batch. On `process.nextTick`, not a microtask: a script's `await send()` loop runs in
+ * microtasks, so the cork holds across its awaits until the loop yields (or the writer waits for
+ * 'drain' past the high-water mark), and the loop's messages leave in a few large writes.
+ */
+function uncork(tcp: TcpSocket): void {
+  tcp.uncork();
 }
 
 class WsTransport implements Transport {
   readonly #ws: WsSocket;
   readonly #tcp: TcpSocket;
-  readonly #scheduler: SchedulerLike;
-  #corked = false;
 
-  /**
-   * Ends a batch. On `process.nextTick`, not a microtask: a script's `await send()` loop runs in
-   * microtasks, so the cork holds across its awaits until the loop yields (or the writer waits
-   * for 'drain' past the high-water mark), and the loop's messages leave in a few large writes.
-   */
-  static #uncork(transport: WsTransport): void {
-    transport.#corked = false;
-    transport.#tcp.uncork();
-  }
-
-  constructor(ws: WsSocket, tcp: TcpSocket, scheduler: SchedulerLike) {
+  constructor(ws: WsSocket, tcp: TcpSocket) {
     this.#ws = ws;
     this.#tcp = tcp;
-    this.#scheduler = scheduler;
   }
 
   isOpen(): boolean {
@@ -167,19 +160,20 @@ class WsTransport implements Transport {
   }
 
   send(data: WireData): void {
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#tcp.cork();
-      process.nextTick(WsTransport.#uncork, this);
+    const tcp = this.#tcp;
+    // Corked means corked by this transport in this tick (ws's own corks are undone at once).
+    if (tcp.writableCorked === 0) {
+      tcp.cork();
+      process.nextTick(uncork, tcp);
     }
-    if (typeof data !== 'string' && PREPARED_FRAMES.has(data)) this.#tcp.write(data as Uint8Array);
+    if (typeof data !== 'string' && PREPARED_FRAMES.has(data)) tcp.write(data as Uint8Array);
     else this.#ws.send(data as string);
   }
 
-  whenDrained(done: () => void): () => void {
+  whenDrained(done: () => void, scheduler: SchedulerLike): () => void {
     const tcp = this.#tcp;
     // Below the TCP socket's own mark no 'drain' comes: ws's bufferedAmount falls as it writes.
-    if (!tcp.writableNeedDrain) return pollDrain(this.#scheduler, done);
+    if (!tcp.writableNeedDrain) return pollDrain(scheduler, done);
     tcp.once('drain', done);
     return () => void tcp.removeListener('drain', done);
   }
