@@ -1,6 +1,9 @@
 import { config, Subscription, type Observer } from 'rxjs';
 import { addTeardown } from './teardown.js';
 
+/** A {@link Listener}'s observer once it ended: a Smi, unlike any observer. */
+const STOPPED = 0;
+
 /** What an application passes to `subscribe()`: a `next` function, or a (partial) observer. */
 export type ObserverOrNext<T> = Partial<Observer<T>> | ((value: T) => void) | null | undefined;
 
@@ -9,7 +12,7 @@ export type ObserverOrNext<T> = Partial<Observer<T>> | ((value: T) => void) | nu
  * `errors$`, `messages$`): its observer and its subscription in one object. `subscribe(fn)` on an
  * `Observable` makes a `SafeSubscriber`, a consumer and an observer object around `fn`: 152
  * bytes, which a connection keeps for each of its application's subscriptions (a server, for each
- * of its thousands of peers). This is 72, and behaves as RxJS's: a handler that throws is
+ * of its thousands of peers). This is 64, and behaves as RxJS's: a handler that throws is
  * reported as unhandled (to `config.onUnhandledError`, or thrown in a later task) and does not
  * stop the stream; an error without an `error` handler is reported so; nothing reaches a handler
  * after an end or `unsubscribe()`; an end unsubscribes it (its teardowns run).
@@ -21,8 +24,8 @@ export type ObserverOrNext<T> = Partial<Observer<T>> | ((value: T) => void) | nu
  * listener.next(2); // nothing
  */
 export class Listener<T> extends Subscription implements Observer<T> {
-  #observer: Partial<Observer<T>> | ((value: T) => void) | undefined;
-  #stopped = false;
+  /** `STOPPED` once it ended or was unsubscribed: nothing reaches the observer after that. */
+  #observer: Partial<Observer<T>> | ((value: T) => void) | undefined | typeof STOPPED;
 
   constructor(observer: ObserverOrNext<T>) {
     super();
@@ -30,8 +33,8 @@ export class Listener<T> extends Subscription implements Observer<T> {
   }
 
   next(value: T): void {
-    if (this.#stopped) return;
     const observer = this.#observer;
+    if (observer === STOPPED) return;
     try {
       if (typeof observer === 'function') observer(value);
       else observer?.next?.(value);
@@ -41,9 +44,9 @@ export class Listener<T> extends Subscription implements Observer<T> {
   }
 
   error(error: unknown): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
     const observer = this.#observer;
+    if (observer === STOPPED) return;
+    this.#observer = STOPPED;
     try {
       if (typeof observer === 'object' && observer.error) observer.error(error);
       else reportUnhandled(error);
@@ -54,9 +57,9 @@ export class Listener<T> extends Subscription implements Observer<T> {
   }
 
   complete(): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
     const observer = this.#observer;
+    if (observer === STOPPED) return;
+    this.#observer = STOPPED;
     try {
       if (typeof observer === 'object') observer.complete?.();
     } catch (thrown) {
@@ -67,8 +70,7 @@ export class Listener<T> extends Subscription implements Observer<T> {
 
   override unsubscribe(): void {
     if (this.closed) return;
-    this.#stopped = true;
-    this.#observer = undefined;
+    this.#observer = STOPPED;
     super.unsubscribe();
     this.ended();
   }

@@ -47,6 +47,11 @@ export class Outbox<Out> {
     this.#owner = owner;
   }
 
+  /** The writer it sends through. */
+  get writer(): Writer<Out> {
+    return this.#writer;
+  }
+
   /** `send()`: resolves when written (volatile) or acknowledged (reliable); rejects with `MessageDroppedError`. */
   send(message: Out, options?: SendOptions): Promise<void> {
     const session = this.#session;

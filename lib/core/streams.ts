@@ -18,16 +18,18 @@ import type { Reporter } from './report.js';
  */
 export class SocketStreams<In, Out> extends Multicast<In> {
   readonly report: Reporter;
-  /** A server peer's id, for its warnings (`peer 7: …`, `observe peer.errors$`); none for a client's socket. */
-  readonly #peer: string | undefined;
   #errors: Multicast<Error> | undefined;
   #drops: Multicast<DroppedMessage<Out>> | undefined;
   #completed = false;
 
-  constructor(report: Reporter, peer?: string) {
+  constructor(report: Reporter) {
     super();
     this.report = report;
-    this.#peer = peer;
+  }
+
+  /** A server peer's id, for its warnings (`peer 7: …`, `observe peer.errors$`); none for a client's socket. */
+  protected get peerId(): string | undefined {
+    return undefined;
   }
 
   get errors(): Multicast<Error> {
@@ -68,11 +70,12 @@ export class SocketStreams<In, Out> extends Multicast<In> {
 
   // Made when a warning is: a server holds thousands of peers, and a string each would stay.
   #label(): string {
-    return this.#peer === undefined ? '' : `peer ${this.#peer}: `;
+    const peer = this.peerId;
+    return peer === undefined ? '' : `peer ${peer}: `;
   }
 
   #owner(): string {
-    return this.#peer === undefined ? '' : 'peer.';
+    return this.peerId === undefined ? '' : 'peer.';
   }
 
   #made<T>(): Multicast<T> {

@@ -17,8 +17,9 @@ export interface InboxConfig<In> {
   readonly inboundRate: false | { perSecond: number; burst: number };
 }
 
-/** Who hears of a client that broke a limit (the peer closes it with 1008). */
+/** The peer: its id (for its warnings), and who hears of a client that broke a limit (the peer closes it with 1008). */
 export interface InboxOwner {
+  readonly id: string;
   violation(message: string, reason: string): void;
 }
 
@@ -29,7 +30,7 @@ export interface InboxOwner {
  * broken calls `violation`.
  *
  * @example
- * const inbox = new PeerInbox<Msg, Msg>(context, peer, '7');
+ * const inbox = new PeerInbox<Msg, Msg>(context, peer);
  * inbox.receive('{"hello":1}', undefined); // held until the first subscription to messages$
  */
 export class PeerInbox<In, Out> extends SocketStreams<In, Out> implements ReceiveTarget<In> {
@@ -40,12 +41,15 @@ export class PeerInbox<In, Out> extends SocketStreams<In, Out> implements Receiv
   /** The inbound rate limit's bucket, with a limit only: its tokens, and when they were counted. */
   readonly #bucket: { tokens: number; at: number } | undefined;
 
-  /** `peer`: the peer's id, for its warnings. */
-  constructor(config: InboxConfig<In>, owner: InboxOwner, peer: string) {
-    super(config.report, peer);
+  constructor(config: InboxConfig<In>, owner: InboxOwner) {
+    super(config.report);
     this.#config = config;
     this.#owner = owner;
     if (config.inboundRate) this.#bucket = { tokens: config.inboundRate.burst, at: config.scheduler.now() };
+  }
+
+  protected override get peerId(): string {
+    return this.#owner.id;
   }
 
   /** The first subscriber gets what was held, then every message. */

@@ -28,7 +28,6 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   /** A ping is out and its pong not back: the server's heartbeat terminates the peer at its deadline. */
   awaitingPong = false;
   readonly #context: PeerContext<In, Out>;
-  readonly #writer: Writer<Out>;
   // Made on first use: an idle peer holds no more than it must (a server holds thousands).
   #topics: Set<string> | undefined;
   /** The current connection (a replaced one's end is ignored); none while a session waits for its client. */
@@ -38,11 +37,11 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   readonly #outbox: Outbox<Out>;
   /** Its receive side and its streams. */
   readonly #inbox: PeerInbox<In, Out>;
-  #ended = false;
   /** Waiting for the queue to empty (a shutdown's flush). */
   #emptied: Set<() => void> | undefined;
   #initiator: PeerClose['initiator'] = 'client';
-  #resolveClosed!: (close: PeerClose) => void;
+  /** Resolves `closed`; undefined once the peer ended. */
+  #resolveClosed: ((close: PeerClose) => void) | undefined;
 
   /**
    * A peer on its first connection; with `session`, a new session's, or (`restored`) one taken
@@ -60,9 +59,9 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
     this.request = request;
     this.#context = context;
     this.closed = new Promise<PeerClose>((resolve) => (this.#resolveClosed = resolve));
-    this.#inbox = new PeerInbox<In, Out>(context, this, id);
+    this.#inbox = new PeerInbox<In, Out>(context, this);
     const { buffer } = context;
-    this.#writer = new Writer<Out>(context.writes, this);
+    const writer = new Writer<Out>(context.writes, this);
     const options = context.session;
     const store = options?.store;
     if (options && session) {
@@ -70,7 +69,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
         ...(store && {
           store: {
             ...store,
-            deliver: (payload) => void (this.#ended || this.#inbox.payload(payload)),
+            deliver: (payload) => void (this.ended || this.#inbox.payload(payload)),
             failed: (error, what) => this.#inbox.reportError(asError(error), 'store', `the session store failed (${what}): this session now holds on this node only`),
           },
         }),
@@ -78,13 +77,13 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
         resumeWindow: options.resumeWindow,
         scheduler: context.scheduler,
         waitLimit: buffer.size,
-        writer: this.#writer,
+        writer,
         onDrop: (message, reason, promised) => this.#inbox.dropped(message, reason, undefined, promised),
       });
     }
     const state = this.#session?.state;
     const sends = state ? context.sends.session : context.sends.volatile;
-    this.#outbox = new Outbox<Out>(sends as OutboxSettings<Out>, this.#writer, state, this.#inbox as SocketStreams<unknown, Out>, this);
+    this.#outbox = new Outbox<Out>(sends as OutboxSettings<Out>, writer, state, this.#inbox as SocketStreams<unknown, Out>, this);
     const restored = session?.restored;
     if (restored) this.#session?.state.restore(restored.received, restored.sent, restored.outgoing);
     this.#attach(ws, tcp, restored !== undefined, session?.clientAck ?? 0);
@@ -113,7 +112,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
     const conn = runConnection(ws as never, this.#context.connections, this);
     if (conn !== this.#conn) return; // it ended at once
     this.#session?.welcome(conn, resumed, clientAck);
-    this.#writer.attach(conn);
+    this.#outbox.writer.attach(conn);
   }
 
   // ConnectionEvents and WriterOwner: what this peer's connections and writer report. Not part
@@ -129,7 +128,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   }
 
   connectionMessage(data: string | Uint8Array): void {
-    if (!this.#ended) this.#inbox.receive(data, this.#session as PeerSession<unknown> | undefined);
+    if (!this.ended) this.#inbox.receive(data, this.#session as PeerSession<unknown> | undefined);
   }
 
   connectionPong(): void {
@@ -165,7 +164,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   #detach(): void {
     this.#conn = undefined;
     this.awaitingPong = false;
-    this.#writer.detach();
+    this.#outbox.writer.detach();
     this.#session?.state.detach();
   }
 
@@ -186,11 +185,11 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   }
 
   get buffered(): number {
-    return this.#writer.waitingCount;
+    return this.#outbox.writer.waitingCount;
   }
 
   get ended(): boolean {
-    return this.#ended;
+    return this.#resolveClosed === undefined;
   }
 
   get sessionId(): string | undefined {
@@ -215,12 +214,12 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
    * where `data` goes out as it is (not in a session, whose frames wrap it).
    */
   offer(message: Out, data: WireData, encoded?: Uint8Array): void {
-    if (!this.#ended) this.#outbox.offerEncoded(message, data, encoded);
+    if (!this.ended) this.#outbox.offerEncoded(message, data, encoded);
   }
 
   close(code = 1000, reason = ''): Promise<PeerClose> {
     checkCloseArguments(code, reason, 'rfc6455');
-    if (this.#ended) return this.closed;
+    if (this.ended) return this.closed;
     this.#initiator = 'server';
     const conn = this.#conn;
     if (conn) this.#context.track(conn.close(code, reason));
@@ -230,7 +229,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
 
   /** Resolves once nothing waits in this peer's queue (written, or dropped), or at `deadline` ms from now. */
   drained(deadline: number): Promise<void> {
-    if (this.#writer.idle || this.#ended || !this.#conn) return Promise.resolve();
+    if (this.#outbox.writer.idle || this.ended || !this.#conn) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
         timer.unsubscribe();
@@ -244,7 +243,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
 
   /** Ends the connection at once: the heartbeat's verdict, or a shutdown's timeout. */
   terminate(error: ConnectionClosedError, initiator: PeerClose['initiator']): void {
-    if (this.#ended) return;
+    if (this.ended) return;
     this.#initiator = initiator;
     if (this.#conn) this.#conn.fail(error);
     else this.#end(error); // a session waiting for its client
@@ -259,7 +258,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
 
   join(topic: string): void {
     if (typeof topic !== 'string') throw new TypeError(`Expected \`topic\` to be a string, got ${typeof topic}`);
-    if (this.#ended || this.#topics?.has(topic)) return;
+    if (this.ended || this.#topics?.has(topic)) return;
     (this.#topics ??= new Set()).add(topic);
     this.#context.joined(this, topic);
   }
@@ -281,17 +280,18 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   }
 
   #end(error: ConnectionClosedError, lost: DropReason = 'closed'): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    const resolveClosed = this.#resolveClosed;
+    if (resolveClosed === undefined) return;
+    this.#resolveClosed = undefined;
     void this.#session?.release(); // the store forgets it (once)
     this.#conn = undefined;
-    this.#writer.close('closed');
+    this.#outbox.writer.close('closed');
     this.#session?.end(lost);
     for (const topic of [...this.topics]) this.leave(topic);
     const initiator = error instanceof HeartbeatTimeoutError ? 'heartbeat' : this.#initiator;
     this.#context.gone(this);
     const { code, reason, wasClean, status } = closeInfo(error);
-    this.#resolveClosed(status === undefined ? { code, reason, wasClean, initiator } : { code, reason, wasClean, status, initiator });
+    resolveClosed(status === undefined ? { code, reason, wasClean, initiator } : { code, reason, wasClean, status, initiator });
     this.#queueEmptied();
     // Held messages stay for a late first subscriber, who then gets the completion.
     this.#inbox.ended();

@@ -25,8 +25,6 @@ import { closeCodeOfProtocolError } from './ws-errors.js';
 export class AcceptedSocket extends WebSocket {
   /** The runtime's hooks, once it listens (see {@link listenToAccepted}). */
   hooks: SocketEvents | undefined = undefined;
-  /** Its upgraded TCP socket, from {@link acceptedOn} until the runtime takes it. */
-  accepted: TcpSocket | undefined = undefined;
 
   // ws emits at most two arguments; anything else (or before the runtime listens) goes to listeners.
   override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
@@ -51,16 +49,23 @@ export class AcceptedSocket extends WebSocket {
   }
 }
 
-/** Marks `ws`, which a `ws` server accepted on `tcp`, for {@link listenToAccepted}. */
+// The socket about to be handed to the runtime, and its TCP socket: the runtime listens as it
+// starts, so the pair is taken in the same call (a field on every socket would stay for good).
+let handedSocket: AcceptedSocket | undefined;
+let handedTcp: TcpSocket | undefined;
+
+/** Marks `ws`, which a `ws` server accepted on `tcp`, for {@link listenToAccepted}: call it just before `runConnection(ws, …)`. */
 export function acceptedOn(ws: AcceptedSocket, tcp: TcpSocket): void {
-  ws.accepted = tcp;
+  handedSocket = ws;
+  handedTcp = tcp;
 }
 
 /** The adapter for a socket a `ws` server accepted (see {@link acceptedOn}): it is open already, so the transport is handed over at once. */
 export const listenToAccepted: Listen = (socket, on) => {
   const ws = socket as unknown as AcceptedSocket;
-  const tcp = ws.accepted as TcpSocket;
-  ws.accepted = undefined;
+  const tcp = handedTcp;
+  if (ws !== handedSocket || tcp === undefined) throw new Error('listenToAccepted: the socket was not marked by acceptedOn() just before');
+  handedSocket = handedTcp = undefined;
   ws.hooks = on;
   on.socketOpen(wsTransport(ws as never, tcp));
 };
