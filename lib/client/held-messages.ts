@@ -1,5 +1,6 @@
 import type { Subscriber, Unsubscribable } from 'rxjs';
 import { Listener, type ObserverOrNext } from '../core/listener.js';
+import type { Reporter } from '../core/report.js';
 import { SocketStreams } from '../core/streams.js';
 import { addTeardown } from '../core/teardown.js';
 
@@ -26,7 +27,13 @@ export interface MessageHolder {
  * subscription.unsubscribe(); // closes after lazyCloseTimeout
  */
 export class HeldMessages<In, Out> extends SocketStreams<In, Out> {
+  readonly report: Reporter;
   #holder: MessageHolder | undefined;
+
+  constructor(report: Reporter) {
+    super();
+    this.report = report;
+  }
 
   /** What a subscription holds (set once, by the client, when its lifecycle exists). */
   holdWith(holder: MessageHolder): void {

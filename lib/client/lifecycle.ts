@@ -166,7 +166,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     if (conn) (this.#closings ??= new Closings()).track(conn.close(code, reason).then((info) => void (lastClose = info ?? lastClose)));
     const { attempt, lastClose: previous } = this.#state;
     this.#setState(stateOf('closing', attempt, previous));
-    this.#writer.close('closed');
+    this.#writer.close();
     this.#resume?.end('closed');
     this.#stop();
     void (this.#closings ??= new Closings()).settled().then(() => {
@@ -268,7 +268,7 @@ export class Lifecycle<In, Out> extends Holds implements DialOwner, ChainOwner, 
     this.#lost();
     const last = error instanceof ConnectionClosedError ? error : (error as { cause?: unknown }).cause;
     const lastClose = last instanceof ConnectionClosedError ? closeInfo(last) : this.#state.lastClose;
-    this.#writer.close('closed');
+    this.#writer.close();
     this.#resume?.end('closed');
     this.#setState(stateOf('closed', this.#state.attempt, lastClose));
     this.#streams.ended(error);

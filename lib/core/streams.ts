@@ -11,21 +11,17 @@ import type { Reporter } from './report.js';
  * most sockets never have one, and an idle connection is lighter without.
  *
  * @example
- * const streams = new SocketStreams<string, string>(createReporter(false));
+ * const streams = new HeldMessages<string, string>(createReporter(false)); // a client's
  * streams.subscribe((message) => console.log(message));
  * streams.next('hello'); // logs 'hello'
  * streams.dropped('late', 'timeout', undefined, false); // on dropped$ (a warning if nobody observes it)
  */
-export class SocketStreams<In, Out> extends Multicast<In> {
-  readonly report: Reporter;
+export abstract class SocketStreams<In, Out> extends Multicast<In> {
+  /** Where warnings go: the socket's logger (a server's, for all its peers). */
+  abstract readonly report: Reporter;
   #errors: Multicast<Error> | undefined;
   #drops: Multicast<DroppedMessage<Out>> | undefined;
   #completed = false;
-
-  constructor(report: Reporter) {
-    super();
-    this.report = report;
-  }
 
   /** A server peer's id, for its warnings (`peer 7: …`, `observe peer.errors$`); none for a client's socket. */
   protected get peerId(): string | undefined {

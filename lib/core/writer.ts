@@ -52,7 +52,6 @@ export class Writer<Out> {
   readonly #owner: WriterOwner<Out>;
   #state = State.Detached;
   #conn: OpenConnection | undefined;
-  #closedReason: DropReason | undefined;
   #lane: WriterLane | undefined;
   #tickets = 0;
   /** Messages written in the tick of their send: a client's sign of use (no clock read per send). */
@@ -125,7 +124,7 @@ export class Writer<Out> {
    * dropped; it never rejects unobserved (every drop goes to `onDrop` too).
    */
   submit(message: Out, data: WireData, timeout: number, onWritten?: () => void): Promise<void> {
-    if (this.#state === State.Closed) return this.refuse(message, this.#closedReason as DropReason);
+    if (this.#state === State.Closed) return this.refuse(message, 'closed');
     if (this.#free()) {
       const refused = this.#writeAtOnce(message, data, true);
       if (refused) return quietRejection(droppedError('error', message, refused.cause));
@@ -147,7 +146,7 @@ export class Writer<Out> {
   offer(message: Out, data: WireData, timeout: number): void {
     if (this.#free()) return void this.#writeAtOnce(message, data, false);
     const entry = newEntry(message, data, timeout, false, undefined);
-    if (this.#state === State.Closed) this.#drop(entry, this.#closedReason as DropReason);
+    if (this.#state === State.Closed) this.#drop(entry, 'closed');
     else this.#input().next(entry);
   }
 
@@ -174,13 +173,12 @@ export class Writer<Out> {
     if (this.#state !== State.Closed) this.#state = State.Detached;
   }
 
-  /** The one place that fails every pending message: drops what waits and all later sends with `reason`. */
-  close(reason: DropReason): void {
+  /** The one place that fails every pending message: drops what waits and all later sends with `'closed'`. */
+  close(): void {
     if (this.#state === State.Closed) return;
     this.detach();
     this.#state = State.Closed;
-    this.#closedReason = reason;
-    this.#stage?.queue.clear(reason);
+    this.#stage?.queue.clear('closed');
     // Completion, not unsubscription: close() may run inside the writing stage (a drop reported
     // there reaches an observer that closes), and the stage then ends as it returns.
     this.#stage?.input.complete();

@@ -42,10 +42,14 @@ export class PeerInbox<In, Out> extends SocketStreams<In, Out> implements Receiv
   readonly #bucket: { tokens: number; at: number } | undefined;
 
   constructor(config: InboxConfig<In>, owner: InboxOwner) {
-    super(config.report);
+    super();
     this.#config = config;
     this.#owner = owner;
     if (config.inboundRate) this.#bucket = { tokens: config.inboundRate.burst, at: config.scheduler.now() };
+  }
+
+  get report(): Reporter {
+    return this.#config.report;
   }
 
   protected override get peerId(): string {

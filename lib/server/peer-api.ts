@@ -86,6 +86,8 @@ export interface PeerContext<In, Out> {
   left(peer: ServerPeer<In, Out>, topic: string): void;
   /** The peer ended (before its `closed` settles): the server forgets it. */
   gone(peer: ServerPeer<In, Out>): void;
+  /** Who waits for a peer's queue to empty (`ServerPeer.drained`, a shutdown's flush). */
+  readonly drains: Map<ServerPeer<In, Out>, Set<() => void>>;
   /** Background closes, to wait for at shutdown. */
   track(closing: Promise<unknown>): void;
 }

@@ -37,8 +37,6 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   readonly #outbox: Outbox<Out>;
   /** Its receive side and its streams. */
   readonly #inbox: PeerInbox<In, Out>;
-  /** Waiting for the queue to empty (a shutdown's flush). */
-  #emptied: Set<() => void> | undefined;
   #initiator: PeerClose['initiator'] = 'client';
   /** Resolves `closed`; undefined once the peer ended. */
   #resolveClosed: ((close: PeerClose) => void) | undefined;
@@ -231,13 +229,18 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   drained(deadline: number): Promise<void> {
     if (this.#outbox.writer.idle || this.ended || !this.#conn) return Promise.resolve();
     return new Promise<void>((resolve) => {
+      // The waiters are the server's (a shutdown's flush): a peer keeps no field for them.
+      const drains = this.#context.drains;
       const done = (): void => {
         timer.unsubscribe();
-        this.#emptied?.delete(done);
+        const waiters = drains.get(this);
+        if (waiters?.delete(done) && waiters.size === 0) drains.delete(this);
         resolve();
       };
       const timer = this.#context.scheduler.schedule(done, deadline);
-      (this.#emptied ??= new Set()).add(done);
+      const waiters = drains.get(this);
+      if (waiters) waiters.add(done);
+      else drains.set(this, new Set([done]));
     });
   }
 
@@ -276,7 +279,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   }
 
   #queueEmptied(): void {
-    if (this.#emptied) for (const done of [...this.#emptied]) done();
+    const waiters = this.#context.drains.get(this);
+    if (waiters) for (const done of [...waiters]) done();
   }
 
   #end(error: ConnectionClosedError, lost: DropReason = 'closed'): void {
@@ -285,7 +289,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
     this.#resolveClosed = undefined;
     void this.#session?.release(); // the store forgets it (once)
     this.#conn = undefined;
-    this.#outbox.writer.close('closed');
+    this.#outbox.writer.close();
     this.#session?.end(lost);
     for (const topic of [...this.topics]) this.leave(topic);
     const initiator = error instanceof HeartbeatTimeoutError ? 'heartbeat' : this.#initiator;

@@ -118,6 +118,7 @@ class RxServer<In, Out> implements Server<In, Out> {
           this.#relay?.left(topic);
         }
       },
+      drains: new Map(),
       track: (closing) => {
         this.#closings.add(closing);
         void closing.then(() => this.#closings.delete(closing));

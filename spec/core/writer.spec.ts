@@ -170,7 +170,7 @@ describe('Writer: Closed', () => {
     const { writer, drops, queued } = rig(ts);
     const waiting = [writer.submit('a', 'a', 1000), writer.submit('b', 'b', 1000)];
     writer.offer('c', 'c', 1000); // no promise: onDrop only
-    writer.close('closed');
+    writer.close();
     const later = writer.submit('d', 'd', 1000);
     writer.offer('e', 'e', 1000);
     expect(drops).toEqual([
@@ -192,7 +192,7 @@ describe('Writer: Closed', () => {
     const socket = new FakeTransport();
     writer.attach(connection(socket));
     for (const m of ['big1', 'a']) void writer.submit(m, m, 1000).catch(() => undefined);
-    writer.close('closed');
+    writer.close();
     expect([socket.waits, socket.cancels]).toEqual([1, 1]);
     socket.drain();
     expect(socket.written).toEqual(['big1']);
@@ -214,7 +214,7 @@ describe('Writer: closed from inside the writing stage', () => {
     }, {
       writerDropped: (entry, reason) => {
         drops.push([entry.message, reason]);
-        writer.close('closed'); // what a dropped$ observer calling socket.close() does
+        writer.close(); // what a dropped$ observer calling socket.close() does
       },
       writerQueued: () => undefined,
     });
