@@ -85,8 +85,8 @@ export function runConnection(socket: WebSocketLike, config: ConnectionConfig, e
 class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, HeartbeatOwner {
   readonly #socket: WebSocketLike;
   readonly #config: ConnectionConfig;
-  readonly #events: ConnectionEvents;
-  #active = true; // false once this connection has ended or been let go
+  /** Undefined once this connection has ended or been let go: nothing is reported after that. */
+  #events: ConnectionEvents | undefined;
   #transport: Transport | undefined;
   #heartbeat: Heartbeat | undefined;
   /** How it ends, made on first need: an idle connection has nothing to say about its end. */
@@ -117,10 +117,11 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
   }
 
   socketMessage(data: string | Uint8Array): void {
-    if (!this.#active) return;
+    const events = this.#events;
+    if (events === undefined) return;
     this.#heartbeat?.activity();
     try {
-      this.#events.connectionMessage(data);
+      events.connectionMessage(data);
     } catch (error) {
       // The frame broke the protocol spoken on top of WebSocket (a session's): 1002.
       this.#endState().lastError = error;
@@ -130,7 +131,7 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
 
   socketPong(): void {
     this.#heartbeat?.pong();
-    this.#events.connectionPong?.();
+    this.#events?.connectionPong?.();
   }
 
   socketEnded(): void {
@@ -176,17 +177,18 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
   }
 
   fail(error: ConnectionClosedError): void {
-    if (!this.#active) return;
-    this.#active = false;
+    const events = this.#events;
+    if (events === undefined) return;
+    this.#events = undefined;
     this.#heartbeat?.stop();
     // A failed attempt or a zombie will not answer a close frame: terminate, never wait.
     if (this.#socket.readyState !== CLOSED) this.#config.onClosing(this.close(1006));
-    this.#events.connectionEnded(error, this);
+    events.connectionEnded(error, this);
   }
 
   stop(code: number, reason: string): void {
-    if (!this.#active) return;
-    this.#active = false;
+    if (this.#events === undefined) return;
+    this.#events = undefined;
     this.#heartbeat?.stop();
     this.#config.onClosing(this.close(code, reason));
   }
@@ -214,14 +216,15 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
   }
 
   #opened(transport: Transport): void {
-    if (!this.#active) return;
+    const events = this.#events;
+    if (events === undefined) return;
     this.#transport = transport;
     const { heartbeat: beat, handshake } = this.#config;
     // An application-level ping where one is given; else the transport's ping frames, if any.
     if (beat && (beat.ping || transport.ping)) this.#heartbeat = startHeartbeat(beat, this.#config.scheduler, this);
-    if (!handshake) return this.#events.connectionOpened(this);
+    if (!handshake) return events.connectionOpened(this);
     handshake(this).then(
-      () => void (this.#active && this.#events.connectionOpened(this)),
+      () => void this.#events?.connectionOpened(this),
       (error: unknown) => {
         this.#endState().lastError = error;
         this.fail(new ConnectionClosedError({ code: 1006, reason: `handshake failed: ${describe(error)}`, wasClean: false }, { cause: error }));
@@ -239,11 +242,12 @@ class Connection implements OpenConnection, ConnectionRuntime, SocketEvents, Hea
     const reason = describe(error);
     const ended = new ConnectionClosedError({ code: 1002, reason, wasClean: false }, { cause: error });
     if (typeof (this.#socket as { terminate?: unknown }).terminate !== 'function') return this.fail(ended);
-    if (!this.#active) return;
-    this.#active = false;
+    const events = this.#events;
+    if (events === undefined) return;
+    this.#events = undefined;
     this.#heartbeat?.stop();
     this.#config.onClosing(this.close(1002, closeReason(reason)));
-    this.#events.connectionEnded(ended, this);
+    events.connectionEnded(ended, this);
   }
 
   /**
