@@ -8,12 +8,10 @@ import { iterate, validateIterateOptions, type IterateOptions, type MessageItera
 import { createReporter } from '../core/report.js';
 import { request, type RequestHost, type RequestOptions } from '../core/request.js';
 import type { Listen, WebSocketConstructor } from '../core/transport.js';
-import { Writer } from '../core/writer.js';
-import type { WriterOwner } from '../core/writer-config.js';
-import { outboxSettings, writerConfig } from './shared-settings.js';
+import { sendConfig } from './shared-settings.js';
 import type { DropReason } from '../core/errors.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
-import { Outbox } from '../core/outbox.js';
+import { Outbox, type OutboxOwner } from '../core/outbox.js';
 import { ClientResume } from './resume.js';
 import type { WatchPage } from '../transports/page-events.js';
 import { whenOpened } from './opened.js';
@@ -62,7 +60,7 @@ export function createClient<In, Out>(url: UrlSource, options: ConnectOptions<In
  * The facade: the public streams and methods of {@link RxSocket}. The lifecycle is the
  * {@link Lifecycle}'s, the writing the {@link Writer}'s, the encoding the codec's.
  */
-class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleHost<Out> {
+class Client<In, Out> implements RxSocket<In, Out>, OutboxOwner<Out>, LifecycleHost<Out> {
   /** `outgoing`, made on first use. */
   #outgoing: Observer<Out> | undefined;
 
@@ -71,8 +69,8 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
   /** The open channels' subscribe messages, written on every connection (made with the first channel). */
   #channels: Set<() => Out> | undefined;
   readonly #codec: Codec<In, Out>;
-  readonly #writer: Writer<Out>;
   /** The send path: options, serialization, delivery class. */
+  /** The send path and the single writer. */
   readonly #outbox: Outbox<Out>;
   readonly #lifecycle: Lifecycle<In, Out>;
   readonly #iteration: IterateOptions<In>;
@@ -91,10 +89,11 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
     const { scheduler, heartbeat } = o;
     // Literals, not spreads, for what a connection keeps (V8 gives each `{ ...a, b }` a hidden
     // class of its own), and the client's methods rather than closures.
-    this.#writer = new Writer<Out>(writerConfig(o.buffer.size, o.buffer.overflow, o.highWaterMark, scheduler), this);
+    const delivery = o.session ? o.session.delivery : 'volatile';
+    const outbox = (this.#outbox = new Outbox<Out>(sendConfig(o.buffer, o.highWaterMark, scheduler, this.#codec as Codec<unknown, Out>, delivery), this));
     const resume = o.session && new ClientResume<Out>({
       session: o.session,
-      writer: this.#writer,
+      writer: outbox,
       scheduler,
       waitLimit: o.buffer.size,
       streams: streams as SocketStreams<unknown, Out>,
@@ -109,7 +108,7 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
         reconnect: o.reconnect,
         lazyCloseTimeout: o.lazyCloseTimeout,
         scheduler,
-        writer: this.#writer,
+        writer: outbox,
         isFatalCause: platform.isFatalCause ?? neverFatal,
         watchPage: o.pageEvents ? platform.watchPage : undefined,
         streams,
@@ -130,8 +129,7 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
       },
       this,
     );
-    const sends = outboxSettings(this.#codec as Codec<unknown, Out>, o.session ? o.session.delivery : 'volatile', o.buffer.timeout);
-    this.#outbox = new Outbox<Out>(sends, this.#writer, resume?.state, streams as SocketStreams<unknown, Out>, this.#lifecycle);
+    if (resume) outbox.useSession(resume.state);
     streams.holdWith(this.#lifecycle);
   }
 
@@ -142,14 +140,22 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
 
   get outgoing(): Observer<Out> {
     return (this.#outgoing ??= {
-      next: (message) => this.#outbox.offer(message),
+      next: (message) => this.#outbox.next(message),
       error: (error: unknown) => this.#streams.reportError(asError(error), 'outgoing', 'outgoing.error() was called'),
       complete: noop,
     });
   }
 
-  // WriterOwner and LifecycleHost: what the writer and the lifecycle tell the client (internal;
+  // OutboxOwner and LifecycleHost: what the outbox and the lifecycle tell the client (internal;
   // methods rather than closures, which every client would hold).
+
+  get ended(): boolean {
+    return this.#lifecycle.ended;
+  }
+
+  outgoingFailed(error: Error): void {
+    this.#streams.reportError(error, 'serialize', 'outgoing.next(): the message could not be serialized');
+  }
 
   writerDropped(entry: OutgoingEntry<Out>, reason: DropReason, cause: unknown): void {
     this.#streams.dropped(entry.message, reason, cause, entry.promised);
@@ -166,7 +172,7 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
   }
 
   handshakeWrite(conn: OpenConnection, message: Out): void {
-    this.#writer.writeNow(conn, this.#outbox.encode(message));
+    this.#outbox.writeNow(conn, this.#outbox.encode(message));
   }
 
   get state(): ConnectionState {
@@ -187,11 +193,11 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
   }
 
   get buffered(): number {
-    return this.#writer.waitingCount;
+    return this.#outbox.waitingCount;
   }
 
   get metrics(): SocketMetrics {
-    const { waitingCount: buffered, waitingBytes: bufferedBytes } = this.#writer;
+    const { waitingCount: buffered, waitingBytes: bufferedBytes } = this.#outbox;
     return { reconnects: this.#lifecycle.reconnects, rtt: this.#heartbeat?.rtt, buffered, bufferedBytes, unacknowledged: this.#outbox.unacknowledged };
   }
 
@@ -231,7 +237,7 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
   }
 
   get #scheduler() {
-    return this.#writer.scheduler;
+    return this.#outbox.scheduler;
   }
 
   #iterate(source: Observable<In>, options?: IterateOptions<In>): MessageIterator<In> {
@@ -252,7 +258,7 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
    */
   #writeMessageNow(conn: OpenConnection, make: () => Out): void {
     try {
-      this.#writer.writeNow(conn, this.#outbox.encode(make()));
+      this.#outbox.writeNow(conn, this.#outbox.encode(make()));
     } catch (error) {
       this.#streams.reportError(asError(error), 'write', 'a heartbeat or channel message could not be written');
     }
@@ -279,7 +285,7 @@ class Client<In, Out> implements RxSocket<In, Out>, WriterOwner<Out>, LifecycleH
     return {
       messages$: this.messages$,
       connectionLost$: this.#lifecycle.connectionLost$,
-      write: (message, timeout, written) => this.#outbox.submit(message, timeout, () => written(this.#lifecycle.serial)),
+      write: (message, timeout, written) => this.#outbox.submitRequest(message, timeout, () => written(this.#lifecycle.serial)),
       scheduler: this.#scheduler,
     };
   }

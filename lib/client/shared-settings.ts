@@ -1,10 +1,9 @@
 import type { SchedulerLike } from 'rxjs';
 import { retrySettingsOf, type RetrySettings } from '../core/retry-with-backoff.js';
 import type { Codec } from '../core/codec.js';
-import type { OutboxSettings } from '../core/outbox.js';
+import type { OutboxConfig } from '../core/outbox.js';
 import type { Delivery } from '../core/session-frames.js';
 import type { OverflowPolicy } from '../core/send-queue.js';
-import type { WriterConfig } from '../core/writer-config.js';
 import type { ReconnectOptions } from './options.js';
 
 // Settings objects a client keeps as long as it lives, shared by the clients made alike: the last
@@ -12,36 +11,43 @@ import type { ReconnectOptions } from './options.js';
 // opening many connections with one configuration keeps one of each, not one per connection (and
 // not its own options objects).
 
-let lastWriter: WriterConfig | undefined;
+let lastSend: OutboxConfig<unknown> | undefined;
 let lastRetry: RetrySettings | undefined;
-let lastOutbox: OutboxSettings<unknown> | undefined;
-
-/**
- * A client's writer settings.
- *
- * @example
- * writerConfig(1000, 'drop-newest', 65536, asyncScheduler) === writerConfig(1000, 'drop-newest', 65536, asyncScheduler); // true
- */
-export function writerConfig(size: number, overflow: OverflowPolicy, highWaterMark: number, scheduler: SchedulerLike): WriterConfig {
-  const last = lastWriter;
-  if (last && last.size === size && last.overflow === overflow && last.highWaterMark === highWaterMark && last.scheduler === scheduler) return last;
-  return (lastWriter = { size, overflow, highWaterMark, scheduler });
-}
 
 /** What a client's reliable send without a session is told. */
 const noSession = (): string => "`delivery: 'reliable'` needs a session: connect(url, { session: true })";
 
 /**
- * A client's send settings (shared when its codec is: the default JSON codec is one for all).
+ * A client's send and writer settings (shared while its codec is: clients without `serialize`
+ * and `deserialize` share the JSON codec).
  *
  * @example
- * outboxSettings(codec, 'volatile', 10_000) === outboxSettings(codec, 'volatile', 10_000); // true
+ * const a = sendConfig({ size: 1000, overflow: 'drop-newest', timeout: 10_000 }, 65536, asyncScheduler, codec, 'volatile');
+ * a === sendConfig({ size: 1000, overflow: 'drop-newest', timeout: 10_000 }, 65536, asyncScheduler, codec, 'volatile'); // true
  */
-export function outboxSettings<Out>(codec: Codec<unknown, Out>, delivery: Delivery, timeout: number): OutboxSettings<Out> {
-  const last = lastOutbox;
-  if (last && last.codec === codec && last.delivery === delivery && last.timeout === timeout) return last as OutboxSettings<Out>;
-  const made: OutboxSettings<Out> = { codec, delivery, timeout, noSession };
-  lastOutbox = made as OutboxSettings<unknown>;
+export function sendConfig<Out>(
+  buffer: { readonly size: number; readonly overflow: OverflowPolicy; readonly timeout: number },
+  highWaterMark: number,
+  scheduler: SchedulerLike,
+  codec: Codec<unknown, Out>,
+  delivery: Delivery,
+): OutboxConfig<Out> {
+  const { size, overflow, timeout } = buffer;
+  const last = lastSend;
+  if (
+    last &&
+    last.size === size &&
+    last.overflow === overflow &&
+    last.timeout === timeout &&
+    last.highWaterMark === highWaterMark &&
+    last.scheduler === scheduler &&
+    last.codec === codec &&
+    last.delivery === delivery
+  ) {
+    return last as OutboxConfig<Out>;
+  }
+  const made: OutboxConfig<Out> = { size, overflow, highWaterMark, scheduler, codec, delivery, timeout, noSession };
+  lastSend = made as OutboxConfig<unknown>;
   return made;
 }
 

@@ -58,14 +58,15 @@ export class Clock {
 
   /** Fires `timed` in `delay` ms (re-arms it if armed). */
   arm(timed: Timed, delay: number): void {
-    timed.due = this.#scheduler.now() + delay;
+    const now = this.#scheduler.now();
+    timed.due = now + delay;
     timed.order = ++this.#armed;
     if (timed.slot < 0) {
       timed.slot = this.#queue.length;
       this.#queue.push(timed);
     }
     this.#settle(timed.slot);
-    this.#wake();
+    this.#wake(now);
   }
 
   /** `timed` will not fire (unless armed again). */
@@ -83,14 +84,15 @@ export class Clock {
     if (queue.length === 0) this.#stop();
   }
 
-  #wake(): void {
+  /** Arms the action for the earliest due time, read against `now` (the time its due was computed from, if it was just armed). */
+  #wake(now = this.#scheduler.now()): void {
     const first = this.#queue[0];
     if (!first) return this.#stop();
     // Armed for exactly the earliest: a timer left for a time that no longer has anything due would wake the process for nothing.
     if (this.#action && first.due === this.#armedFor) return;
     this.#action?.unsubscribe();
     this.#armedFor = first.due;
-    this.#action = this.#scheduler.schedule(Clock.#tick, Math.max(0, first.due - this.#scheduler.now()), this);
+    this.#action = this.#scheduler.schedule(Clock.#tick, Math.max(0, first.due - now), this);
   }
 
   #stop(): void {

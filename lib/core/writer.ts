@@ -43,13 +43,14 @@ const noop = (): void => {};
  * {@link Writer.writeNow}, ahead of the queue. When the writer closes, one place fails every
  * pending message.
  */
-export class Writer<Out> {
+export class Writer<Out, Config extends WriterConfig = WriterConfig, Owner extends WriterOwner<Out> = WriterOwner<Out>> {
   // The Subject, its stage and the queue are made when the first message has to wait: a
   // connection whose messages all go out at once (most idle ones) holds none of them.
   #stage: Stage<Out> | undefined;
-  readonly #config: WriterConfig;
+  /** Its settings (an {@link Outbox}'s include its own). */
+  protected readonly config: Config;
   /** Where drops and the queue's occupancy go: the socket (or peer) that owns the writer. */
-  readonly #owner: WriterOwner<Out>;
+  protected readonly owner: Owner;
   #state = State.Detached;
   #conn: OpenConnection | undefined;
   #lane: WriterLane | undefined;
@@ -57,22 +58,22 @@ export class Writer<Out> {
   /** Messages written in the tick of their send: a client's sign of use (no clock read per send). */
   writtenAtOnce = 0;
 
-  constructor(config: WriterConfig, owner: WriterOwner<Out>) {
-    this.#config = config;
-    this.#owner = owner;
+  constructor(config: Config, owner: Owner) {
+    this.config = config;
+    this.owner = owner;
   }
 
   /** The one Subject and its `concatMap` stage (with the queue), made on first need. */
   #input(): Subject<OutgoingEntry<Out> | typeof WAKE> {
     if (this.#stage) return this.#stage.input;
-    const config = this.#config;
+    const config = this.config;
     const queue = new SendQueue<OutgoingEntry<Out>>({
       size: config.size,
       bytes: config.bytes, // undefined: unbounded
       overflow: config.overflow,
       scheduler: config.scheduler,
       onDrop: (entry, reason) => this.#drop(entry, reason),
-      onOccupied: (occupied) => this.#owner.writerQueued(occupied),
+      onOccupied: (occupied) => this.owner.writerQueued(occupied),
     });
     const input = new Subject<OutgoingEntry<Out> | typeof WAKE>();
     this.#stage = { input, queue, stopWaiting: undefined };
@@ -105,7 +106,7 @@ export class Writer<Out> {
 
   /** The scheduler of its timers. */
   get scheduler(): SchedulerLike {
-    return this.#config.scheduler;
+    return this.config.scheduler;
   }
 
   /** Messages waiting to be written. */
@@ -203,7 +204,7 @@ export class Writer<Out> {
         source.subscribe({
           next: (work) => {
             if (work !== WAKE) {
-              if (work.timeout !== Infinity) work.deadline = this.#config.scheduler.now() + work.timeout;
+              if (work.timeout !== Infinity) work.deadline = this.config.scheduler.now() + work.timeout;
               work.order = ++this.#tickets;
               work.bytes = byteLength(work.data);
               if (!(this.#stage as Stage<Out>).queue.push(work)) return;
@@ -232,7 +233,7 @@ export class Writer<Out> {
       !this.#lane?.pending &&
       conn !== undefined &&
       conn.transport.isOpen() &&
-      conn.transport.bufferedAmount() <= this.#config.highWaterMark
+      conn.transport.bufferedAmount() <= this.config.highWaterMark
     );
   }
 
@@ -265,14 +266,14 @@ export class Writer<Out> {
   #flush(): Flush {
     const queue = this.#stage?.queue;
     const lane = this.#lane;
-    const now = queue ? this.#config.scheduler.now() : 0;
+    const now = queue ? this.config.scheduler.now() : 0;
     for (;;) {
       const queued = queue !== undefined && queue.length > 0;
       const fromLane = lane !== undefined && lane.pending && (!queued || lane.nextOrder() < (queue.peek() as OutgoingEntry<Out>).order);
       if (!fromLane && !queued) return Flush.Done;
       const conn = this.#conn;
       if (!conn || !conn.transport.isOpen()) return Flush.Offline;
-      if (conn.transport.bufferedAmount() > this.#config.highWaterMark) return Flush.Blocked;
+      if (conn.transport.bufferedAmount() > this.config.highWaterMark) return Flush.Blocked;
       if (fromLane) {
         // A frame the session made (a fresh copy): an open socket takes it.
         conn.transport.send(lane.take());
@@ -291,7 +292,7 @@ export class Writer<Out> {
       const wait = (): void => {
         const conn = this.#conn;
         if (!conn) return subscriber.complete();
-        cancel = conn.transport.whenDrained(() => (this.#flush() === Flush.Blocked ? wait() : subscriber.complete()), this.#config.scheduler);
+        cancel = conn.transport.whenDrained(() => (this.#flush() === Flush.Blocked ? wait() : subscriber.complete()), this.config.scheduler);
       };
       this.#state = State.Waiting;
       const stage = this.#stage as Stage<Out>;
@@ -309,7 +310,7 @@ export class Writer<Out> {
     entry.outcome = reason;
     entry.bytes = 0;
     if (cause !== undefined) entry.cause = cause;
-    this.#owner.writerDropped(entry, reason, cause);
+    this.owner.writerDropped(entry, reason, cause);
     // Every drop is reported by onDrop; a fire-and-forget send() must not crash the process with
     // an unhandled rejection, so the rejection is handled here. An awaiting caller still gets it.
     if (entry.reject) {

@@ -1,7 +1,6 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { ConnectionConfig } from '../core/connection.js';
-import type { OutboxSettings } from '../core/outbox.js';
-import type { WriterConfig } from '../core/writer-config.js';
+import type { OutboxConfig } from '../core/outbox.js';
 import type { Codec } from '../core/codec.js';
 import type { Reporter } from '../core/report.js';
 import type { ResolvedSession } from '../core/session-options.js';
@@ -69,11 +68,9 @@ export interface PeerContext<In, Out> {
   readonly buffer: { size: number; bytes: number; timeout: number };
   readonly slowConsumer: SlowConsumerPolicy;
   readonly highWaterMark: number;
-  /** Every peer's writer settings: one object. */
-  readonly writes: WriterConfig;
   readonly closeTimeout: number;
-  /** Every peer's send settings: one object for peers without a session, one for those with (their default delivery). */
-  readonly sends: { readonly volatile: OutboxSettings<Out>; readonly session: OutboxSettings<Out> };
+  /** Every peer's send and writer settings: one object for peers without a session, one for those with (their default delivery). */
+  readonly sends: { readonly volatile: OutboxConfig<Out>; readonly session: OutboxConfig<Out> };
   /** Every peer's connection runtime settings: one object. */
   readonly connections: ConnectionConfig;
   readonly holdLimit: number;

@@ -3,11 +3,8 @@ import { checkCloseArguments } from '../core/close-codes.js';
 import type { WireData } from '../core/codec.js';
 import { runConnection, type ConnectionEvents, type LiveConnection } from '../core/connection.js';
 import { asError, ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
-import type { SocketStreams } from '../core/streams.js';
-import { Writer } from '../core/writer.js';
-import type { WriterOwner } from '../core/writer-config.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
-import { Outbox, type OutboxSettings } from '../core/outbox.js';
+import { Outbox, type OutboxConfig, type OutboxOwner } from '../core/outbox.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
 import type { TcpSocket } from '../transports/ws.js';
 import { acceptedOn, type AcceptedSocket } from '../transports/ws-accepted.js';
@@ -21,7 +18,7 @@ import { PeerInbox, type InboxOwner } from './inbox.js';
 const NO_TOPICS: ReadonlySet<string> = new Set();
 
 /** A peer as its server drives it. */
-export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, WriterOwner<Out>, InboxOwner {
+export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, OutboxOwner<Out>, InboxOwner {
   readonly id: string;
   readonly request: PeerRequest;
   readonly closed: Promise<PeerClose>;
@@ -34,6 +31,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   #conn: LiveConnection | undefined;
   /** With a resumable session. */
   readonly #session: PeerSession<Out> | undefined;
+  /** Its send path and its single writer. */
   readonly #outbox: Outbox<Out>;
   /** Its receive side and its streams. */
   readonly #inbox: PeerInbox<In, Out>;
@@ -59,8 +57,8 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
     this.closed = new Promise<PeerClose>((resolve) => (this.#resolveClosed = resolve));
     this.#inbox = new PeerInbox<In, Out>(context, this);
     const { buffer } = context;
-    const writer = new Writer<Out>(context.writes, this);
     const options = context.session;
+    const outbox = (this.#outbox = new Outbox<Out>((options && session ? context.sends.session : context.sends.volatile) as OutboxConfig<Out>, this));
     const store = options?.store;
     if (options && session) {
       this.#session = new PeerSession<Out>(session.id, {
@@ -75,13 +73,11 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
         resumeWindow: options.resumeWindow,
         scheduler: context.scheduler,
         waitLimit: buffer.size,
-        writer,
+        writer: outbox,
         onDrop: (message, reason, promised) => this.#inbox.dropped(message, reason, undefined, promised),
       });
     }
-    const state = this.#session?.state;
-    const sends = state ? context.sends.session : context.sends.volatile;
-    this.#outbox = new Outbox<Out>(sends as OutboxSettings<Out>, writer, state, this.#inbox as SocketStreams<unknown, Out>, this);
+    if (this.#session) outbox.useSession(this.#session.state);
     const restored = session?.restored;
     if (restored) this.#session?.state.restore(restored.received, restored.sent, restored.outgoing);
     this.#attach(ws, tcp, restored !== undefined, session?.clientAck ?? 0);
@@ -110,10 +106,10 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
     const conn = runConnection(ws as never, this.#context.connections, this);
     if (conn !== this.#conn) return; // it ended at once
     this.#session?.welcome(conn, resumed, clientAck);
-    this.#outbox.writer.attach(conn);
+    this.#outbox.attach(conn);
   }
 
-  // ConnectionEvents and WriterOwner: what this peer's connections and writer report. Not part
+  // ConnectionEvents and OutboxOwner: what this peer's connections and outbox report. Not part
   // of the Peer API.
 
   connectionOpened(conn: LiveConnection): void {
@@ -136,6 +132,10 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   writerDropped(entry: OutgoingEntry<Out>, reason: DropReason, cause: unknown): void {
     this.#inbox.dropped(entry.message, reason, cause, entry.promised);
     if (reason === 'overflow' && this.#context.slowConsumer === 'close' && this.#initiator !== 'server') void this.close(1013, 'slow consumer');
+  }
+
+  outgoingFailed(error: Error): void {
+    this.#inbox.reportError(error, 'serialize', 'a message could not be serialized');
   }
 
   writerQueued(occupied: boolean): void {
@@ -162,7 +162,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   #detach(): void {
     this.#conn = undefined;
     this.awaitingPong = false;
-    this.#outbox.writer.detach();
+    this.#outbox.detach();
     this.#session?.state.detach();
   }
 
@@ -183,7 +183,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
   }
 
   get buffered(): number {
-    return this.#outbox.writer.waitingCount;
+    return this.#outbox.waitingCount;
   }
 
   get ended(): boolean {
@@ -227,7 +227,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
 
   /** Resolves once nothing waits in this peer's queue (written, or dropped), or at `deadline` ms from now. */
   drained(deadline: number): Promise<void> {
-    if (this.#outbox.writer.idle || this.ended || !this.#conn) return Promise.resolve();
+    if (this.#outbox.idle || this.ended || !this.#conn) return Promise.resolve();
     return new Promise<void>((resolve) => {
       // The waiters are the server's (a shutdown's flush): a peer keeps no field for them.
       const drains = this.#context.drains;
@@ -289,7 +289,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Wri
     this.#resolveClosed = undefined;
     void this.#session?.release(); // the store forgets it (once)
     this.#conn = undefined;
-    this.#outbox.writer.close();
+    this.#outbox.close();
     this.#session?.end(lost);
     for (const topic of [...this.topics]) this.leave(topic);
     const initiator = error instanceof HeartbeatTimeoutError ? 'heartbeat' : this.#initiator;

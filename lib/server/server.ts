@@ -14,7 +14,8 @@ import { ServerPeer } from './peer.js';
 import type { Peer, PeerContext } from './peer-api.js';
 import { SessionRegistry } from './sessions.js';
 import { resolveSession } from '../core/session-options.js';
-import { SESSION_PROTOCOL } from '../core/session-frames.js';
+import { SESSION_PROTOCOL, type Delivery } from '../core/session-frames.js';
+import type { OutboxConfig } from '../core/outbox.js';
 import { Relay } from './relay.js';
 import { closePeers } from './shutdown.js';
 import type { Server } from './server-api.js';
@@ -74,6 +75,19 @@ class RxServer<In, Out> implements Server<In, Out> {
     const slowConsumer = options.slowConsumer ?? SERVER_DEFAULTS.slowConsumer;
     const highWaterMark = options.highWaterMark ?? SERVER_DEFAULTS.highWaterMark;
     const closeTimeout = options.closeTimeout ?? SERVER_DEFAULTS.closeTimeout;
+    const overflow = slowConsumer === 'drop-newest' ? 'drop-newest' : 'drop-oldest';
+    // Every peer's writer and send settings, as a literal (one hidden class).
+    const sendConfig = (codec: Codec<In, Out>, delivery: Delivery): OutboxConfig<Out> => ({
+      size: buffer.size,
+      bytes: buffer.bytes,
+      overflow,
+      highWaterMark,
+      scheduler,
+      codec: codec as Codec<unknown, Out>,
+      delivery,
+      timeout: buffer.timeout,
+      noSession,
+    });
     this.#context = {
       session: session && {
         ...session,
@@ -85,11 +99,10 @@ class RxServer<In, Out> implements Server<In, Out> {
       buffer,
       slowConsumer,
       highWaterMark,
-      writes: { size: buffer.size, bytes: buffer.bytes, overflow: slowConsumer === 'drop-newest' ? 'drop-newest' : 'drop-oldest', highWaterMark, scheduler },
       closeTimeout,
       sends: {
-        volatile: { codec: this.#codec, delivery: 'volatile', timeout: buffer.timeout, noSession },
-        session: { codec: this.#codec, delivery: session ? session.delivery : 'volatile', timeout: buffer.timeout, noSession },
+        volatile: sendConfig(this.#codec, 'volatile'),
+        session: sendConfig(this.#codec, session ? session.delivery : 'volatile'),
       },
       connections: {
         listen: listenToAccepted,
