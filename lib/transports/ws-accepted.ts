@@ -15,11 +15,13 @@ import { closeCodeOfProtocolError } from './ws-errors.js';
  *
  * @example
  * ```ts
- * const wss = new WebSocketServer({ noServer: true, WebSocket: AcceptedSocket, closeTimeout: 5000 });
- * wss.handleUpgrade(request, tcp, head, (ws) => {
- *   acceptedOn(ws as AcceptedSocket, tcp);
- *   runConnection(ws, { listen: listenToAccepted, ... }, events);
- * });
+ * import type { IncomingMessage } from 'node:http';
+ * import type { Socket } from 'node:net';
+ * import { WebSocketServer } from 'ws';
+ * declare const request: IncomingMessage, tcp: Socket, head: Buffer;
+ * const wss = new WebSocketServer({ noServer: true, WebSocket: AcceptedSocket });
+ * // then runConnection(ws, { listen: listenToAccepted, … }, peer): its events come by method calls
+ * wss.handleUpgrade(request, tcp, head, (ws) => acceptedOn(ws, tcp));
  * ```
  */
 export class AcceptedSocket extends WebSocket {
