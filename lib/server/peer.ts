@@ -4,7 +4,7 @@ import type { WireData } from '../core/codec.js';
 import { runConnection, type ConnectionEvents, type LiveConnection } from '../core/connection.js';
 import { asError, ConnectionClosedError, HeartbeatTimeoutError, closeInfo, type DropReason } from '../core/errors.js';
 import type { OutgoingEntry } from '../core/outgoing-entry.js';
-import { Outbox, type OutboxConfig, type OutboxOwner } from '../core/outbox.js';
+import { Outbox, type OutboxOwner } from '../core/outbox.js';
 import type { DroppedMessage, SendOptions } from '../client/rx-socket.js';
 import type { TcpSocket } from '../transports/ws.js';
 import { acceptedOn, type AcceptedSocket } from '../transports/ws-accepted.js';
@@ -58,7 +58,7 @@ export class ServerPeer<In, Out> implements Peer<In, Out>, ConnectionEvents, Out
     this.#inbox = new PeerInbox<In, Out>(context, this);
     const { buffer } = context;
     const options = context.session;
-    const outbox = (this.#outbox = new Outbox<Out>((options && session ? context.sends.session : context.sends.volatile) as OutboxConfig<Out>, this));
+    const outbox = (this.#outbox = new Outbox<Out>(options && session ? context.sends.session : context.sends.volatile, this));
     const store = options?.store;
     if (options && session) {
       this.#session = new PeerSession<Out>(session.id, {

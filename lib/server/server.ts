@@ -7,15 +7,14 @@ import { createCodec, type Codec, type WireData } from '../core/codec.js';
 import { HeartbeatTimeoutError, describe, type BrokerUnavailableError } from '../core/errors.js';
 import { createReporter, type Reporter } from '../core/report.js';
 import { preparedTextFrame, type TcpSocket } from '../transports/ws.js';
-import { AcceptedSocket, listenToAccepted } from '../transports/ws-accepted.js';
+import { AcceptedSocket } from '../transports/ws-accepted.js';
 import { internHeaders } from './interned-headers.js';
 import { SERVER_DEFAULTS, validateServerOptions, type PeerRequest, type ServerOptions, type ShutdownReport, type VerifyResult } from './options.js';
 import { ServerPeer } from './peer.js';
 import type { Peer, PeerContext } from './peer-api.js';
+import { peerSettings } from './peer-settings.js';
 import { SessionRegistry } from './sessions.js';
-import { resolveSession } from '../core/session-options.js';
-import { SESSION_PROTOCOL, type Delivery } from '../core/session-frames.js';
-import type { OutboxConfig } from '../core/outbox.js';
+import { SESSION_PROTOCOL } from '../core/session-frames.js';
 import { Relay } from './relay.js';
 import { closePeers } from './shutdown.js';
 import type { Server } from './server-api.js';
@@ -67,54 +66,10 @@ class RxServer<In, Out> implements Server<In, Out> {
     const scheduler = (this.#scheduler = options.scheduler ?? asyncScheduler);
     this.#codec = createCodec(options.serialize, options.deserialize);
     this.#report = createReporter(options.logger);
-    const buffer = { ...SERVER_DEFAULTS.buffer, ...options.buffer };
-    const rate = options.inboundRate;
-    const session = resolveSession(options.session);
-    const resumeWindow = (typeof options.session === 'object' ? options.session.resumeWindow : undefined) ?? SERVER_DEFAULTS.session.resumeWindow;
     this.#sessions = new SessionRegistry(scheduler);
-    const slowConsumer = options.slowConsumer ?? SERVER_DEFAULTS.slowConsumer;
-    const highWaterMark = options.highWaterMark ?? SERVER_DEFAULTS.highWaterMark;
-    const closeTimeout = options.closeTimeout ?? SERVER_DEFAULTS.closeTimeout;
-    const overflow = slowConsumer === 'drop-newest' ? 'drop-newest' : 'drop-oldest';
-    // Every peer's writer and send settings, as a literal (one hidden class).
-    const sendConfig = (codec: Codec<In, Out>, delivery: Delivery): OutboxConfig<Out> => ({
-      size: buffer.size,
-      bytes: buffer.bytes,
-      overflow,
-      highWaterMark,
-      scheduler,
-      codec: codec as Codec<unknown, Out>,
-      delivery,
-      timeout: buffer.timeout,
-      noSession,
-    });
+    const settings = peerSettings(options, this.#codec, this.#report, scheduler, (closing) => this.#context.track(closing));
     this.#context = {
-      session: session && {
-        ...session,
-        resumeWindow,
-        store: typeof options.session === 'object' && options.session.store === 'broker' && options.broker?.sessions ? { api: options.broker.sessions } : undefined,
-      },
-      codec: this.#codec,
-      scheduler,
-      buffer,
-      slowConsumer,
-      highWaterMark,
-      closeTimeout,
-      sends: {
-        volatile: sendConfig(this.#codec, 'volatile'),
-        session: sendConfig(this.#codec, session ? session.delivery : 'volatile'),
-      },
-      connections: {
-        listen: listenToAccepted,
-        scheduler,
-        closeTimeout,
-        heartbeat: false, // the server's shared timer pings every peer
-        handshake: undefined,
-        onClosing: (closing) => this.#context.track(closing),
-      },
-      holdLimit: options.holdLimit ?? SERVER_DEFAULTS.holdLimit,
-      inboundRate: rate ? { perSecond: rate.perSecond, burst: rate.burst ?? Math.max(1, Math.ceil(rate.perSecond)) } : false,
-      report: this.#report,
+      ...settings,
       joined: (peer, topic) => {
         let members = this.#topics.get(topic);
         if (!members) {
@@ -142,7 +97,7 @@ class RxServer<In, Out> implements Server<In, Out> {
       noServer: true,
       maxPayload: options.maxPayload ?? SERVER_DEFAULTS.maxPayload,
       clientTracking: false,
-      handleProtocols: (protocols) => SessionRegistry.select(protocols, session !== undefined),
+      handleProtocols: (protocols) => SessionRegistry.select(protocols, settings.session !== undefined),
       WebSocket: AcceptedSocket,
       // ws >= 8.19 bounds each closing handshake it answers (AcceptedSocket listens to no TCP 'finish').
       closeTimeout: this.#context.closeTimeout,
@@ -341,8 +296,6 @@ class RxServer<In, Out> implements Server<In, Out> {
 }
 
 const NO_PEERS: ReadonlySet<never> = new Set();
-/** What a peer's reliable send without a session is told. */
-const noSession = (): string => "`delivery: 'reliable'` needs a session: this peer's client did not ask for one";
 const ignore = (): void => undefined;
 
 /** Answers an upgrade with an HTTP error and closes the socket. */
