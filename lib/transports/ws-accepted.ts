@@ -10,8 +10,9 @@ import { closeCodeOfProtocolError } from './ws-errors.js';
  * Four listeners ('message', 'pong', 'close', and the 'error' one `ws` requires) would grow the
  * socket's listener dictionary past its first size (96 bytes more), on every one of the
  * thousands of sockets a server holds. Before the runtime takes the socket (and for any other
- * event) it is a plain `ws` socket: events go to its listeners. The server hands it `ws`'s own `closeTimeout`, which bounds
- * every closing handshake (the runtime's own close timer covers only the closes it starts).
+ * event) it is a plain `ws` socket: events go to its listeners. The server hands it `ws`'s own
+ * `closeTimeout`, which bounds every closing handshake (the runtime's own close timer covers only
+ * the closes it starts).
  *
  * @example
  * ```ts
