@@ -67,7 +67,6 @@ export interface PeerContext<In, Out> {
   readonly scheduler: SchedulerLike;
   readonly buffer: { size: number; bytes: number; timeout: number };
   readonly slowConsumer: SlowConsumerPolicy;
-  readonly highWaterMark: number;
   readonly closeTimeout: number;
   /** Every peer's send and writer settings: one object for peers without a session, one for those with (their default delivery). */
   readonly sends: { readonly volatile: OutboxConfig<Out>; readonly session: OutboxConfig<Out> };

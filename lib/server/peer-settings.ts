@@ -60,7 +60,6 @@ export function peerSettings<In, Out>(
     scheduler,
     buffer,
     slowConsumer,
-    highWaterMark,
     closeTimeout,
     sends: { volatile: sendConfig('volatile'), session: sendConfig(session ? session.delivery : 'volatile') },
     connections: {

@@ -388,16 +388,17 @@ describe('request() in virtual time', () => {
     expect((await result)?.error).toBe(lost);
   });
 
-  test('rejects with the write error (a drop) and lets go at once', async () => {
+  /** A host whose write rejects with `drop` (the writer dropped the request's message). */
+  function droppingHost(drop: MessageDroppedError<Out>): { host: RequestHost<In, Out>; messages$: Subject<In>; scheduler: TestScheduler } {
     const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
     const messages$ = new Subject<In>();
+    const host: RequestHost<In, Out> = { messages$, connectionLost$: NEVER, scheduler, write: () => Promise.reject(drop) };
+    return { host, messages$, scheduler };
+  }
+
+  test('rejects with the write error (a drop) and lets go at once', async () => {
     const drop = new MessageDroppedError('overflow', { id: 1, method: 'echo' });
-    const host: RequestHost<In, Out> = {
-      messages$,
-      connectionLost$: NEVER,
-      scheduler,
-      write: () => Promise.reject(drop),
-    };
+    const { host, messages$, scheduler } = droppingHost(drop);
     const result = request(host, { id: 1, method: 'echo' }, { match: matchId(1), timeout: 100 });
     await expect(result).rejects.toBe(drop);
     expect(messages$.observed).toBe(false);
@@ -407,15 +408,8 @@ describe('request() in virtual time', () => {
   test('its message expiring in the buffer before its own timer fires is its timeout', async () => {
     // The buffer's expiry timer and the request's timer share a deadline but not a timer: either
     // can fire first. The message's expiry wins here; the request still rejects with its timeout.
-    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-    const messages$ = new Subject<In>();
     const drop = new MessageDroppedError('timeout', { id: 1, method: 'echo' });
-    const host: RequestHost<In, Out> = {
-      messages$,
-      connectionLost$: NEVER,
-      scheduler,
-      write: () => Promise.reject(drop),
-    };
+    const { host, messages$, scheduler } = droppingHost(drop);
     const error: unknown = await request(host, { id: 1, method: 'echo' }, { match: matchId(1), timeout: 100 }).catch((e: unknown) => e);
     expect(error).toEqual(new RequestTimeoutError(100));
     expect((error as RequestTimeoutError).cause).toBe(drop);
